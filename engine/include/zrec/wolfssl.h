@@ -1,0 +1,49 @@
+/*
+ * zrec ⟷ wolfSSL handshake handoff.
+ *
+ * wolfSSL runs the handshake over whatever I/O the caller gives it; then the
+ * connection's record state (keys, IVs, sequence numbers, epochs, TLS 1.3
+ * traffic secrets, DTLS connection IDs) moves into a zrec session, and the
+ * WOLFSSL object can be freed.
+ *
+ *     struct zrec_wolfssl_capture *cap = zrec_wolfssl_prepare(ssl);
+ *     ... wolfSSL_connect(ssl) / wolfSSL_accept(ssl) until done ...
+ *     struct zrec_session *s = zrec_wolfssl_import(ssl, cap, NULL, &err);
+ *     wolfSSL_free(ssl);
+ *
+ * SSLKEYLOGFILE: when set, the secrets are logged in NSS key log format.
+ */
+#ifndef ZREC_WOLFSSL_H
+#define ZREC_WOLFSSL_H
+
+#include "zrec/zrec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct WOLFSSL;
+struct zrec_wolfssl_capture;
+
+/** Hook a WOLFSSL object before its handshake: records the TLS 1.3 / DTLS 1.3
+ *  traffic secrets as wolfSSL derives them and keeps what key logging needs.
+ *  Returns NULL (errno set) on failure. */
+struct zrec_wolfssl_capture *zrec_wolfssl_prepare(struct WOLFSSL *ssl);
+
+/** Free a capture that will not be imported (e.g. the handshake failed). */
+void zrec_wolfssl_capture_free(struct zrec_wolfssl_capture *cap);
+
+/** After a completed handshake: a new session holding the connection's record
+ *  state.  `cap` is consumed whatever the outcome.  provider NULL = default.
+ *  On failure returns NULL and *err (if given) is a negative errno:
+ *  -EINVAL (handshake not complete), -ENOTSUP (cipher suite is not an AEAD
+ *  zrec implements, or a DTLS 1.2 connection ID), -ENOKEY (secrets missing:
+ *  zrec_wolfssl_prepare() was not called before the handshake). */
+struct zrec_session *zrec_wolfssl_import(struct WOLFSSL *ssl, struct zrec_wolfssl_capture *cap,
+                                         const struct zrec_aead_provider *provider, int *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * zrec — zero-copy, batch TLS/DTLS record engine.
+ *
+ * wolfSSL performs the handshake; zrec then seals and opens TLS 1.2, TLS 1.3,
+ * DTLS 1.2 and DTLS 1.3 records in place, in the caller's buffers, in bursts
+ * that may mix many sessions.
+ *
+ * Conventions
+ *  - Functions return 0 (or a count) on success and a negative errno on
+ *    failure.  -EBADMSG always means "authentication failed".
+ *  - Burst functions return the number of ops that succeeded; every op carries
+ *    its own status.  They never stop at the first failure.
+ *  - Sealing writes the record header into the bytes *before* the payload
+ *    (headroom) and the tag — plus, for TLS 1.3 / DTLS 1.3 / DTLS 1.2 CID, the
+ *    inner content type — into the bytes *after* it (tailroom).  Opening leaves
+ *    the plaintext where the ciphertext was.  The payload is never copied.
+ *  - An open that fails authentication never leaves unauthenticated plaintext
+ *    readable: the payload region is wiped.
+ *
+ * Thread safety: a session may be used by one thread at a time.  Different
+ * sessions may be used concurrently from different threads.  Provider state
+ * (e.g. the intel-ipsec-mb manager) is per thread.
+ */
+#ifndef ZREC_ZREC_H
+#define ZREC_ZREC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Record protocols. */
+enum zrec_proto {
+    ZREC_TLS12 = 0,  /**< RFC 5246 + RFC 5288 (GCM), RFC 6655 (CCM), RFC 7905 (ChaCha) */
+    ZREC_TLS13 = 1,  /**< RFC 8446 §5 */
+    ZREC_DTLS12 = 2, /**< RFC 6347 §4.1, with optional RFC 9146 connection ID */
+    ZREC_DTLS13 = 3, /**< RFC 9147 §4 (unified header, record number encryption) */
+    ZREC_PROTO_COUNT
+};
+
+/** AEAD algorithms. */
+enum zrec_aead_id {
+    ZREC_AES_128_GCM = 0,
+    ZREC_AES_256_GCM = 1,
+    ZREC_CHACHA20_POLY1305 = 2,
+    ZREC_AES_128_CCM = 3,   /**< 16-byte tag */
+    ZREC_AES_128_CCM_8 = 4, /**< 8-byte tag (RFC 6655, TLS 1.3 TLS_AES_128_CCM_8_SHA256) */
+    ZREC_AEAD_COUNT
+};
+
+/** Hash of the cipher suite: drives the TLS 1.3 key schedule. */
+enum zrec_hash {
+    ZREC_SHA256 = 0,
+    ZREC_SHA384 = 1,
+};
+
+/** Record content types (RFC 8446 §5.1, RFC 9147 §4, RFC 9146). */
+enum zrec_content_type {
+    ZREC_CT_INVALID = 0,
+    ZREC_CT_CHANGE_CIPHER_SPEC = 20,
+    ZREC_CT_ALERT = 21,
+    ZREC_CT_HANDSHAKE = 22,
+    ZREC_CT_APPLICATION_DATA = 23,
+    ZREC_CT_TLS12_CID = 25,
+    ZREC_CT_ACK = 26,
+};
+
+/** Direction of a key. */
+enum zrec_dir {
+    ZREC_DIR_WRITE = 0,
+    ZREC_DIR_READ = 1,
+};
+
+/** Largest plaintext in one record (RFC 8446 §5.1: 2^14). */
+#define ZREC_MAX_PLAINTEXT 16384u
+/** Largest headroom any format needs: DTLS 1.2 with a 255-byte CID + explicit nonce. */
+#define ZREC_MAX_HEADROOM (13u + 255u + 8u)
+/** Largest tailroom any format needs: inner content type + 16-byte tag (no padding). */
+#define ZREC_MAX_TAILROOM (1u + 16u)
+/** Largest connection ID (RFC 9146 §3: 0..255 bytes). */
+#define ZREC_MAX_CID 255u
+
+/* --------------------------------------------------------------------------
+ * AEAD providers
+ * ------------------------------------------------------------------------ */
+
+struct zrec_aead_provider;
+
+/** intel-ipsec-mb (x86_64 only; NULL where not built). */
+const struct zrec_aead_provider *zrec_provider_ipsecmb(void);
+/** wolfCrypt: portable, the reference for differential tests. */
+const struct zrec_aead_provider *zrec_provider_wolfcrypt(void);
+/** The default: ipsec-mb where available, else wolfCrypt. */
+const struct zrec_aead_provider *zrec_provider_default(void);
+/** Provider by name ("ipsecmb", "wolfcrypt"); NULL if unknown or not built. */
+const struct zrec_aead_provider *zrec_provider_by_name(const char *name);
+/** The provider's name. */
+const char *zrec_provider_name(const struct zrec_aead_provider *p);
+
+/** Name of an AEAD ("aes128gcm", ...), as used in test and benchmark names. */
+const char *zrec_aead_name(enum zrec_aead_id aead);
+/** Name of a protocol ("tls12", "tls13", "dtls12", "dtls13"). */
+const char *zrec_proto_name(enum zrec_proto proto);
+
+/* --------------------------------------------------------------------------
+ * Sessions
+ * ------------------------------------------------------------------------ */
+
+struct zrec_session;
+
+/** Parameters of a new session. */
+struct zrec_session_params {
+    enum zrec_proto proto;
+    enum zrec_aead_id aead;
+    enum zrec_hash hash;                      /**< TLS 1.3 / DTLS 1.3 only */
+    const struct zrec_aead_provider *provider; /**< NULL: zrec_provider_default() */
+    /** DTLS connection IDs (RFC 9146, RFC 9147 §9): the one we put in records
+     *  we send (the peer's choice), and the one we expect in records we receive
+     *  (our choice).  Length 0 = no CID in that direction. */
+    const uint8_t *tx_cid;
+    uint8_t tx_cid_len;
+    const uint8_t *rx_cid;
+    uint8_t rx_cid_len;
+};
+
+/** Create a session without keys.  Returns NULL and sets errno on failure
+ *  (EINVAL: bad parameters, ENOTSUP: the provider lacks this AEAD, ENOMEM). */
+struct zrec_session *zrec_session_new(const struct zrec_session_params *params);
+
+/** Destroy a session; keys and secrets are wiped first.  NULL is a no-op. */
+void zrec_session_free(struct zrec_session *s);
+
+/** Key material for one direction. */
+struct zrec_traffic_keys {
+    /** TLS 1.2 / DTLS 1.2: the write key and the implicit IV ("salt", 4 bytes
+     *  for GCM/CCM, 12 for ChaCha20-Poly1305 — RFC 5288 §3, RFC 7905 §2). */
+    const uint8_t *key;
+    const uint8_t *iv;
+    /** TLS 1.3 / DTLS 1.3: the traffic secret; key, IV (and the DTLS 1.3
+     *  record-number key) are derived from it (RFC 8446 §7.3, RFC 9147 §4.2.3),
+     *  and it is kept for KeyUpdate (RFC 8446 §7.2). */
+    const uint8_t *secret;
+    size_t secret_len;
+    /** The next sequence number to send (write) or expect (read). */
+    uint64_t seq;
+    /** DTLS epoch of these keys. */
+    uint16_t epoch;
+};
+
+/** Install keys for one direction.  Replaces (and wipes) previous keys. */
+int zrec_session_set_keys(struct zrec_session *s, enum zrec_dir dir,
+                          const struct zrec_traffic_keys *keys);
+
+/** Sizes a caller needs to lay out buffers for this session (both fixed once
+ *  keys are installed; they change only with the protocol/AEAD/CID). */
+struct zrec_overhead {
+    uint16_t headroom; /**< bytes needed before the payload when sealing */
+    uint16_t tailroom; /**< bytes needed after the payload when sealing */
+};
+int zrec_session_overhead(const struct zrec_session *s, struct zrec_overhead *out);
+
+/** Session properties. */
+enum zrec_proto zrec_session_proto(const struct zrec_session *s);
+enum zrec_aead_id zrec_session_aead(const struct zrec_session *s);
+/** Next sequence number in a direction (DTLS: within the current epoch). */
+uint64_t zrec_session_seq(const struct zrec_session *s, enum zrec_dir dir);
+/** Current epoch of a direction (DTLS). */
+uint16_t zrec_session_epoch(const struct zrec_session *s, enum zrec_dir dir);
+
+/** Session events, as a bit mask (zrec_session_events()). */
+enum zrec_event {
+    /** The write key is near its usage limit (RFC 8446 §5.5, RFC 9147 §4.5.3):
+     *  send a KeyUpdate (TLS 1.3) or close the connection (TLS 1.2 / DTLS 1.2). */
+    ZREC_EV_REKEY_DUE = 1u << 0,
+    /** The peer asked for a KeyUpdate (RFC 8446 §4.6.3, update_requested):
+     *  zrec_seal_key_update() must be called before more application data. */
+    ZREC_EV_KEY_UPDATE_OWED = 1u << 1,
+    /** The peer sent close_notify. */
+    ZREC_EV_PEER_CLOSED = 1u << 2,
+    /** The peer sent a fatal alert; zrec_session_peer_alert() tells which. */
+    ZREC_EV_PEER_ALERT = 1u << 3,
+    /** A fatal error (e.g. a TLS record failed authentication): the
+     *  connection must be closed; only alerts may still be sealed. */
+    ZREC_EV_FATAL = 1u << 4,
+    /** A NewSessionTicket arrived (TLS 1.3 post-handshake). */
+    ZREC_EV_NEW_SESSION_TICKET = 1u << 5,
+};
+unsigned zrec_session_events(const struct zrec_session *s);
+/** The last alert description the peer sent, or -1. */
+int zrec_session_peer_alert(const struct zrec_session *s);
+
+/** Lower the record-count limit of the current write key (tests and cautious
+ *  deployments); the engine raises ZREC_EV_REKEY_DUE at 3/4 of it and refuses
+ *  to seal past it (-EKEYEXPIRED).  Cannot raise it above the AEAD's limit. */
+int zrec_session_set_write_limit(struct zrec_session *s, uint64_t records);
+
+/* --------------------------------------------------------------------------
+ * Record ops and bursts
+ * ------------------------------------------------------------------------ */
+
+/** One segment of a scattered record. */
+struct zrec_seg {
+    uint8_t *base;
+    uint32_t len;
+};
+
+/** One record to seal or open.
+ *
+ * Seal (contiguous): the payload is `data[0..len)`; `headroom` bytes are
+ * writable before it and `tailroom` after it.  On success `rec` and
+ * `rec_len` give the whole record (header first).
+ *
+ * Seal (scattered, nseg > 0): the payload is the concatenation of seg[];
+ * the header goes into the `headroom` bytes before seg[0].base and the tag
+ * (and inner type) into the `tailroom` bytes after the end of seg[nseg-1].
+ *
+ * Open (contiguous): `data[0..len)` is exactly one record, header included.
+ * On success `rec`/`rec_len` give the plaintext (inside the same buffer) and
+ * `content_type` its type.
+ *
+ * Open (scattered): the record is the concatenation of seg[]; the plaintext
+ * stays in the segments: it starts `rec - seg[0].base` bytes into seg[0]
+ * (the header length), and is `rec_len` bytes long.
+ */
+struct zrec_op {
+    struct zrec_session *sess;
+    uint8_t *data;
+    uint32_t len;
+    uint16_t headroom;
+    uint16_t tailroom;
+    const struct zrec_seg *seg; /**< scattered record, or NULL */
+    uint16_t nseg;
+    uint8_t content_type;       /**< seal: in; open: out */
+    int16_t status;             /**< out: 0 or a negative errno */
+    uint8_t *rec;               /**< out: see above */
+    uint32_t rec_len;           /**< out */
+    uint64_t seq;               /**< out: the record's sequence number */
+    uint16_t epoch;             /**< out: DTLS epoch of the record */
+};
+
+/** Seal n records.  Sequence numbers are assigned in burst order per session.
+ *  Per-op status: -EINVAL (bad op), -ENOSPC (headroom/tailroom too small),
+ *  -EMSGSIZE (payload over 2^14), -ENOKEY (no write key), -EKEYEXPIRED (key
+ *  usage limit reached), -EAGAIN (a KeyUpdate is owed first), -EPIPE (the
+ *  session failed; only alerts may be sealed).
+ *  @return the number of ops with status 0. */
+unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n);
+
+/** Open n records.  Per-op status: -EBADMSG (authentication failed: the
+ *  payload region is wiped), -EPROTO (malformed record: bad header, length,
+ *  version, type, or a TLS 1.3 record with no content type), -EMSGSIZE
+ *  (over the RFC's size limit), -EALREADY (DTLS replay / duplicate: dropped,
+ *  RFC 6347 §4.1.2.6), -ESTALE (DTLS: a record of another epoch), -ENOKEY,
+ *  -EPIPE (the session already failed).
+ *  TLS: an authentication failure is fatal for the session (RFC 8446 §5.2);
+ *  DTLS: invalid records are dropped and the session goes on (RFC 9147 §4.5.2).
+ *  Alerts and KeyUpdate / NewSessionTicket handshake records are acted upon
+ *  (see zrec_session_events()) and still returned with their content type.
+ *  @return the number of ops with status 0. */
+unsigned zrec_open_burst(struct zrec_op *ops, unsigned n);
+
+/** Seal one contiguous record: a convenience over zrec_seal_burst().
+ *  `buf` holds the payload at `buf + headroom`; the record starts at
+ *  `*rec_out`.  Returns the record length or a negative errno. */
+int zrec_seal_record(struct zrec_session *s, uint8_t content_type, uint8_t *payload,
+                     size_t len, size_t headroom, size_t tailroom, uint8_t **rec_out);
+
+/** Open one contiguous record in place.  Returns the plaintext length (the
+ *  plaintext starts at *plain_out) or a negative errno. */
+int zrec_open_record(struct zrec_session *s, uint8_t *rec, size_t len, uint8_t **plain_out,
+                     uint8_t *content_type);
+
+/** The length of the record that starts at `buf` (header included), from its
+ *  header: for finding record boundaries in a TLS byte stream or in a DTLS
+ *  datagram that carries several records.  Returns the length, 0 when
+ *  `avail` bytes are not enough to know it yet, or -EPROTO / -EMSGSIZE for a
+ *  header that cannot start a valid record of this session. */
+long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t avail);
+
+/* --------------------------------------------------------------------------
+ * Control records
+ * ------------------------------------------------------------------------ */
+
+/** Alert levels and the descriptions the engine raises (RFC 8446 §6). */
+#define ZREC_ALERT_WARNING 1
+#define ZREC_ALERT_FATAL 2
+#define ZREC_ALERT_CLOSE_NOTIFY 0
+#define ZREC_ALERT_UNEXPECTED_MESSAGE 10
+#define ZREC_ALERT_BAD_RECORD_MAC 20
+#define ZREC_ALERT_RECORD_OVERFLOW 22
+#define ZREC_ALERT_DECODE_ERROR 50
+
+/** Seal an alert into buf (capacity cap).  Returns the record length. */
+int zrec_seal_alert(struct zrec_session *s, uint8_t level, uint8_t description, uint8_t *buf,
+                    size_t cap);
+
+/** TLS 1.3: seal a KeyUpdate (RFC 8446 §4.6.3) into buf, then switch the write
+ *  key to the next generation (§7.2).  Returns the record length. */
+int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *buf, size_t cap);
+
+/* --------------------------------------------------------------------------
+ * Footprint and key logging
+ * ------------------------------------------------------------------------ */
+
+/** Bytes of memory the session holds (struct + provider key contexts). */
+size_t zrec_session_footprint(const struct zrec_session *s);
+
+/** Append one NSS key log line ("LABEL <client_random hex> <secret hex>") to
+ *  the file named by SSLKEYLOGFILE, if that variable is set.  Returns 0 when
+ *  written or not configured, a negative errno when the file cannot be
+ *  written. */
+int zrec_keylog_write(const char *label, const uint8_t *client_random, size_t random_len,
+                      const uint8_t *secret, size_t secret_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZREC_ZREC_H */

@@ -1,0 +1,105 @@
+/*
+ * AEAD provider interface (picotls-style two levels).
+ *
+ * A const algorithm descriptor says what an AEAD is (sizes, TLS 1.2 IV split,
+ * usage limits); a provider implements it for a key in a per-key context that
+ * embeds `struct zrec_aead_ctx` as its first member.  The engine allocates
+ * `ctx_size` bytes and never sees the provider's own types.
+ *
+ * Optional capabilities are advertised, not stubbed: a provider without
+ * scatter-gather for an AEAD returns -ENOTSUP from seal_v/open_v and the engine
+ * falls back to a counted bounce copy.
+ */
+#ifndef ZREC_AEAD_H
+#define ZREC_AEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "zrec/zrec.h"
+
+#define ZREC_NONCE_LEN 12
+#define ZREC_MAX_KEY_LEN 32
+#define ZREC_MAX_TAG_LEN 16
+
+struct zrec_aead_alg {
+    enum zrec_aead_id id;
+    const char *name;     /* "aes128gcm", ... */
+    uint8_t key_len;
+    uint8_t tag_len;
+    /* TLS 1.2 implicit IV ("salt") length: 4 for GCM/CCM (RFC 5288 §3,
+     * RFC 6655 §3), 12 for ChaCha20-Poly1305 (RFC 7905 §2). */
+    uint8_t tls12_fixed_iv_len;
+    /* TLS 1.2 explicit nonce carried in each record: 8 for GCM/CCM, 0 for
+     * ChaCha20-Poly1305. */
+    uint8_t tls12_explicit_len;
+    /* Records one key may protect (RFC 8446 §5.5, RFC 9001 §6.6). */
+    uint64_t confidentiality_limit;
+    /* Failed opens one key may see before the connection must end
+     * (RFC 9147 §4.5.3). */
+    uint64_t integrity_limit;
+};
+
+const struct zrec_aead_alg *zrec__aead_alg(enum zrec_aead_id id);
+
+struct zrec_aead_provider;
+
+struct zrec_aead_ctx {
+    const struct zrec_aead_alg *alg;
+    const struct zrec_aead_provider *provider;
+};
+
+struct zrec_aead_provider {
+    const char *name;
+    /* Whether this provider implements the AEAD at all. */
+    int (*supports)(enum zrec_aead_id id);
+    /* Bytes to allocate for a context of this AEAD (64-byte aligned). */
+    size_t (*ctx_size)(enum zrec_aead_id id);
+    /* Expand `key` into ctx (ctx->alg and ctx->provider are set by the caller). */
+    int (*init)(struct zrec_aead_ctx *ctx, const uint8_t *key);
+    /* Wipe key material (the engine frees the memory). */
+    void (*dispose)(struct zrec_aead_ctx *ctx);
+    /* In-place seal of data[0..len), tag written to `tag`. */
+    int (*seal)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag);
+    /* In-place open; -EBADMSG if the tag does not verify (data then holds
+     * garbage that the engine wipes). */
+    int (*open)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
+                const uint8_t *tag);
+    /* Scatter-gather variants through the AEAD's incremental interface;
+     * -ENOTSUP when the AEAD has none here. */
+    int (*seal_v)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                  const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                  uint8_t *tag);
+    int (*open_v)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                  const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                  const uint8_t *tag);
+};
+
+extern const struct zrec_aead_provider zrec__provider_wolfcrypt;
+#ifdef ZREC_HAVE_IPSECMB
+extern const struct zrec_aead_provider zrec__provider_ipsecmb;
+#endif
+
+/* Allocate and key a context; NULL + errno on failure. */
+struct zrec_aead_ctx *zrec__aead_new(const struct zrec_aead_provider *p, enum zrec_aead_id id,
+                                     const uint8_t *key);
+/* Wipe and free. */
+void zrec__aead_free(struct zrec_aead_ctx *ctx);
+size_t zrec__aead_footprint(const struct zrec_aead_ctx *ctx);
+
+/* Scattered seal/open with the fallback: the provider's incremental
+ * interface, or (counted) a bounce copy through its contiguous path. */
+int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                      uint8_t *tag);
+int zrec__aead_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                      const uint8_t *tag);
+
+/* Constant-time wipe the compiler may not elide. */
+void zrec__wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,312 @@
+/* intel-ipsec-mb AEAD provider (x86_64): the fast path.
+ *
+ * GCM and ChaCha20-Poly1305 use the direct (synchronous) API, including its
+ * init/update/finalize form for scattered records.  CCM exists only in the job
+ * API and has no incremental form, so scattered CCM records take the engine's
+ * counted bounce path.
+ *
+ * One IMB_MGR per thread, created on first use: managers are not thread-safe
+ * and the session contexts (expanded keys, GHASH tables) are read-only during
+ * seal/open, so sessions may move between threads freely. */
+#include <intel-ipsec-mb.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "aead.h"
+
+struct ipsecmb_ctx {
+    struct zrec_aead_ctx super;
+    union {
+        struct gcm_key_data gcm;
+        struct {
+            DECLARE_ALIGNED(uint32_t enc[4 * 15], 16);
+            DECLARE_ALIGNED(uint32_t dec[4 * 15], 16);
+        } ccm;
+        uint8_t chacha_key[32];
+    } u;
+};
+
+static pthread_key_t mgr_key;
+static pthread_once_t mgr_once = PTHREAD_ONCE_INIT;
+static __thread IMB_MGR *thread_mgr;
+
+static void mgr_destroy(void *p)
+{
+    free_mb_mgr(p);
+}
+
+static void mgr_key_create(void)
+{
+    (void)pthread_key_create(&mgr_key, mgr_destroy);
+}
+
+static IMB_MGR *mgr_get(void)
+{
+    IMB_MGR *m = thread_mgr;
+    if (__builtin_expect(m != NULL, 1))
+        return m;
+    pthread_once(&mgr_once, mgr_key_create);
+    m = alloc_mb_mgr(0);
+    if (m == NULL)
+        return NULL;
+    init_mb_mgr_auto(m, NULL);
+    if (imb_get_errno(m) != 0) {
+        free_mb_mgr(m);
+        return NULL;
+    }
+    (void)pthread_setspecific(mgr_key, m);
+    thread_mgr = m;
+    return m;
+}
+
+static int mb_supports(enum zrec_aead_id id)
+{
+    return (unsigned)id < ZREC_AEAD_COUNT;
+}
+
+static size_t mb_ctx_size(enum zrec_aead_id id)
+{
+    (void)id;
+    return sizeof(struct ipsecmb_ctx);
+}
+
+static int mb_init(struct zrec_aead_ctx *base, const uint8_t *key)
+{
+    struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
+    IMB_MGR *m = mgr_get();
+    if (m == NULL)
+        return -ENOMEM;
+    switch (base->alg->id) {
+    case ZREC_AES_128_GCM:
+        IMB_AES128_GCM_PRE(m, key, &ctx->u.gcm);
+        break;
+    case ZREC_AES_256_GCM:
+        IMB_AES256_GCM_PRE(m, key, &ctx->u.gcm);
+        break;
+    case ZREC_AES_128_CCM:
+    case ZREC_AES_128_CCM_8:
+        IMB_AES_KEYEXP_128(m, key, ctx->u.ccm.enc, ctx->u.ccm.dec);
+        break;
+    case ZREC_CHACHA20_POLY1305:
+        memcpy(ctx->u.chacha_key, key, 32);
+        break;
+    default:
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+static void mb_dispose(struct zrec_aead_ctx *base)
+{
+    struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
+    zrec__wipe(&ctx->u, sizeof ctx->u);
+}
+
+/* Constant-time tag comparison. */
+static int tag_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= a[i] ^ b[i];
+    return d == 0;
+}
+
+static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *nonce,
+                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag)
+{
+    /* ipsec-mb CCM takes at most 46 bytes of AAD: every record format's AAD
+     * fits (13 for TLS 1.2, 5 for TLS 1.3, at most 39 for DTLS with CID ≤ 20),
+     * longer CIDs go through wolfCrypt. */
+    if (aad_len > 46)
+        return -ENOTSUP;
+    IMB_JOB *job = IMB_GET_NEXT_JOB(m);
+    job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+    job->chain_order = enc ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
+    job->cipher_mode = IMB_CIPHER_CCM;
+    job->hash_alg = IMB_AUTH_AES_CCM;
+    job->enc_keys = ctx->u.ccm.enc;
+    job->dec_keys = ctx->u.ccm.enc;
+    job->key_len_in_bytes = IMB_KEY_128_BYTES;
+    job->src = data;
+    job->dst = data;
+    job->cipher_start_src_offset_in_bytes = 0;
+    job->msg_len_to_cipher_in_bytes = len;
+    job->hash_start_src_offset_in_bytes = 0;
+    job->msg_len_to_hash_in_bytes = len;
+    job->iv = nonce;
+    job->iv_len_in_bytes = ZREC_NONCE_LEN;
+    job->u.CCM.aad = aad;
+    job->u.CCM.aad_len_in_bytes = aad_len;
+    job->auth_tag_output = tag;
+    job->auth_tag_output_len_in_bytes = ctx->super.alg->tag_len;
+    job = IMB_SUBMIT_JOB(m);
+    while (job == NULL)
+        job = IMB_FLUSH_JOB(m);
+    return job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+}
+
+static int mb_seal(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag)
+{
+    struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
+    IMB_MGR *m = mgr_get();
+    if (m == NULL)
+        return -ENOMEM;
+    switch (base->alg->id) {
+    case ZREC_AES_128_GCM: {
+        struct gcm_context_data g;
+        IMB_AES128_GCM_ENC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, tag, 16);
+        return 0;
+    }
+    case ZREC_AES_256_GCM: {
+        struct gcm_context_data g;
+        IMB_AES256_GCM_ENC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, tag, 16);
+        return 0;
+    }
+    case ZREC_CHACHA20_POLY1305: {
+        struct chacha20_poly1305_context_data c;
+        IMB_CHACHA20_POLY1305_INIT(m, ctx->u.chacha_key, &c, nonce, aad, aad_len);
+        IMB_CHACHA20_POLY1305_ENC_UPDATE(m, ctx->u.chacha_key, &c, data, data, len);
+        IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &c, tag, 16);
+        zrec__wipe(&c, sizeof c);
+        return 0;
+    }
+    default:
+        return ccm_job(m, ctx, 1, nonce, aad, aad_len, data, len, tag);
+    }
+}
+
+static int mb_open(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
+                   const uint8_t *tag)
+{
+    struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
+    uint8_t calc[ZREC_MAX_TAG_LEN];
+    IMB_MGR *m = mgr_get();
+    if (m == NULL)
+        return -ENOMEM;
+    int rc = 0;
+    switch (base->alg->id) {
+    case ZREC_AES_128_GCM: {
+        struct gcm_context_data g;
+        IMB_AES128_GCM_DEC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, calc, 16);
+        break;
+    }
+    case ZREC_AES_256_GCM: {
+        struct gcm_context_data g;
+        IMB_AES256_GCM_DEC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, calc, 16);
+        break;
+    }
+    case ZREC_CHACHA20_POLY1305: {
+        struct chacha20_poly1305_context_data c;
+        IMB_CHACHA20_POLY1305_INIT(m, ctx->u.chacha_key, &c, nonce, aad, aad_len);
+        IMB_CHACHA20_POLY1305_DEC_UPDATE(m, ctx->u.chacha_key, &c, data, data, len);
+        IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &c, calc, 16);
+        zrec__wipe(&c, sizeof c);
+        break;
+    }
+    default:
+        rc = ccm_job(m, ctx, 0, nonce, aad, aad_len, data, len, calc);
+        break;
+    }
+    if (rc == 0 && !tag_equal(calc, tag, base->alg->tag_len))
+        rc = -EBADMSG;
+    return rc;
+}
+
+static int mb_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[ZREC_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                      uint8_t *tag_out)
+{
+    struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
+    IMB_MGR *m = mgr_get();
+    if (m == NULL)
+        return -ENOMEM;
+    switch (base->alg->id) {
+    case ZREC_AES_128_GCM:
+    case ZREC_AES_256_GCM: {
+        int is256 = base->alg->id == ZREC_AES_256_GCM;
+        struct gcm_context_data g;
+        if (is256)
+            IMB_AES256_GCM_INIT(m, &ctx->u.gcm, &g, nonce, aad, aad_len);
+        else
+            IMB_AES128_GCM_INIT(m, &ctx->u.gcm, &g, nonce, aad, aad_len);
+        for (int i = 0; i < iovcnt; i++) {
+            uint8_t *p = iov[i].iov_base;
+            uint64_t n = iov[i].iov_len;
+            if (n == 0)
+                continue;
+            if (is256 && enc)
+                IMB_AES256_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+            else if (is256)
+                IMB_AES256_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+            else if (enc)
+                IMB_AES128_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+            else
+                IMB_AES128_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+        }
+        if (is256 && enc)
+            IMB_AES256_GCM_ENC_FINALIZE(m, &ctx->u.gcm, &g, tag_out, 16);
+        else if (is256)
+            IMB_AES256_GCM_DEC_FINALIZE(m, &ctx->u.gcm, &g, tag_out, 16);
+        else if (enc)
+            IMB_AES128_GCM_ENC_FINALIZE(m, &ctx->u.gcm, &g, tag_out, 16);
+        else
+            IMB_AES128_GCM_DEC_FINALIZE(m, &ctx->u.gcm, &g, tag_out, 16);
+        return 0;
+    }
+    case ZREC_CHACHA20_POLY1305: {
+        struct chacha20_poly1305_context_data c;
+        IMB_CHACHA20_POLY1305_INIT(m, ctx->u.chacha_key, &c, nonce, aad, aad_len);
+        for (int i = 0; i < iovcnt; i++) {
+            uint8_t *p = iov[i].iov_base;
+            if (iov[i].iov_len == 0)
+                continue;
+            if (enc)
+                IMB_CHACHA20_POLY1305_ENC_UPDATE(m, ctx->u.chacha_key, &c, p, p, iov[i].iov_len);
+            else
+                IMB_CHACHA20_POLY1305_DEC_UPDATE(m, ctx->u.chacha_key, &c, p, p, iov[i].iov_len);
+        }
+        if (enc)
+            IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &c, tag_out, 16);
+        else
+            IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &c, tag_out, 16);
+        zrec__wipe(&c, sizeof c);
+        return 0;
+    }
+    default:
+        return -ENOTSUP;
+    }
+}
+
+static int mb_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                     uint8_t *tag)
+{
+    return mb_crypt_v(ctx, 1, nonce, aad, aad_len, iov, iovcnt, tag);
+}
+
+static int mb_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                     const uint8_t *tag)
+{
+    uint8_t calc[ZREC_MAX_TAG_LEN];
+    int rc = mb_crypt_v(ctx, 0, nonce, aad, aad_len, iov, iovcnt, calc);
+    if (rc == 0 && !tag_equal(calc, tag, ctx->alg->tag_len))
+        rc = -EBADMSG;
+    return rc;
+}
+
+const struct zrec_aead_provider zrec__provider_ipsecmb = {
+    .name = "ipsecmb",
+    .supports = mb_supports,
+    .ctx_size = mb_ctx_size,
+    .init = mb_init,
+    .dispose = mb_dispose,
+    .seal = mb_seal,
+    .open = mb_open,
+    .seal_v = mb_seal_v,
+    .open_v = mb_open_v,
+};

@@ -1,0 +1,269 @@
+/*
+ * Handshake handoff from wolfSSL 5.5.4.
+ *
+ * Public API where wolfSSL has one (atomic-user key getters, the TLS 1.3
+ * secret callback, CID getters).  The next sequence numbers of each direction
+ * are not public for DTLS (wolfSSL_GetSequenceNumber reads the TLS counters
+ * and reports 1 for 0), so this one file reads them from wolfSSL's internal
+ * structures; it is built against the exact wolfSSL the bootstrap installs,
+ * with its options.h, so the layouts match.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/internal.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "zrec/wolfssl.h"
+
+struct zrec_wolfssl_capture {
+    uint8_t client_secret[ZREC_MAX_SECRET];
+    uint8_t server_secret[ZREC_MAX_SECRET];
+    uint8_t client_len;
+    uint8_t server_len;
+};
+
+static const char *const secret_labels[] = {
+    [CLIENT_EARLY_TRAFFIC_SECRET] = "CLIENT_EARLY_TRAFFIC_SECRET",
+    [CLIENT_HANDSHAKE_TRAFFIC_SECRET] = "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    [SERVER_HANDSHAKE_TRAFFIC_SECRET] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    [CLIENT_TRAFFIC_SECRET] = "CLIENT_TRAFFIC_SECRET_0",
+    [SERVER_TRAFFIC_SECRET] = "SERVER_TRAFFIC_SECRET_0",
+    [EARLY_EXPORTER_SECRET] = "EARLY_EXPORTER_SECRET",
+    [EXPORTER_SECRET] = "EXPORTER_SECRET",
+};
+
+static int on_secret(WOLFSSL *ssl, int id, const unsigned char *secret, int len, void *arg)
+{
+    struct zrec_wolfssl_capture *cap = arg;
+    if (len <= 0 || len > ZREC_MAX_SECRET)
+        return 0;
+    if (id == CLIENT_TRAFFIC_SECRET) {
+        memcpy(cap->client_secret, secret, (size_t)len);
+        cap->client_len = (uint8_t)len;
+    } else if (id == SERVER_TRAFFIC_SECRET) {
+        memcpy(cap->server_secret, secret, (size_t)len);
+        cap->server_len = (uint8_t)len;
+    }
+    if (id >= 0 && id <= EXPORTER_SECRET) {
+        uint8_t cr[RAN_LEN];
+        size_t crlen = wolfSSL_get_client_random(ssl, cr, sizeof cr);
+        if (crlen == sizeof cr)
+            (void)zrec_keylog_write(secret_labels[id], cr, crlen, secret, (size_t)len);
+    }
+    return 0;
+}
+
+struct zrec_wolfssl_capture *zrec_wolfssl_prepare(WOLFSSL *ssl)
+{
+    if (ssl == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct zrec_wolfssl_capture *cap = calloc(1, sizeof *cap);
+    if (cap == NULL)
+        return NULL;
+    if (wolfSSL_set_tls13_secret_cb(ssl, on_secret, cap) != WOLFSSL_SUCCESS) {
+        free(cap);
+        errno = EIO;
+        return NULL;
+    }
+    /* Keep client_random for the TLS 1.2 key log line at import time. */
+    wolfSSL_KeepArrays(ssl);
+    return cap;
+}
+
+void zrec_wolfssl_capture_free(struct zrec_wolfssl_capture *cap)
+{
+    if (cap == NULL)
+        return;
+    zrec__wipe(cap, sizeof *cap);
+    free(cap);
+}
+
+static int aead_of(WOLFSSL *ssl, enum zrec_aead_id *aead)
+{
+    int bulk = wolfSSL_GetBulkCipher(ssl);
+    int key = wolfSSL_GetKeySize(ssl);
+    int tag = wolfSSL_GetAeadMacSize(ssl);
+    if (bulk == wolfssl_aes_gcm && key == 16 && tag == 16)
+        *aead = ZREC_AES_128_GCM;
+    else if (bulk == wolfssl_aes_gcm && key == 32 && tag == 16)
+        *aead = ZREC_AES_256_GCM;
+    else if (bulk == wolfssl_chacha && key == 32)
+        *aead = ZREC_CHACHA20_POLY1305;
+    else if (bulk == wolfssl_aes_ccm && key == 16 && tag == 16)
+        *aead = ZREC_AES_128_CCM;
+    else if (bulk == wolfssl_aes_ccm && key == 16 && tag == 8)
+        *aead = ZREC_AES_128_CCM_8;
+    else
+        return -ENOTSUP;
+    return 0;
+}
+
+static int proto_of(WOLFSSL *ssl, enum zrec_proto *p)
+{
+    /* wolfSSL_version() does not know DTLS 1.3 in 5.5.4: read the
+     * negotiated ProtocolVersion. */
+    uint8_t major = ssl->version.major, minor = ssl->version.minor;
+    if (major == SSLv3_MAJOR && minor == TLSv1_2_MINOR)
+        *p = ZREC_TLS12;
+    else if (major == SSLv3_MAJOR && minor == TLSv1_3_MINOR)
+        *p = ZREC_TLS13;
+    else if (major == DTLS_MAJOR && minor == DTLSv1_2_MINOR)
+        *p = ZREC_DTLS12;
+    else if (major == DTLS_MAJOR && minor == DTLSv1_3_MINOR)
+        *p = ZREC_DTLS13;
+    else
+        return -ENOTSUP;
+    return 0;
+}
+
+static void keylog_tls12(WOLFSSL *ssl)
+{
+    uint8_t cr[RAN_LEN], ms[SECRET_LEN];
+    if (wolfSSL_get_client_random(ssl, cr, sizeof cr) != sizeof cr)
+        return;
+    if (wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl), ms, sizeof ms) != sizeof ms)
+        return;
+    (void)zrec_keylog_write("CLIENT_RANDOM", cr, sizeof cr, ms, sizeof ms);
+    zrec__wipe(ms, sizeof ms);
+}
+
+/* The record state of each direction, read from wolfSSL. */
+struct wolf_seq {
+    uint64_t tx_seq, rx_seq;
+    uint16_t tx_epoch, rx_epoch;
+};
+
+static int read_sequence_state(WOLFSSL *ssl, enum zrec_proto p, struct wolf_seq *q)
+{
+    const Keys *k = &ssl->keys;
+    switch (p) {
+    case ZREC_TLS12:
+    case ZREC_TLS13:
+        q->tx_seq = (uint64_t)k->sequence_number_hi << 32 | k->sequence_number_lo;
+        q->rx_seq = (uint64_t)k->peer_sequence_number_hi << 32 | k->peer_sequence_number_lo;
+        q->tx_epoch = q->rx_epoch = 0;
+        return 0;
+    case ZREC_DTLS12:
+        q->tx_epoch = k->dtls_epoch;
+        q->tx_seq = (uint64_t)k->dtls_sequence_number_hi << 32 | k->dtls_sequence_number_lo;
+        q->rx_epoch = k->peerSeq[0].nextEpoch;
+        q->rx_seq = (uint64_t)k->peerSeq[0].nextSeq_hi << 32 | k->peerSeq[0].nextSeq_lo;
+        return 0;
+    case ZREC_DTLS13: {
+        /* RFC 9147 §6.1: application data flows in epoch 3. */
+        w64wrapper app = {0};
+        app.n = 3;
+        Dtls13Epoch *e = Dtls13GetEpoch(ssl, app);
+        if (e == NULL)
+            return -EINVAL;
+        q->tx_epoch = q->rx_epoch = 3;
+        q->tx_seq = e->nextSeqNumber.n;
+        q->rx_seq = e->nextPeerSeqNumber.n;
+        return 0;
+    }
+    default:
+        return -ENOTSUP;
+    }
+}
+
+static struct zrec_session *import(WOLFSSL *ssl, struct zrec_wolfssl_capture *cap,
+                                   const struct zrec_aead_provider *provider, int *err)
+{
+    enum zrec_proto proto;
+    enum zrec_aead_id aead;
+    int rc;
+    if (!wolfSSL_is_init_finished(ssl))
+        return *err = -EINVAL, NULL;
+    if ((rc = proto_of(ssl, &proto)) < 0 || (rc = aead_of(ssl, &aead)) < 0)
+        return *err = rc, NULL;
+    bool client = wolfSSL_GetSide(ssl) == WOLFSSL_CLIENT_END;
+
+    struct zrec_session_params prm = {.proto = proto, .aead = aead, .provider = provider};
+    prm.hash = (wolfSSL_get_current_cipher_suite(ssl) & 0xffff) == 0x1302 ? ZREC_SHA384
+                                                                         : ZREC_SHA256;
+    uint8_t tx_cid[ZREC_MAX_CID], rx_cid[ZREC_MAX_CID];
+    unsigned int tx_cid_len = 0, rx_cid_len = 0;
+    if (proto == ZREC_DTLS12 || proto == ZREC_DTLS13) {
+        int use = 0;
+        if (wolfSSL_dtls_cid_is_enabled(ssl) == WOLFSSL_SUCCESS)
+            use = 1;
+        if (use) {
+            if (wolfSSL_dtls_cid_get_tx_size(ssl, &tx_cid_len) != WOLFSSL_SUCCESS)
+                tx_cid_len = 0;
+            if (wolfSSL_dtls_cid_get_rx_size(ssl, &rx_cid_len) != WOLFSSL_SUCCESS)
+                rx_cid_len = 0;
+            if (tx_cid_len > ZREC_MAX_CID || rx_cid_len > ZREC_MAX_CID)
+                return *err = -EPROTO, NULL;
+            if (tx_cid_len)
+                wolfSSL_dtls_cid_get_tx(ssl, tx_cid, tx_cid_len);
+            if (rx_cid_len)
+                wolfSSL_dtls_cid_get_rx(ssl, rx_cid, rx_cid_len);
+            /* wolfSSL 5.5.4 implements CIDs for DTLS 1.3 only. */
+            if (proto == ZREC_DTLS12 && (tx_cid_len || rx_cid_len))
+                return *err = -ENOTSUP, NULL;
+        }
+    }
+    prm.tx_cid = tx_cid;
+    prm.tx_cid_len = (uint8_t)tx_cid_len;
+    prm.rx_cid = rx_cid;
+    prm.rx_cid_len = (uint8_t)rx_cid_len;
+
+    struct wolf_seq q;
+    if ((rc = read_sequence_state(ssl, proto, &q)) < 0)
+        return *err = rc, NULL;
+    struct zrec_session *s = zrec_session_new(&prm);
+    if (s == NULL)
+        return *err = -errno, NULL;
+
+    struct zrec_traffic_keys tx = {.seq = q.tx_seq, .epoch = q.tx_epoch};
+    struct zrec_traffic_keys rx = {.seq = q.rx_seq, .epoch = q.rx_epoch};
+    if (proto == ZREC_TLS13 || proto == ZREC_DTLS13) {
+        if (cap->client_len == 0 || cap->server_len == 0) {
+            zrec_session_free(s);
+            return *err = -ENOKEY, NULL;
+        }
+        tx.secret = client ? cap->client_secret : cap->server_secret;
+        tx.secret_len = client ? cap->client_len : cap->server_len;
+        rx.secret = client ? cap->server_secret : cap->client_secret;
+        rx.secret_len = client ? cap->server_len : cap->client_len;
+    } else {
+        tx.key = client ? wolfSSL_GetClientWriteKey(ssl) : wolfSSL_GetServerWriteKey(ssl);
+        tx.iv = client ? wolfSSL_GetClientWriteIV(ssl) : wolfSSL_GetServerWriteIV(ssl);
+        rx.key = client ? wolfSSL_GetServerWriteKey(ssl) : wolfSSL_GetClientWriteKey(ssl);
+        rx.iv = client ? wolfSSL_GetServerWriteIV(ssl) : wolfSSL_GetClientWriteIV(ssl);
+        keylog_tls12(ssl);
+    }
+    if ((rc = zrec_session_set_keys(s, ZREC_DIR_WRITE, &tx)) < 0 ||
+        (rc = zrec_session_set_keys(s, ZREC_DIR_READ, &rx)) < 0) {
+        zrec_session_free(s);
+        return *err = rc, NULL;
+    }
+    return s;
+}
+
+struct zrec_session *zrec_wolfssl_import(WOLFSSL *ssl, struct zrec_wolfssl_capture *cap,
+                                         const struct zrec_aead_provider *provider, int *err)
+{
+    int local;
+    if (err == NULL)
+        err = &local;
+    *err = 0;
+    if (ssl == NULL || cap == NULL) {
+        zrec_wolfssl_capture_free(cap);
+        *err = -EINVAL;
+        return NULL;
+    }
+    struct zrec_session *s = import(ssl, cap, provider, err);
+    /* The secrets now live only in the session; drop wolfSSL's copies of
+     * the handshake arrays and our capture. */
+    wolfSSL_set_tls13_secret_cb(ssl, NULL, NULL);
+    wolfSSL_FreeArrays(ssl);
+    zrec_wolfssl_capture_free(cap);
+    return s;
+}

@@ -1,0 +1,121 @@
+/* Engine internals shared by the engine's .c files (not installed). */
+#ifndef ZREC_INTERNAL_H
+#define ZREC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aead.h"
+#include "zrec/zrec.h"
+
+#define ZREC_MAX_SECRET 48 /* SHA-384 */
+#define ZREC_DTLS12_MAX_SEQ ((1ull << 48) - 1) /* RFC 6347 §4.1: 48-bit sequence numbers */
+
+/* DTLS 1.3 record number encryption (RFC 9147 §4.2.3): an opaque wolfCrypt
+ * cipher keyed with sn_key. */
+struct zrec_sn_cipher;
+struct zrec_sn_cipher *zrec__sn_new(enum zrec_aead_id aead, const uint8_t *key, size_t key_len);
+void zrec__sn_free(struct zrec_sn_cipher *sn);
+size_t zrec__sn_footprint(const struct zrec_sn_cipher *sn);
+/* mask[0..1] from the first 16 ciphertext bytes. */
+int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t mask[2]);
+
+/* One direction's record protection state.  Everything the hot path reads
+ * is computed when the key is installed (Linux's tls_prot_info idea). */
+struct zrec_dir_state {
+    struct zrec_aead_ctx *aead;
+    struct zrec_sn_cipher *sn;       /* DTLS 1.3 only */
+    uint64_t seq;      /* write: next to send; read TLS: next expected;
+                          read DTLS: one above the highest accepted */
+    uint64_t window;   /* DTLS read: bit i set = (seq - 1 - i) was accepted */
+    uint64_t used;     /* write: records sealed; read: failed opens (this key) */
+    uint64_t limit;    /* write: confidentiality limit; read: integrity limit */
+    uint8_t iv[ZREC_NONCE_LEN]; /* TLS 1.2 GCM/CCM: salt || 0^8, see nonce_for() */
+    uint8_t secret[ZREC_MAX_SECRET];
+    uint8_t secret_len;
+    uint16_t epoch;
+};
+
+struct zrec_format;
+
+struct zrec_session {
+    const struct zrec_format *fmt;
+    const struct zrec_aead_provider *provider;
+    enum zrec_proto proto;
+    enum zrec_aead_id aead;
+    enum zrec_hash hash;
+    /* Sizes fixed per session (protocol, AEAD, CID). */
+    uint8_t tag_len;
+    uint8_t explicit_len;   /* TLS/DTLS 1.2 explicit nonce in each record */
+    uint8_t hdr_len;        /* header written before the payload, explicit nonce included */
+    uint8_t inner_type;     /* 1: the true content type is encrypted (TLS 1.3, DTLS 1.3, CID) */
+    uint8_t min_ct;         /* DTLS 1.3: ciphertext must be ≥ 16 bytes (§4.2.3) */
+    uint8_t tx_cid_len;
+    uint8_t rx_cid_len;
+    unsigned events;
+    int peer_alert;
+    struct zrec_dir_state tx;
+    struct zrec_dir_state rx;
+    uint8_t cids[];         /* tx_cid then rx_cid */
+};
+
+static inline const uint8_t *zrec__tx_cid(const struct zrec_session *s)
+{
+    return s->cids;
+}
+
+static inline const uint8_t *zrec__rx_cid(const struct zrec_session *s)
+{
+    return s->cids + s->tx_cid_len;
+}
+
+/* TLS 1.3 / DTLS 1.3 key schedule pieces (RFC 8446 §7.2-7.3, RFC 9147 §5.9),
+ * through wolfCrypt's HKDF-Expand-Label. */
+int zrec__derive_traffic(const struct zrec_session *s, const uint8_t *secret, size_t secret_len,
+                         uint8_t *key, uint8_t *iv, uint8_t *sn_key);
+int zrec__next_secret(const struct zrec_session *s, const uint8_t *secret, size_t secret_len,
+                      uint8_t *next);
+size_t zrec__hash_len(enum zrec_hash h);
+
+/* Install a derived key into one direction (used by set_keys and KeyUpdate). */
+int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *key,
+                  const uint8_t *iv, const uint8_t *sn_key);
+void zrec__dir_clear(struct zrec_dir_state *d);
+
+/* TLS 1.3: move a direction to the next traffic secret (RFC 8446 §7.2). */
+int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d);
+
+unsigned long zrec__sg_bounce_copies(void);
+
+static inline void zrec__put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline uint16_t zrec__get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void zrec__put48(uint8_t *p, uint64_t v)
+{
+    for (int i = 5; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint64_t zrec__get48(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 6; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void zrec__put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+#endif

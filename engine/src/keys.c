@@ -1,0 +1,155 @@
+/* Key schedule glue: TLS 1.3 / DTLS 1.3 traffic key derivation and KeyUpdate
+ * through wolfCrypt's HKDF (no home-made KDF), and the DTLS 1.3 record
+ * number cipher. */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/chacha.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/kdf.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+size_t zrec__hash_len(enum zrec_hash h)
+{
+    return h == ZREC_SHA384 ? 48 : 32;
+}
+
+/* RFC 8446 §7.1 labels carry the prefix "tls13 "; RFC 9147 §5.9 replaces it
+ * with "dtls13" for DTLS 1.3. */
+static int expand_label(const struct zrec_session *s, uint8_t *out, size_t out_len,
+                        const uint8_t *secret, size_t secret_len, const char *label)
+{
+    static const uint8_t tls13[] = "tls13 ";
+    static const uint8_t dtls13[] = "dtls13";
+    const uint8_t *proto = s->proto == ZREC_DTLS13 ? dtls13 : tls13;
+    int digest = s->hash == ZREC_SHA384 ? WC_SHA384 : WC_SHA256;
+    int rc = wc_Tls13_HKDF_Expand_Label(out, (word32)out_len, secret, (word32)secret_len,
+                                        proto, 6, (const uint8_t *)label,
+                                        (word32)strlen(label), NULL, 0, digest);
+    return rc == 0 ? 0 : -EIO;
+}
+
+int zrec__derive_traffic(const struct zrec_session *s, const uint8_t *secret, size_t secret_len,
+                         uint8_t *key, uint8_t *iv, uint8_t *sn_key)
+{
+    const struct zrec_aead_alg *alg = zrec__aead_alg(s->aead);
+    /* RFC 8446 §7.3: [sender]_write_key / _iv from the traffic secret. */
+    int rc = expand_label(s, key, alg->key_len, secret, secret_len, "key");
+    if (rc == 0)
+        rc = expand_label(s, iv, ZREC_NONCE_LEN, secret, secret_len, "iv");
+    /* RFC 9147 §4.2.3: sn_key = HKDF-Expand-Label(secret, "sn", "", key_length). */
+    if (rc == 0 && sn_key != NULL)
+        rc = expand_label(s, sn_key, alg->key_len, secret, secret_len, "sn");
+    return rc;
+}
+
+int zrec__next_secret(const struct zrec_session *s, const uint8_t *secret, size_t secret_len,
+                      uint8_t *next)
+{
+    /* RFC 8446 §7.2: application_traffic_secret_N+1 =
+     *   HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length) */
+    return expand_label(s, next, secret_len, secret, secret_len, "traffic upd");
+}
+
+int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d)
+{
+    uint8_t next[ZREC_MAX_SECRET], key[ZREC_MAX_KEY_LEN], iv[ZREC_NONCE_LEN];
+    uint8_t sn_key[ZREC_MAX_KEY_LEN];
+    size_t len = d->secret_len;
+    if (len == 0)
+        return -ENOKEY;
+    int rc = zrec__next_secret(s, d->secret, len, next);
+    if (rc == 0)
+        rc = zrec__derive_traffic(s, next, len, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
+    if (rc == 0) {
+        uint16_t epoch = d->epoch;
+        rc = zrec__install(s, d, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
+        if (rc == 0) {
+            memcpy(d->secret, next, len);
+            d->secret_len = (uint8_t)len;
+            /* RFC 9147 §8: each KeyUpdate moves DTLS 1.3 to the next epoch;
+             * TLS 1.3 restarts the sequence number at 0 (RFC 8446 §5.3). */
+            d->epoch = s->proto == ZREC_DTLS13 ? (uint16_t)(epoch + 1) : epoch;
+            d->seq = 0;
+            d->window = 0;
+        }
+    }
+    zrec__wipe(next, sizeof next);
+    zrec__wipe(key, sizeof key);
+    zrec__wipe(iv, sizeof iv);
+    zrec__wipe(sn_key, sizeof sn_key);
+    return rc;
+}
+
+/* ---- DTLS 1.3 record number encryption (RFC 9147 §4.2.3) ---- */
+
+struct zrec_sn_cipher {
+    int chacha;
+    union {
+        Aes aes;
+        ChaCha chacha;
+    } u;
+};
+
+struct zrec_sn_cipher *zrec__sn_new(enum zrec_aead_id aead, const uint8_t *key, size_t key_len)
+{
+    struct zrec_sn_cipher *sn = calloc(1, sizeof *sn);
+    if (sn == NULL)
+        return NULL;
+    int rc;
+    if (aead == ZREC_CHACHA20_POLY1305) {
+        sn->chacha = 1;
+        rc = wc_Chacha_SetKey(&sn->u.chacha, key, (word32)key_len);
+    } else {
+        rc = wc_AesInit(&sn->u.aes, NULL, INVALID_DEVID);
+        if (rc == 0)
+            rc = wc_AesSetKeyDirect(&sn->u.aes, key, (word32)key_len, NULL, AES_ENCRYPTION);
+    }
+    if (rc != 0) {
+        zrec__sn_free(sn);
+        errno = EIO;
+        return NULL;
+    }
+    return sn;
+}
+
+void zrec__sn_free(struct zrec_sn_cipher *sn)
+{
+    if (sn == NULL)
+        return;
+    if (!sn->chacha)
+        wc_AesFree(&sn->u.aes);
+    zrec__wipe(sn, sizeof *sn);
+    free(sn);
+}
+
+size_t zrec__sn_footprint(const struct zrec_sn_cipher *sn)
+{
+    return sn ? sizeof *sn : 0;
+}
+
+int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t mask[2])
+{
+    uint8_t block[16];
+    int rc;
+    if (sn->chacha) {
+        /* Mask = ChaCha20(sn_key, counter = ciphertext[0..3] (little-endian,
+         * as RFC 8439 §2.3 reads the counter), nonce = ciphertext[4..15]). */
+        uint32_t counter = (uint32_t)sample[0] | (uint32_t)sample[1] << 8 |
+                           (uint32_t)sample[2] << 16 | (uint32_t)sample[3] << 24;
+        memset(block, 0, sizeof block);
+        rc = wc_Chacha_SetIV(&sn->u.chacha, sample + 4, counter);
+        if (rc == 0)
+            rc = wc_Chacha_Process(&sn->u.chacha, block, block, sizeof block);
+    } else {
+        /* Mask = AES-ECB(sn_key, ciphertext[0..15]). */
+        rc = wc_AesEncryptDirect(&sn->u.aes, block, sample);
+    }
+    mask[0] = block[0];
+    mask[1] = block[1];
+    return rc == 0 ? 0 : -EIO;
+}

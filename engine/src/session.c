@@ -1,0 +1,236 @@
+/* Sessions: creation, key installation, sizes, events, footprint. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const struct zrec_format *zrec__format(enum zrec_proto p);
+
+static const char *const proto_names[ZREC_PROTO_COUNT] = {"tls12", "tls13", "dtls12", "dtls13"};
+
+const char *zrec_proto_name(enum zrec_proto p)
+{
+    return (unsigned)p < ZREC_PROTO_COUNT ? proto_names[p] : "unknown";
+}
+
+struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
+{
+    if (prm == NULL || (unsigned)prm->proto >= ZREC_PROTO_COUNT ||
+        zrec__aead_alg(prm->aead) == NULL ||
+        (prm->hash != ZREC_SHA256 && prm->hash != ZREC_SHA384) ||
+        (prm->tx_cid_len && prm->tx_cid == NULL) || (prm->rx_cid_len && prm->rx_cid == NULL)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    bool dtls = prm->proto == ZREC_DTLS12 || prm->proto == ZREC_DTLS13;
+    if (!dtls && (prm->tx_cid_len || prm->rx_cid_len)) {
+        errno = EINVAL; /* connection IDs exist only in DTLS */
+        return NULL;
+    }
+    const struct zrec_aead_provider *p = prm->provider ? prm->provider : zrec_provider_default();
+    if (!p->supports(prm->aead)) {
+        errno = ENOTSUP;
+        return NULL;
+    }
+    const struct zrec_aead_alg *alg = zrec__aead_alg(prm->aead);
+    /* ipsec-mb CCM takes at most 46 bytes of AAD; the DTLS 1.2 CID AAD is
+     * 23 + cid bytes.  Longer CIDs with CCM use wolfCrypt. */
+    if (p != &zrec__provider_wolfcrypt &&
+        (prm->aead == ZREC_AES_128_CCM || prm->aead == ZREC_AES_128_CCM_8) &&
+        (23u + prm->tx_cid_len > 46 || 23u + prm->rx_cid_len > 46))
+        p = &zrec__provider_wolfcrypt;
+
+    struct zrec_session *s = calloc(1, sizeof *s + prm->tx_cid_len + prm->rx_cid_len);
+    if (s == NULL)
+        return NULL;
+    s->fmt = zrec__format(prm->proto);
+    s->provider = p;
+    s->proto = prm->proto;
+    s->aead = prm->aead;
+    s->hash = prm->hash;
+    s->tag_len = alg->tag_len;
+    s->peer_alert = -1;
+    s->tx_cid_len = prm->tx_cid_len;
+    s->rx_cid_len = prm->rx_cid_len;
+    memcpy(s->cids, prm->tx_cid, prm->tx_cid_len);
+    memcpy(s->cids + prm->tx_cid_len, prm->rx_cid, prm->rx_cid_len);
+    switch (prm->proto) {
+    case ZREC_TLS12:
+        s->explicit_len = alg->tls12_explicit_len;
+        s->hdr_len = (uint8_t)(5 + s->explicit_len);
+        break;
+    case ZREC_TLS13:
+        s->hdr_len = 5;
+        break;
+    case ZREC_DTLS12:
+        s->explicit_len = alg->tls12_explicit_len;
+        s->hdr_len = (uint8_t)(13 + s->tx_cid_len + s->explicit_len);
+        break;
+    case ZREC_DTLS13:
+        s->hdr_len = (uint8_t)(5 + s->tx_cid_len);
+        s->min_ct = 16; /* RFC 9147 §4.2.3 sample */
+        break;
+    default:
+        break;
+    }
+    return s;
+}
+
+void zrec__dir_clear(struct zrec_dir_state *d)
+{
+    zrec__aead_free(d->aead);
+    zrec__sn_free(d->sn);
+    d->aead = NULL;
+    d->sn = NULL;
+    zrec__wipe(d, sizeof *d);
+}
+
+void zrec_session_free(struct zrec_session *s)
+{
+    if (s == NULL)
+        return;
+    zrec__dir_clear(&s->tx);
+    zrec__dir_clear(&s->rx);
+    zrec__wipe(s, sizeof *s + s->tx_cid_len + s->rx_cid_len);
+    free(s);
+}
+
+int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *key,
+                  const uint8_t *iv, const uint8_t *sn_key)
+{
+    const struct zrec_aead_alg *alg = zrec__aead_alg(s->aead);
+    struct zrec_aead_ctx *ctx = zrec__aead_new(s->provider, s->aead, key);
+    if (ctx == NULL)
+        return -errno;
+    struct zrec_sn_cipher *sn = NULL;
+    if (sn_key != NULL) {
+        sn = zrec__sn_new(s->aead, sn_key, alg->key_len);
+        if (sn == NULL) {
+            int rc = -errno;
+            zrec__aead_free(ctx);
+            return rc;
+        }
+    }
+    zrec__aead_free(d->aead);
+    zrec__sn_free(d->sn);
+    d->aead = ctx;
+    d->sn = sn;
+    memcpy(d->iv, iv, ZREC_NONCE_LEN);
+    d->used = 0;
+    d->limit = d == &s->tx ? alg->confidentiality_limit : alg->integrity_limit;
+    return 0;
+}
+
+int zrec_session_set_keys(struct zrec_session *s, enum zrec_dir dir,
+                          const struct zrec_traffic_keys *k)
+{
+    if (s == NULL || k == NULL || (dir != ZREC_DIR_WRITE && dir != ZREC_DIR_READ))
+        return -EINVAL;
+    struct zrec_dir_state *d = dir == ZREC_DIR_WRITE ? &s->tx : &s->rx;
+    const struct zrec_aead_alg *alg = zrec__aead_alg(s->aead);
+    uint8_t key[ZREC_MAX_KEY_LEN], iv[ZREC_NONCE_LEN], sn_key[ZREC_MAX_KEY_LEN];
+    int rc;
+    bool tls13 = s->proto == ZREC_TLS13 || s->proto == ZREC_DTLS13;
+    if (tls13) {
+        if (k->secret == NULL || k->secret_len != zrec__hash_len(s->hash))
+            return -EINVAL;
+        rc = zrec__derive_traffic(s, k->secret, k->secret_len, key, iv,
+                                  s->proto == ZREC_DTLS13 ? sn_key : NULL);
+    } else {
+        if (k->key == NULL || k->iv == NULL)
+            return -EINVAL;
+        memcpy(key, k->key, alg->key_len);
+        /* RFC 5288 §3 / RFC 6655 §3: salt (4 bytes) || explicit nonce (8);
+         * RFC 7905 §2: a 12-byte IV. nonce_for() XORs the sequence value
+         * into the last 8 bytes, which yields exactly those nonces. */
+        memset(iv, 0, sizeof iv);
+        memcpy(iv, k->iv, alg->tls12_fixed_iv_len);
+        rc = 0;
+    }
+    if (rc == 0)
+        rc = zrec__install(s, d, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
+    if (rc == 0) {
+        d->seq = k->seq;
+        d->epoch = k->epoch;
+        /* DTLS read side: everything below the starting sequence number
+         * counts as already received, so handshake records cannot be
+         * replayed into the new state. */
+        d->window = ~0ull;
+        d->secret_len = 0;
+        if (tls13) {
+            memcpy(d->secret, k->secret, k->secret_len);
+            d->secret_len = (uint8_t)k->secret_len;
+        }
+        if (dir == ZREC_DIR_WRITE)
+            s->events &= ~(unsigned)ZREC_EV_REKEY_DUE;
+    }
+    zrec__wipe(key, sizeof key);
+    zrec__wipe(iv, sizeof iv);
+    zrec__wipe(sn_key, sizeof sn_key);
+    return rc;
+}
+
+int zrec_session_overhead(const struct zrec_session *s, struct zrec_overhead *out)
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    out->headroom = s->hdr_len;
+    bool inner = s->proto == ZREC_TLS13 || s->proto == ZREC_DTLS13 ||
+                 (s->proto == ZREC_DTLS12 && s->tx_cid_len > 0);
+    size_t tail = (inner ? 1 : 0) + s->tag_len;
+    if (tail < s->min_ct)
+        tail = s->min_ct; /* DTLS 1.3 CCM_8: padding up to the 16-byte sample */
+    out->tailroom = (uint16_t)tail;
+    return 0;
+}
+
+enum zrec_proto zrec_session_proto(const struct zrec_session *s)
+{
+    return s->proto;
+}
+
+enum zrec_aead_id zrec_session_aead(const struct zrec_session *s)
+{
+    return s->aead;
+}
+
+uint64_t zrec_session_seq(const struct zrec_session *s, enum zrec_dir dir)
+{
+    return dir == ZREC_DIR_WRITE ? s->tx.seq : s->rx.seq;
+}
+
+uint16_t zrec_session_epoch(const struct zrec_session *s, enum zrec_dir dir)
+{
+    return dir == ZREC_DIR_WRITE ? s->tx.epoch : s->rx.epoch;
+}
+
+unsigned zrec_session_events(const struct zrec_session *s)
+{
+    return s->events;
+}
+
+int zrec_session_peer_alert(const struct zrec_session *s)
+{
+    return s->peer_alert;
+}
+
+int zrec_session_set_write_limit(struct zrec_session *s, uint64_t records)
+{
+    if (s == NULL || records == 0 || s->tx.aead == NULL)
+        return -EINVAL;
+    uint64_t max = zrec__aead_alg(s->aead)->confidentiality_limit;
+    s->tx.limit = records < max ? records : max;
+    if (s->tx.used >= s->tx.limit - s->tx.limit / 4)
+        s->events |= ZREC_EV_REKEY_DUE;
+    return 0;
+}
+
+size_t zrec_session_footprint(const struct zrec_session *s)
+{
+    if (s == NULL)
+        return 0;
+    return sizeof *s + s->tx_cid_len + s->rx_cid_len + zrec__aead_footprint(s->tx.aead) +
+           zrec__aead_footprint(s->rx.aead) + zrec__sn_footprint(s->tx.sn) +
+           zrec__sn_footprint(s->rx.sn);
+}

@@ -30,6 +30,7 @@ struct zrec_dir_state {
     uint64_t window;   /* DTLS read: bit i set = (seq - 1 - i) was accepted */
     uint64_t used;     /* write: records sealed; read: failed opens (this key) */
     uint64_t limit;    /* write: confidentiality limit; read: integrity limit */
+    uint64_t warn_at;  /* write: raise ZREC_EV_REKEY_DUE from here on */
     uint8_t iv[ZREC_NONCE_LEN]; /* TLS 1.2 GCM/CCM: salt || 0^8, see nonce_for() */
     uint8_t secret[ZREC_MAX_SECRET];
     uint8_t secret_len;

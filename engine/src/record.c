@@ -398,7 +398,7 @@ static void seal_done(struct zrec_session *s, struct zrec_op *op)
     op->epoch = s->tx.epoch;
     s->tx.seq++;
     s->tx.used++;
-    if (s->tx.used >= s->tx.limit - s->tx.limit / 4)
+    if (s->tx.used >= s->tx.warn_at)
         s->events |= ZREC_EV_REKEY_DUE;
 }
 
@@ -872,12 +872,12 @@ int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *b
     s->tx.limit = limit;
     if (rc < 0)
         return rc;
+    /* The new key comes with the AEAD's full limits (zrec__install). */
     int urc = zrec__key_update(s, &s->tx);
     if (urc < 0) {
         s->events |= ZREC_EV_FATAL;
         return urc;
     }
-    s->tx.limit = zrec__aead_alg(s->aead)->confidentiality_limit;
     s->events &= ~(unsigned)(ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE);
     return rc;
 }

@@ -119,6 +119,7 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
     memcpy(d->iv, iv, ZREC_NONCE_LEN);
     d->used = 0;
     d->limit = d == &s->tx ? alg->confidentiality_limit : alg->integrity_limit;
+    d->warn_at = d->limit - d->limit / 4;
     return 0;
 }
 
@@ -220,8 +221,11 @@ int zrec_session_set_write_limit(struct zrec_session *s, uint64_t records)
     if (s == NULL || records == 0 || s->tx.aead == NULL)
         return -EINVAL;
     uint64_t max = zrec__aead_alg(s->aead)->confidentiality_limit;
-    s->tx.limit = records < max ? records : max;
-    if (s->tx.used >= s->tx.limit - s->tx.limit / 4)
+    if (records > max - s->tx.used)
+        records = max - s->tx.used;
+    s->tx.limit = s->tx.used + records;
+    s->tx.warn_at = s->tx.used + records - records / 4;
+    if (s->tx.used >= s->tx.warn_at)
         s->events |= ZREC_EV_REKEY_DUE;
     return 0;
 }

@@ -192,9 +192,10 @@ unsigned zrec_session_events(const struct zrec_session *s);
 /** The last alert description the peer sent, or -1. */
 int zrec_session_peer_alert(const struct zrec_session *s);
 
-/** Lower the record-count limit of the current write key (tests and cautious
- *  deployments); the engine raises ZREC_EV_REKEY_DUE at 3/4 of it and refuses
- *  to seal past it (-EKEYEXPIRED).  Cannot raise it above the AEAD's limit. */
+/** Allow at most `records` more records under the current write key (tests
+ *  and cautious deployments); the engine raises ZREC_EV_REKEY_DUE at 3/4 of the
+ *  key's limit and refuses to seal past it (-EKEYEXPIRED).  The limit never
+ *  exceeds the AEAD's own (RFC 8446 §5.5); a new key restores that. */
 int zrec_session_set_write_limit(struct zrec_session *s, uint64_t records);
 
 /* --------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "zrec/wolfssl.h"
@@ -133,6 +134,131 @@ static void keylog_tls12(WOLFSSL *ssl)
     zrec__wipe(ms, sizeof ms);
 }
 
+/* ---- NewSessionTicket after the handoff (RFC 8446 §4.6.1) ----------------
+ *
+ * At import, a TLS 1.3 client keeps a copy of its WOLFSSL_SESSION (it holds
+ * the resumption master secret, suite, version and group).  Each ticket the
+ * engine later opens is written into a copy of it exactly as wolfSSL's own
+ * DoTls13NewSessionTicket() would, so wolfSSL_set_session() resumes with it. */
+
+struct ticket_state {
+    WOLFSSL_SESSION *base;   /* the handshake's session, no ticket */
+    WOLFSSL_SESSION *latest; /* base + the newest ticket */
+};
+
+static void ticket_state_free(void *arg)
+{
+    struct ticket_state *t = arg;
+    if (t == NULL)
+        return;
+    wolfSSL_SESSION_free(t->base);
+    wolfSSL_SESSION_free(t->latest);
+    free(t);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int on_ticket(void *arg, const uint8_t *m, size_t len)
+{
+    struct ticket_state *t = arg;
+    /* struct { uint32 ticket_lifetime; uint32 ticket_age_add;
+     *          opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
+     *          Extension extensions<0..2^16-2>; } NewSessionTicket; */
+    if (len < 9)
+        return -EPROTO;
+    uint32_t lifetime = get32(m), age_add = get32(m + 4);
+    size_t nonce_len = m[8], pos = 9;
+    if (pos + nonce_len + 2 > len)
+        return -EPROTO;
+    const uint8_t *nonce = m + pos;
+    pos += nonce_len;
+    size_t ticket_len = zrec__get16(m + pos);
+    pos += 2;
+    if (ticket_len == 0 || pos + ticket_len + 2 > len)
+        return -EPROTO;
+    const uint8_t *ticket = m + pos;
+    pos += ticket_len;
+    size_t ext_len = zrec__get16(m + pos);
+    if (pos + 2 + ext_len != len)
+        return -EPROTO;
+    /* §4.6.1: servers MUST NOT use a lifetime over seven days. */
+    if (lifetime > MAX_LIFETIME)
+        return -EPROTO;
+    if (nonce_len > MAX_TICKET_NONCE_STATIC_SZ || ticket_len < ID_LEN)
+        return 0; /* valid, but not storable in wolfSSL 5.5.4's session: ignore it */
+
+    WOLFSSL_SESSION *n = wolfSSL_SESSION_dup(t->base);
+    if (n == NULL)
+        return -ENOMEM;
+    if (ticket_len > sizeof n->staticTicket) {
+        n->ticket = malloc(ticket_len);
+        if (n->ticket == NULL) {
+            n->ticket = n->staticTicket;
+            wolfSSL_SESSION_free(n);
+            return -ENOMEM;
+        }
+        n->ticketLenAlloc = (word16)ticket_len;
+    } else {
+        n->ticket = n->staticTicket;
+        n->ticketLenAlloc = 0;
+    }
+    memcpy(n->ticket, ticket, ticket_len);
+    n->ticketLen = (word16)ticket_len;
+    /* As SetTicket(): the session ID is taken from the ticket's tail. */
+    memcpy(n->sessionID, ticket + ticket_len - ID_LEN, ID_LEN);
+    n->sessionIDSz = ID_LEN;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    n->ticketSeen = (__typeof__(n->ticketSeen))((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    n->ticketAdd = age_add;
+    n->timeout = lifetime;
+    n->bornOn = (word32)ts.tv_sec;
+    n->ticketNonce.len = (byte)nonce_len;
+    memcpy(n->ticketNonce.data, nonce, nonce_len);
+    wolfSSL_SESSION_free(t->latest);
+    t->latest = n;
+    return 0;
+}
+
+WOLFSSL_SESSION *zrec_wolfssl_get1_session(struct zrec_session *s)
+{
+    if (s == NULL || s->ticket_cb != on_ticket) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct ticket_state *t = s->ticket_arg;
+    if (t->latest == NULL) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return wolfSSL_SESSION_dup(t->latest);
+}
+
+static int keep_ticket_state(WOLFSSL *ssl, struct zrec_session *s)
+{
+    struct ticket_state *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return -ENOMEM;
+    /* ssl->session holds the resumption master secret (derived when the
+     * client sent Finished); what DoTls13NewSessionTicket() copies from the
+     * connection when a ticket arrives is copied here once. */
+    t->base = wolfSSL_SESSION_dup(ssl->session);
+    if (t->base == NULL) {
+        free(t);
+        return -ENOMEM;
+    }
+    t->base->side = WOLFSSL_CLIENT_END;
+    t->base->version = ssl->version;
+    t->base->cipherSuite0 = ssl->options.cipherSuite0;
+    t->base->cipherSuite = ssl->options.cipherSuite;
+    t->base->namedGroup = ssl->namedGroup;
+    zrec__session_set_ticket_hook(s, on_ticket, ticket_state_free, t);
+    return 0;
+}
+
 /* The record state of each direction, read from wolfSSL. */
 struct wolf_seq {
     uint64_t tx_seq, rx_seq;
@@ -240,7 +366,8 @@ static struct zrec_session *import(WOLFSSL *ssl, struct zrec_wolfssl_capture *ca
         keylog_tls12(ssl);
     }
     if ((rc = zrec_session_set_keys(s, ZREC_DIR_WRITE, &tx)) < 0 ||
-        (rc = zrec_session_set_keys(s, ZREC_DIR_READ, &rx)) < 0) {
+        (rc = zrec_session_set_keys(s, ZREC_DIR_READ, &rx)) < 0 ||
+        (proto == ZREC_TLS13 && client && (rc = keep_ticket_state(ssl, s)) < 0)) {
         zrec_session_free(s);
         return *err = rc, NULL;
     }

@@ -57,6 +57,11 @@ struct zrec_session {
     int peer_alert;
     struct zrec_dir_state tx;
     struct zrec_dir_state rx;
+    /* Post-handshake NewSessionTicket consumer (the handshake glue), so that
+     * session resumption keeps working after the handoff. */
+    int (*ticket_cb)(void *arg, const uint8_t *body, size_t len);
+    void (*ticket_free)(void *arg);
+    void *ticket_arg;
     uint8_t cids[];         /* tx_cid then rx_cid */
 };
 
@@ -87,6 +92,12 @@ void zrec__dir_clear(struct zrec_dir_state *d);
 int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d);
 
 unsigned long zrec__sg_bounce_copies(void);
+
+/* Install the NewSessionTicket consumer; `free_fn(arg)` runs when the session
+ * is freed or the hook replaced. */
+void zrec__session_set_ticket_hook(struct zrec_session *s,
+                                   int (*cb)(void *arg, const uint8_t *body, size_t len),
+                                   void (*free_fn)(void *arg), void *arg);
 
 static inline void zrec__put16(uint8_t *p, uint16_t v)
 {

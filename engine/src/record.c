@@ -645,8 +645,18 @@ static int handle_handshake(struct zrec_session *s, const struct rec_bytes *r, s
                 return rc;
             if (h[4] == 1)
                 s->events |= ZREC_EV_KEY_UPDATE_OWED;
-        } else if (h[0] == 4) { /* new_session_ticket */
+        } else if (h[0] == 4) { /* new_session_ticket (RFC 8446 §4.6.1) */
             s->events |= ZREC_EV_NEW_SESSION_TICKET;
+            if (s->ticket_cb) {
+                /* The message may be scattered: hand over a contiguous copy
+                 * (a control message, not payload). */
+                uint8_t msg[ZREC_MAX_PLAINTEXT];
+                rec_copy(r, off + pos + 4, msg, body);
+                int rc = s->ticket_cb(s->ticket_arg, msg, body);
+                zrec__wipe(msg, body);
+                if (rc < 0)
+                    return rc;
+            }
         }
         pos += 4 + body;
     }

@@ -92,8 +92,20 @@ void zrec_session_free(struct zrec_session *s)
         return;
     zrec__dir_clear(&s->tx);
     zrec__dir_clear(&s->rx);
+    zrec__session_set_ticket_hook(s, NULL, NULL, NULL);
     zrec__wipe(s, sizeof *s + s->tx_cid_len + s->rx_cid_len);
     free(s);
+}
+
+void zrec__session_set_ticket_hook(struct zrec_session *s,
+                                   int (*cb)(void *arg, const uint8_t *body, size_t len),
+                                   void (*free_fn)(void *arg), void *arg)
+{
+    if (s->ticket_free)
+        s->ticket_free(s->ticket_arg);
+    s->ticket_cb = cb;
+    s->ticket_free = free_fn;
+    s->ticket_arg = arg;
 }
 
 int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *key,

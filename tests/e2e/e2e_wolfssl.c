@@ -125,16 +125,19 @@ static struct end ends[2]; /* [0] client, [1] server */
 static const uint8_t cid_client[] = {0xc1, 0x1e}; /* what the client wants to see */
 static const uint8_t cid_server[] = {0x5e, 0x7e}; /* what the server wants to see */
 
-static void handshake(bool use_cid)
+/* A handshake over a fresh socketpair.  The contexts live across handshakes
+ * (the server's ticket key is per context); `resume` offers a session. */
+static void handshake_resume(bool use_cid, WOLFSSL_SESSION *resume)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, is_dtls() ? SOCK_DGRAM : SOCK_STREAM, 0, sv) == 0, "socketpair");
     for (int i = 0; i < 2; i++) {
         struct end *e = &ends[i];
+        WOLFSSL_CTX *ctx = e->ctx;
         memset(e, 0, sizeof *e);
         e->fd = sv[i];
         CHECK(fcntl(e->fd, F_SETFL, O_NONBLOCK) == 0, "nonblock");
-        e->ctx = make_ctx(i == 1);
+        e->ctx = ctx ? ctx : make_ctx(i == 1);
         e->ssl = wolfSSL_new(e->ctx);
         CHECK(e->ssl != NULL, "wolfSSL_new");
         wolfSSL_SetIOReadCtx(e->ssl, &e->fd);
@@ -148,6 +151,8 @@ static void handshake(bool use_cid)
             CHECK(wolfSSL_dtls_cid_set(e->ssl, (unsigned char *)mine, (unsigned)len) == 1,
                   "cid_set");
         }
+        if (i == 0 && resume)
+            CHECK(wolfSSL_set_session(e->ssl, resume) == WOLFSSL_SUCCESS, "set_session");
         e->cap = zrec_wolfssl_prepare(e->ssl);
         CHECK(e->cap != NULL, "prepare");
     }
@@ -172,6 +177,11 @@ static void handshake(bool use_cid)
     CHECK(done[0] && done[1], "handshake did not finish");
 }
 
+static void handshake(bool use_cid)
+{
+    handshake_resume(use_cid, NULL);
+}
+
 static struct zrec_session *import(int i)
 {
     int err = 0;
@@ -186,13 +196,25 @@ static struct zrec_session *import(int i)
     return s;
 }
 
-static void end_close(int i)
+/* Close a connection; the context stays for a later handshake unless
+ * `last`. */
+static void end_close_conn(int i, bool last)
 {
     if (ends[i].ssl)
         wolfSSL_free(ends[i].ssl);
+    ends[i].ssl = NULL;
     zrec_wolfssl_capture_free(ends[i].cap);
-    wolfSSL_CTX_free(ends[i].ctx);
+    ends[i].cap = NULL;
+    if (last) {
+        wolfSSL_CTX_free(ends[i].ctx);
+        ends[i].ctx = NULL;
+    }
     close(ends[i].fd);
+}
+
+static void end_close(int i)
+{
+    end_close_conn(i, true);
 }
 
 /* ---- zrec over the raw socket ----------------------------------------- */
@@ -405,8 +427,34 @@ static void mode_zrec(bool cid)
         keyupdate_zrec(c, s);
     write_limit(c, s);
     send_close_notify(s, 1, c, 0);
+    WOLFSSL_SESSION *ticket = NULL;
+    if (proto == ZREC_TLS13) {
+        /* The server's NewSessionTicket reached the client's engine after
+         * the handoff (RFC 8446 §4.6.1); it must still resume. */
+        CHECK(zrec_session_events(c) & ZREC_EV_NEW_SESSION_TICKET, "ticket seen by the engine");
+        ticket = zrec_wolfssl_get1_session(c);
+        CHECK(ticket != NULL, "resumable session from the ticket: %s", strerror(errno));
+    } else {
+        CHECK(zrec_wolfssl_get1_session(c) == NULL, "tickets only for TLS 1.3 clients");
+    }
     zrec_session_free(c);
     zrec_session_free(s);
+    end_close_conn(0, false);
+    end_close_conn(1, false);
+    if (ticket) {
+        handshake_resume(cid, ticket);
+        CHECK(wolfSSL_session_reused(ends[0].ssl) == 1, "client resumed with the ticket");
+        CHECK(wolfSSL_session_reused(ends[1].ssl) == 1, "server accepted the ticket");
+        c = import(0);
+        s = import(1);
+        zrec_to_zrec(c, 0, s, 1, 20);
+        zrec_to_zrec(s, 1, c, 0, 20);
+        zrec_session_free(c);
+        zrec_session_free(s);
+        wolfSSL_SESSION_free(ticket);
+        end_close_conn(0, false);
+        end_close_conn(1, false);
+    }
     end_close(0);
     end_close(1);
 }

@@ -23,6 +23,7 @@ extern "C" {
 #endif
 
 struct WOLFSSL;
+struct WOLFSSL_SESSION;
 struct zrec_wolfssl_capture;
 
 /** Hook a WOLFSSL object before its handshake: records the TLS 1.3 / DTLS 1.3
@@ -41,6 +42,13 @@ void zrec_wolfssl_capture_free(struct zrec_wolfssl_capture *cap);
  *  zrec_wolfssl_prepare() was not called before the handshake). */
 struct zrec_session *zrec_wolfssl_import(struct WOLFSSL *ssl, struct zrec_wolfssl_capture *cap,
                                          const struct zrec_aead_provider *provider, int *err);
+
+/** TLS 1.3 client: a resumable session made from the newest NewSessionTicket
+ *  the engine has opened since the handoff (RFC 8446 §4.6.1), for
+ *  wolfSSL_set_session() on a later connection.  Free it with
+ *  wolfSSL_SESSION_free().  NULL with errno ENOENT if no ticket has arrived,
+ *  EINVAL if the session did not come from a TLS 1.3 client handoff. */
+struct WOLFSSL_SESSION *zrec_wolfssl_get1_session(struct zrec_session *s);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,31 @@ struct zrec_dir_state {
 
 struct zrec_format;
 
+/* DTLS 1.3 post-handshake state (RFC 9147 §7 ACKs, §8 KeyUpdate). */
+#define ZREC_DTLS13_MAX_ACKS 8
+#define ZREC_DTLS13_KU_TX 4
+struct zrec_record_number {
+    uint64_t epoch;
+    uint64_t seq;
+};
+struct zrec_dtls13 {
+    /* The previous read epoch, kept while the peer may still send in it
+     * (between its KeyUpdate and its first record in the new epoch). */
+    struct zrec_dir_state *rx_prev;
+    uint16_t hs_tx_seq;  /* next message_seq we send */
+    uint16_t hs_rx_seq;  /* next message_seq we expect */
+    /* Our KeyUpdate in flight: its message_seq and the record numbers of its
+     * transmissions; the write key changes when one of them is ACKed. */
+    bool ku_pending;
+    uint8_t ku_request;
+    uint16_t ku_msg_seq;
+    uint8_t ku_ntx;
+    struct zrec_record_number ku_tx[ZREC_DTLS13_KU_TX];
+    /* Records we must acknowledge. */
+    uint8_t nack;
+    struct zrec_record_number ack[ZREC_DTLS13_MAX_ACKS];
+};
+
 struct zrec_session {
     const struct zrec_format *fmt;
     const struct zrec_aead_provider *provider;
@@ -62,6 +87,7 @@ struct zrec_session {
     int (*ticket_cb)(void *arg, const uint8_t *body, size_t len);
     void (*ticket_free)(void *arg);
     void *ticket_arg;
+    struct zrec_dtls13 *d13; /* DTLS 1.3 only */
     uint8_t cids[];         /* tx_cid then rx_cid */
 };
 

@@ -10,6 +10,7 @@
  *         -> inner type -> alert / KeyUpdate handling
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -48,8 +49,8 @@ struct zrec_format {
     uint64_t (*nonce_seq)(const struct zrec_session *s, uint64_t seq);
     /* Parse the header of a `rec_len`-byte record from its first `head_len`
      * bytes (at least min(rec_len, HEAD_MAX)). */
-    int (*open_header)(struct zrec_session *s, const uint8_t *head, size_t head_len,
-                       size_t rec_len, struct rec_view *v);
+    int (*open_header)(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *head,
+                       size_t head_len, size_t rec_len, struct rec_view *v);
 };
 
 /* ------------------------------------------------------------------------
@@ -85,7 +86,8 @@ static size_t tls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uint
     return tls12_aad(aad, seq, type, VERSION_TLS12, inner_len);
 }
 
-static int tls12_open_header(struct zrec_session *s, const uint8_t *h, size_t head_len,
+static int tls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
+                             const uint8_t *h, size_t head_len,
                              size_t rec_len, struct rec_view *v)
 {
     if (head_len < 5u + s->explicit_len)
@@ -100,7 +102,7 @@ static int tls12_open_header(struct zrec_session *s, const uint8_t *h, size_t he
         return -EMSGSIZE;
     if (len + 5 != rec_len || len < (size_t)s->explicit_len + s->tag_len)
         return -EPROTO;
-    v->seq = s->rx.seq;
+    v->seq = d->seq;
     v->epoch = 0;
     /* GCM/CCM: the nonce is salt || explicit nonce, whatever the peer chose. */
     v->nonce_seq = s->explicit_len ? ((uint64_t)zrec__get16(h + 5) << 48 |
@@ -129,7 +131,8 @@ static size_t tls13_seal_header(const struct zrec_session *s, uint8_t *hdr, uint
     return 5;
 }
 
-static int tls13_open_header(struct zrec_session *s, const uint8_t *h, size_t head_len,
+static int tls13_open_header(struct zrec_session *s, struct zrec_dir_state *d,
+                             const uint8_t *h, size_t head_len,
                              size_t rec_len, struct rec_view *v)
 {
     if (head_len < 5)
@@ -144,7 +147,7 @@ static int tls13_open_header(struct zrec_session *s, const uint8_t *h, size_t he
         return -EMSGSIZE;
     if (len + 5 != rec_len || len < (size_t)s->tag_len + 1)
         return -EPROTO;
-    v->seq = s->rx.seq;
+    v->seq = d->seq;
     v->nonce_seq = v->seq;
     v->epoch = 0;
     v->hdr_len = 5;
@@ -190,9 +193,11 @@ static size_t dtls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uin
     return 23u + cid_len;
 }
 
-static int dtls12_open_header(struct zrec_session *s, const uint8_t *h, size_t head_len,
+static int dtls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
+                             const uint8_t *h, size_t head_len,
                               size_t rec_len, struct rec_view *v)
 {
+    (void)d; /* epoch and sequence number travel in the header */
     uint8_t cid_len = s->rx_cid_len;
     if (head_len < 13u + cid_len + s->explicit_len)
         return -EPROTO;
@@ -273,7 +278,8 @@ static uint64_t dtls13_reconstruct(uint64_t expected, uint64_t bits, unsigned nb
     return cand;
 }
 
-static int dtls13_open_header(struct zrec_session *s, const uint8_t *h, size_t head_len,
+static int dtls13_open_header(struct zrec_session *s, struct zrec_dir_state *d,
+                             const uint8_t *h, size_t head_len,
                               size_t rec_len, struct rec_view *v)
 {
     if (head_len < 1 || (h[0] & 0xe0) != DTLS13_FIXED)
@@ -303,10 +309,10 @@ static int dtls13_open_header(struct zrec_session *s, const uint8_t *h, size_t h
     if (len < 16 || head_len < hdr + 16)
         return -EBADMSG;
     /* §4.2.1: only the low two bits of the epoch travel. */
-    if ((h[0] & 3) != (s->rx.epoch & 3))
+    if ((h[0] & 3) != (d->epoch & 3))
         return -ESTALE;
     uint8_t mask[2];
-    int rc = zrec__sn_mask(s->rx.sn, h + hdr, mask);
+    int rc = zrec__sn_mask(d->sn, h + hdr, mask);
     if (rc < 0)
         return rc;
     memcpy(v->aad, h, hdr);
@@ -320,9 +326,9 @@ static int dtls13_open_header(struct zrec_session *s, const uint8_t *h, size_t h
         sn[0] ^= mask[0];
         bits = sn[0];
     }
-    v->seq = dtls13_reconstruct(s->rx.seq, bits, (unsigned)seq_len * 8);
+    v->seq = dtls13_reconstruct(d->seq, bits, (unsigned)seq_len * 8);
     v->nonce_seq = v->seq;
-    v->epoch = s->rx.epoch;
+    v->epoch = d->epoch;
     v->hdr_len = hdr;
     v->aad_len = hdr;
     return 0;
@@ -615,50 +621,148 @@ static int open_fail(struct zrec_session *s, int rc)
     return rc;
 }
 
-/* Post-handshake messages the engine itself acts upon (RFC 8446 §4.6). */
-static int handle_handshake(struct zrec_session *s, const struct rec_bytes *r, size_t off,
-                            size_t len)
+static int deliver_ticket(struct zrec_session *s, const struct rec_bytes *r, size_t off,
+                          size_t len)
 {
-    if (s->proto != ZREC_TLS13)
-        return 0; /* DTLS 1.3 KeyUpdate needs ACKs (RFC 9147 §8): left to the caller */
+    s->events |= ZREC_EV_NEW_SESSION_TICKET;
+    if (s->ticket_cb == NULL)
+        return 0;
+    /* The message may be scattered: hand over a contiguous copy (a control
+     * message, not payload). */
+    uint8_t msg[ZREC_MAX_PLAINTEXT];
+    rec_copy(r, off, msg, len);
+    int rc = s->ticket_cb(s->ticket_arg, msg, len);
+    zrec__wipe(msg, len);
+    return rc;
+}
+
+/* KeyUpdate received (RFC 8446 §4.6.3; RFC 9147 §8): switch the read key to
+ * the next generation.  DTLS 1.3 keeps the old epoch's key until a record of
+ * the new epoch arrives, since the peer goes on sending in the old epoch
+ * until our ACK reaches it. */
+static int peer_key_update(struct zrec_session *s, uint8_t request)
+{
+    if (request > 1)
+        return -EPROTO;
+    if (s->proto == ZREC_DTLS13) {
+        struct zrec_dir_state *prev = s->d13->rx_prev;
+        if (prev == NULL && (prev = malloc(sizeof *prev)) == NULL)
+            return -ENOMEM;
+        if (s->d13->rx_prev)
+            zrec__dir_clear(prev);
+        *prev = s->rx; /* takes over the old key contexts */
+        s->rx.aead = NULL;
+        s->rx.sn = NULL;
+        s->d13->rx_prev = prev;
+    }
+    int rc = zrec__key_update(s, &s->rx);
+    if (rc < 0)
+        return rc;
+    if (request == 1)
+        s->events |= ZREC_EV_KEY_UPDATE_OWED;
+    return 0;
+}
+
+static void ack_owe(struct zrec_session *s, uint16_t epoch, uint64_t seq)
+{
+    struct zrec_dtls13 *t = s->d13;
+    for (unsigned i = 0; i < t->nack; i++)
+        if (t->ack[i].epoch == epoch && t->ack[i].seq == seq)
+            return;
+    if (t->nack < ZREC_DTLS13_MAX_ACKS)
+        t->ack[t->nack++] = (struct zrec_record_number){epoch, seq};
+    s->events |= ZREC_EV_ACK_OWED;
+}
+
+/* Post-handshake messages the engine itself acts upon: TLS 1.3 (RFC 8446
+ * §4.6) with 4-byte handshake headers, DTLS 1.3 (RFC 9147 §5.2) with 12-byte
+ * ones, message_seq de-duplication and ACKs (§7). */
+static int handle_handshake(struct zrec_session *s, const struct rec_bytes *r, size_t off,
+                            size_t len, uint16_t epoch, uint64_t seq)
+{
+    if (s->proto != ZREC_TLS13 && s->proto != ZREC_DTLS13)
+        return 0; /* TLS/DTLS 1.2 renegotiation is not supported: passed through */
+    bool dtls = s->proto == ZREC_DTLS13;
+    size_t hlen = dtls ? 12 : 4;
     size_t pos = 0;
+    if (dtls)
+        ack_owe(s, epoch, seq); /* §7.1: records with handshake data are ACKed */
     while (pos < len) {
-        uint8_t h[5];
-        if (len - pos < 4)
+        uint8_t h[12];
+        if (len - pos < hlen)
             return -EPROTO;
-        rec_copy(r, off + pos, h, 4);
+        rec_copy(r, off + pos, h, hlen);
         size_t body = (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-        if (body > len - pos - 4)
+        if (body > len - pos - hlen)
             return -EPROTO; /* fragmented post-handshake messages: not supported */
+        size_t boff = off + pos + hlen;
+        if (dtls) {
+            /* Only unfragmented messages: offset 0, fragment = whole. */
+            size_t frag_off = (size_t)h[6] << 16 | (size_t)h[7] << 8 | h[8];
+            size_t frag_len = (size_t)h[9] << 16 | (size_t)h[10] << 8 | h[11];
+            if (frag_off != 0 || frag_len != body)
+                return -EPROTO;
+            uint16_t mseq = zrec__get16(h + 4);
+            if ((uint16_t)(mseq - s->d13->hs_rx_seq) >= 0x8000) {
+                pos += hlen + body; /* a retransmission: already processed, just ACK */
+                continue;
+            }
+            if (mseq != s->d13->hs_rx_seq)
+                return -EAGAIN; /* a future message: dropped (and not ACKed) below */
+            s->d13->hs_rx_seq++;
+        }
         if (h[0] == 24) { /* key_update */
+            uint8_t req = 0;
             if (body != 1)
                 return -EPROTO;
-            rec_copy(r, off + pos + 4, h + 4, 1);
-            if (h[4] > 1)
+            rec_copy(r, boff, &req, 1);
+            /* RFC 8446 §5.1: a KeyUpdate must end its record. */
+            if (pos + hlen + 1 != len)
                 return -EPROTO;
-            /* §5.1: a KeyUpdate must end its record (no data under the old
-             * key may follow a key change). */
-            if (pos + 5 != len)
-                return -EPROTO;
-            int rc = zrec__key_update(s, &s->rx);
+            int rc = peer_key_update(s, req);
             if (rc < 0)
                 return rc;
-            if (h[4] == 1)
-                s->events |= ZREC_EV_KEY_UPDATE_OWED;
         } else if (h[0] == 4) { /* new_session_ticket (RFC 8446 §4.6.1) */
-            s->events |= ZREC_EV_NEW_SESSION_TICKET;
-            if (s->ticket_cb) {
-                /* The message may be scattered: hand over a contiguous copy
-                 * (a control message, not payload). */
-                uint8_t msg[ZREC_MAX_PLAINTEXT];
-                rec_copy(r, off + pos + 4, msg, body);
-                int rc = s->ticket_cb(s->ticket_arg, msg, body);
-                zrec__wipe(msg, body);
+            int rc = deliver_ticket(s, r, boff, body);
+            if (rc < 0)
+                return rc;
+        }
+        pos += hlen + body;
+    }
+    return 0;
+}
+
+/* ACK record (RFC 9147 §7): RecordNumber record_numbers<2..2^16-2>.  An ACK
+ * of our KeyUpdate moves the write side to the next epoch (§8). */
+static int handle_ack(struct zrec_session *s, const struct rec_bytes *r, size_t off, size_t len)
+{
+    uint8_t l[2];
+    if (len < 2)
+        return -EPROTO;
+    rec_copy(r, off, l, 2);
+    size_t n = zrec__get16(l);
+    if (n + 2 != len || n % 16 != 0)
+        return -EPROTO;
+    struct zrec_dtls13 *t = s->d13;
+    for (size_t i = 0; i < n && t->ku_pending; i += 16) {
+        uint8_t rn[16];
+        rec_copy(r, off + 2 + i, rn, 16);
+        uint64_t e = 0, q = 0;
+        for (int k = 0; k < 8; k++) {
+            e = e << 8 | rn[k];
+            q = q << 8 | rn[8 + k];
+        }
+        for (unsigned k = 0; k < t->ku_ntx; k++) {
+            if (t->ku_tx[k].epoch == e && t->ku_tx[k].seq == q) {
+                int rc = zrec__key_update(s, &s->tx);
                 if (rc < 0)
                     return rc;
+                t->ku_pending = false;
+                t->ku_ntx = 0;
+                s->events &= ~(unsigned)ZREC_EV_REKEY_DUE;
+                break;
             }
         }
-        pos += 4 + body;
     }
     return 0;
 }
@@ -670,8 +774,6 @@ static int open_one(struct zrec_op *op)
         return -EINVAL;
     if (s->events & ZREC_EV_FATAL)
         return -EPIPE;
-    if (s->rx.aead == NULL)
-        return -ENOKEY;
     struct rec_bytes r = {op->seg, op->nseg, op->data, op->len};
     if (op->nseg) {
         r.len = 0;
@@ -685,21 +787,30 @@ static int open_one(struct zrec_op *op)
         rec_copy(&r, 0, head_buf, head_len);
         head = head_buf;
     }
+    /* DTLS 1.3 during a KeyUpdate: records of the previous epoch still open
+     * with its key (RFC 9147 §8). */
+    struct zrec_dir_state *d = &s->rx;
+    struct zrec_dir_state *prev = s->d13 ? s->d13->rx_prev : NULL;
+    if (prev && head_len > 0 && (head[0] & 3) == (prev->epoch & 3) &&
+        (head[0] & 3) != (s->rx.epoch & 3))
+        d = prev;
+    if (d->aead == NULL)
+        return -ENOKEY;
     struct rec_view v;
-    int rc = s->fmt->open_header(s, head, head_len, r.len, &v);
+    int rc = s->fmt->open_header(s, d, head, head_len, r.len, &v);
     if (rc < 0)
         return open_fail(s, rc);
     if (is_dtls(s)) {
-        if (v.epoch != s->rx.epoch)
+        if (v.epoch != d->epoch)
             return -ESTALE;
-        rc = replay_check(&s->rx, v.seq);
+        rc = replay_check(d, v.seq);
         if (rc < 0)
             return rc;
     }
     size_t ct_len = r.len - v.hdr_len - s->tag_len;
     uint8_t nonce[ZREC_NONCE_LEN], tag_buf[ZREC_MAX_TAG_LEN];
-    nonce_for(&s->rx, v.nonce_seq, nonce);
-    struct zrec_aead_ctx *ctx = s->rx.aead;
+    nonce_for(d, v.nonce_seq, nonce);
+    struct zrec_aead_ctx *ctx = d->aead;
     if (op->nseg == 0) {
         uint8_t *ct = op->data + v.hdr_len;
         rc = ctx->provider->open(ctx, nonce, v.aad, v.aad_len, ct, ct_len, ct + ct_len);
@@ -715,9 +826,15 @@ static int open_one(struct zrec_op *op)
         return open_fail(s, rc == -EBADMSG ? rc : -EBADMSG);
     }
     if (is_dtls(s))
-        replay_accept(&s->rx, v.seq);
+        replay_accept(d, v.seq);
     else
-        s->rx.seq++;
+        d->seq++;
+    if (prev && d == &s->rx) {
+        /* The peer now sends in the new epoch: the old key can go. */
+        zrec__dir_clear(prev);
+        free(prev);
+        s->d13->rx_prev = NULL;
+    }
 
     uint8_t type = v.outer_type;
     size_t plain_len = ct_len;
@@ -758,13 +875,18 @@ static int open_one(struct zrec_op *op)
         break;
     }
     case ZREC_CT_HANDSHAKE:
-        rc = handle_handshake(s, &r, v.hdr_len, plain_len);
+        rc = handle_handshake(s, &r, v.hdr_len, plain_len, v.epoch, v.seq);
+        if (rc == -EAGAIN)
+            return -EAGAIN; /* DTLS 1.3: out-of-order future message, dropped */
         if (rc < 0)
             return open_fail(s, rc);
         break;
     case ZREC_CT_ACK:
         if (s->proto != ZREC_DTLS13)
             return open_fail(s, -EPROTO);
+        rc = handle_ack(s, &r, v.hdr_len, plain_len);
+        if (rc < 0)
+            return open_fail(s, rc);
         break;
     default:
         /* Includes an encrypted change_cipher_spec (RFC 8446 §5). */
@@ -866,20 +988,60 @@ int zrec_seal_alert(struct zrec_session *s, uint8_t level, uint8_t description, 
     return rc;
 }
 
+/* Seal a control message even at the write key's usage limit: a KeyUpdate
+ * (and a DTLS 1.3 ACK) is how a connection gets past it. */
+static int seal_control_at_limit(struct zrec_session *s, uint8_t type, const uint8_t *msg,
+                                 size_t len, uint8_t *buf, size_t cap, struct zrec_op *out)
+{
+    uint64_t limit = s->tx.limit;
+    if (s->tx.used >= s->tx.limit)
+        s->tx.limit = s->tx.used + 1;
+    uint64_t seq = s->tx.seq;
+    uint16_t epoch = s->tx.epoch;
+    int rc = seal_control(s, type, msg, len, buf, cap);
+    s->tx.limit = limit;
+    if (rc >= 0 && out) {
+        out->seq = seq;
+        out->epoch = epoch;
+    }
+    return rc;
+}
+
 int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *buf, size_t cap)
 {
     if (s == NULL || buf == NULL)
         return -EINVAL;
+    if (s->proto == ZREC_DTLS13) {
+        /* RFC 9147 §8: the KeyUpdate goes out under the current key and the
+         * write key changes only once it is ACKed (handle_ack).  Calling
+         * again before that retransmits the same message. */
+        struct zrec_dtls13 *t = s->d13;
+        if (!t->ku_pending) {
+            t->ku_pending = true;
+            t->ku_request = request_update ? 1 : 0;
+            t->ku_msg_seq = t->hs_tx_seq++;
+            t->ku_ntx = 0;
+        }
+        /* §5.2 handshake header: type, length, message_seq, fragment_offset,
+         * fragment_length; then KeyUpdateRequest. */
+        const uint8_t msg[13] = {24, 0, 0, 1, (uint8_t)(t->ku_msg_seq >> 8),
+                                 (uint8_t)t->ku_msg_seq, 0, 0, 0, 0, 0, 1, t->ku_request};
+        struct zrec_op rn;
+        int rc = seal_control_at_limit(s, ZREC_CT_HANDSHAKE, msg, sizeof msg, buf, cap, &rn);
+        if (rc < 0)
+            return rc;
+        t->ku_tx[t->ku_ntx % ZREC_DTLS13_KU_TX] = (struct zrec_record_number){rn.epoch, rn.seq};
+        if (t->ku_ntx < ZREC_DTLS13_KU_TX)
+            t->ku_ntx++;
+        /* Our KeyUpdate is on its way: application data may follow it. */
+        s->events &= ~(unsigned)ZREC_EV_KEY_UPDATE_OWED;
+        return rc;
+    }
     if (s->proto != ZREC_TLS13)
         return -EOPNOTSUPP;
     /* RFC 8446 §4.6.3: KeyUpdate { KeyUpdateRequest request_update; } */
     const uint8_t msg[5] = {24, 0, 0, 1, request_update ? 1 : 0};
-    /* The KeyUpdate itself is sent under the old key even at the limit. */
-    uint64_t limit = s->tx.limit;
-    if (s->tx.used >= s->tx.limit)
-        s->tx.limit = s->tx.used + 1;
-    int rc = seal_control(s, ZREC_CT_HANDSHAKE, msg, sizeof msg, buf, cap);
-    s->tx.limit = limit;
+    int rc = seal_control_at_limit(s, ZREC_CT_HANDSHAKE, msg, sizeof msg, buf, cap, NULL);
     if (rc < 0)
         return rc;
     /* The new key comes with the AEAD's full limits (zrec__install). */
@@ -890,6 +1052,41 @@ int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *b
     }
     s->events &= ~(unsigned)(ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE);
     return rc;
+}
+
+int zrec_seal_ack(struct zrec_session *s, uint8_t *buf, size_t cap)
+{
+    if (s == NULL || buf == NULL)
+        return -EINVAL;
+    if (s->proto != ZREC_DTLS13)
+        return -EOPNOTSUPP;
+    struct zrec_dtls13 *t = s->d13;
+    if (t->nack == 0)
+        return -ENODATA;
+    /* RFC 9147 §7: struct { RecordNumber record_numbers<2..2^16-2>; } ACK;
+     * RecordNumber = { uint64 epoch; uint64 sequence_number; }. */
+    uint8_t msg[2 + 16 * ZREC_DTLS13_MAX_ACKS];
+    zrec__put16(msg, (uint16_t)(16 * t->nack));
+    for (unsigned i = 0; i < t->nack; i++) {
+        zrec__put64(msg + 2 + 16 * i, t->ack[i].epoch);
+        zrec__put64(msg + 10 + 16 * i, t->ack[i].seq);
+    }
+    int rc = seal_control_at_limit(s, ZREC_CT_ACK, msg, 2 + 16u * t->nack, buf, cap, NULL);
+    if (rc >= 0) {
+        t->nack = 0;
+        s->events &= ~(unsigned)ZREC_EV_ACK_OWED;
+    }
+    return rc;
+}
+
+int zrec_session_set_dtls13_message_seq(struct zrec_session *s, uint16_t next_send,
+                                        uint16_t next_receive)
+{
+    if (s == NULL || s->proto != ZREC_DTLS13)
+        return -EINVAL;
+    s->d13->hs_tx_seq = next_send;
+    s->d13->hs_rx_seq = next_receive;
+    return 0;
 }
 
 long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t avail)

@@ -70,6 +70,11 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     case ZREC_DTLS13:
         s->hdr_len = (uint8_t)(5 + s->tx_cid_len);
         s->min_ct = 16; /* RFC 9147 §4.2.3 sample */
+        s->d13 = calloc(1, sizeof *s->d13);
+        if (s->d13 == NULL) {
+            free(s);
+            return NULL;
+        }
         break;
     default:
         break;
@@ -93,6 +98,13 @@ void zrec_session_free(struct zrec_session *s)
     zrec__dir_clear(&s->tx);
     zrec__dir_clear(&s->rx);
     zrec__session_set_ticket_hook(s, NULL, NULL, NULL);
+    if (s->d13) {
+        if (s->d13->rx_prev) {
+            zrec__dir_clear(s->d13->rx_prev);
+            free(s->d13->rx_prev);
+        }
+        free(s->d13);
+    }
     zrec__wipe(s, sizeof *s + s->tx_cid_len + s->rx_cid_len);
     free(s);
 }
@@ -246,7 +258,8 @@ size_t zrec_session_footprint(const struct zrec_session *s)
 {
     if (s == NULL)
         return 0;
-    return sizeof *s + s->tx_cid_len + s->rx_cid_len + zrec__aead_footprint(s->tx.aead) +
+    return sizeof *s + s->tx_cid_len + s->rx_cid_len + (s->d13 ? sizeof *s->d13 : 0) +
+           zrec__aead_footprint(s->tx.aead) +
            zrec__aead_footprint(s->rx.aead) + zrec__sn_footprint(s->tx.sn) +
            zrec__sn_footprint(s->rx.sn);
 }

@@ -329,15 +329,37 @@ static void zrec_to_zrec(struct zrec_session *sf, int from, struct zrec_session 
     }
 }
 
-static void keyupdate_zrec(struct zrec_session *c, struct zrec_session *s)
+/* Receive until a record of `type` arrives (returns its length). */
+static int zrecv_type(int i, struct zrec_session *s, uint8_t want)
 {
-    uint8_t buf[256], *p;
+    for (;;) {
+        uint8_t *p, type;
+        int n = zrecv(i, s, &p, &type);
+        CHECK(n >= 0, "open: %d", n);
+        if (type == want)
+            return n;
+    }
+}
+
+/* Send whatever ACK the session owes (DTLS 1.3, RFC 9147 §7). */
+static void send_ack(struct zrec_session *s, int i)
+{
+    uint8_t buf[256];
+    CHECK(zrec_session_events(s) & ZREC_EV_ACK_OWED, "an ACK is owed");
+    int n = zrec_seal_ack(s, buf, sizeof buf);
+    CHECK(n > 0, "seal ack %d", n);
+    send_all(ends[i].fd, buf, (size_t)n);
+    CHECK(!(zrec_session_events(s) & ZREC_EV_ACK_OWED), "ACK sent");
+}
+
+static void keyupdate_tls13(struct zrec_session *c, struct zrec_session *s)
+{
+    uint8_t buf[256];
     /* RFC 8446 §4.6.3: the client updates and requests an update. */
     int n = zrec_seal_key_update(c, true, buf, sizeof buf);
     CHECK(n > 0, "seal key update %d", n);
     send_all(ends[0].fd, buf, (size_t)n);
-    uint8_t type;
-    CHECK(zrecv(1, s, &p, &type) >= 0 && type == ZREC_CT_HANDSHAKE, "server opens KeyUpdate");
+    zrecv_type(1, s, ZREC_CT_HANDSHAKE);
     CHECK(zrec_session_events(s) & ZREC_EV_KEY_UPDATE_OWED, "update owed");
     /* "...MUST send a KeyUpdate of its own ... prior to sending its next
      * Application Data record": the engine enforces it. */
@@ -345,10 +367,58 @@ static void keyupdate_zrec(struct zrec_session *c, struct zrec_session *s)
     n = zrec_seal_key_update(s, false, buf, sizeof buf);
     CHECK(n > 0, "answer key update");
     send_all(ends[1].fd, buf, (size_t)n);
-    CHECK(zrecv(0, c, &p, &type) >= 0 && type == ZREC_CT_HANDSHAKE, "client opens KeyUpdate");
+    zrecv_type(0, c, ZREC_CT_HANDSHAKE);
     CHECK(!(zrec_session_events(c) & ZREC_EV_KEY_UPDATE_OWED), "no update owed by client");
     CHECK(zrec_session_seq(c, ZREC_DIR_WRITE) == 0 && zrec_session_seq(s, ZREC_DIR_WRITE) == 0,
           "sequence numbers restart with the new keys (RFC 8446 §5.3)");
+}
+
+/* RFC 9147 §8: the sender keeps its key until the KeyUpdate is ACKed; the
+ * receiver accepts both epochs meanwhile. */
+static void keyupdate_dtls13(struct zrec_session *c, struct zrec_session *s)
+{
+    uint8_t buf[256], m[100];
+    uint16_t e0 = zrec_session_epoch(c, ZREC_DIR_WRITE);
+    int n = zrec_seal_key_update(c, true, buf, sizeof buf);
+    CHECK(n > 0, "seal key update %d", n);
+    send_all(ends[0].fd, buf, (size_t)n);
+    /* A retransmission (same message_seq, new record number). */
+    n = zrec_seal_key_update(c, true, buf, sizeof buf);
+    CHECK(n > 0, "retransmit key update %d", n);
+    send_all(ends[0].fd, buf, (size_t)n);
+    CHECK(zrec_session_epoch(c, ZREC_DIR_WRITE) == e0, "no new write key before the ACK");
+    zrecv_type(1, s, ZREC_CT_HANDSHAKE);
+    zrecv_type(1, s, ZREC_CT_HANDSHAKE);
+    CHECK(zrec_session_epoch(s, ZREC_DIR_READ) == e0 + 1, "receiver reads the next epoch once");
+    CHECK(zrec_session_events(s) & ZREC_EV_KEY_UPDATE_OWED, "update owed");
+    /* The sender has no ACK yet, so its data is still in the old epoch: the
+     * receiver must still open it. */
+    test_fill(m, sizeof m, &seed);
+    CHECK(zsend(c, ends[0].fd, ZREC_CT_APPLICATION_DATA, m, sizeof m) == 0, "old-epoch data");
+    uint8_t *p;
+    CHECK(zrecv_data(1, s, &p) == (int)sizeof m && memcmp(p, m, sizeof m) == 0,
+          "old-epoch record opened after the KeyUpdate");
+    send_ack(s, 1);
+    zrecv_type(0, c, ZREC_CT_ACK);
+    CHECK(zrec_session_epoch(c, ZREC_DIR_WRITE) == e0 + 1, "ACK moves the writer to the next epoch");
+    CHECK(zsend(s, ends[1].fd, ZREC_CT_APPLICATION_DATA, m, 10) == -EAGAIN, "data blocked");
+    n = zrec_seal_key_update(s, false, buf, sizeof buf);
+    CHECK(n > 0, "answer key update");
+    send_all(ends[1].fd, buf, (size_t)n);
+    zrecv_type(0, c, ZREC_CT_HANDSHAKE);
+    send_ack(c, 0);
+    zrecv_type(1, s, ZREC_CT_ACK);
+    CHECK(zrec_session_epoch(s, ZREC_DIR_WRITE) == e0 + 1 &&
+              zrec_session_epoch(c, ZREC_DIR_READ) == e0 + 1,
+          "both directions in the next epoch");
+}
+
+static void keyupdate_zrec(struct zrec_session *c, struct zrec_session *s)
+{
+    if (proto == ZREC_TLS13)
+        keyupdate_tls13(c, s);
+    else
+        keyupdate_dtls13(c, s);
     zrec_to_zrec(c, 0, s, 1, 20);
     zrec_to_zrec(s, 1, c, 0, 20);
 }
@@ -368,19 +438,22 @@ static void write_limit(struct zrec_session *c, struct zrec_session *s)
     /* Never past the limit. */
     CHECK(zsend(c, ends[0].fd, ZREC_CT_APPLICATION_DATA, m, sizeof m) == -EKEYEXPIRED,
           "limit enforced");
-    if (proto == ZREC_TLS13) {
-        /* TLS 1.3 rekeys with a KeyUpdate and goes on. */
-        uint8_t buf[256], *p, type;
+    if (proto == ZREC_TLS13 || proto == ZREC_DTLS13) {
+        /* (D)TLS 1.3 rekeys with a KeyUpdate and goes on. */
+        uint8_t buf[256];
         int n = zrec_seal_key_update(c, false, buf, sizeof buf);
         CHECK(n > 0, "rekey %d", n);
         send_all(ends[0].fd, buf, (size_t)n);
-        CHECK(zrecv(1, s, &p, &type) >= 0 && type == ZREC_CT_HANDSHAKE, "peer takes rekey");
+        zrecv_type(1, s, ZREC_CT_HANDSHAKE);
+        if (proto == ZREC_DTLS13) {
+            send_ack(s, 1);
+            zrecv_type(0, c, ZREC_CT_ACK);
+        }
         CHECK(!(zrec_session_events(c) & ZREC_EV_REKEY_DUE), "rekey clears the event");
         zrec_to_zrec(c, 0, s, 1, 10);
     } else {
-        /* No KeyUpdate in TLS 1.2 / DTLS 1.2 (and DTLS 1.3 KeyUpdate is not
-         * implemented yet): the connection must end. */
-        CHECK(zrec_seal_key_update(c, false, m, sizeof m) < 0, "no KeyUpdate here");
+        /* No KeyUpdate in TLS 1.2 / DTLS 1.2: the connection must end. */
+        CHECK(zrec_seal_key_update(c, false, m, sizeof m) == -EOPNOTSUPP, "no KeyUpdate here");
     }
 }
 
@@ -423,7 +496,7 @@ static void mode_zrec(bool cid)
         uint8_t t;
         CHECK(zrec_open_record(s, rec, (size_t)n, &p, &t) == (int)sizeof m, "server opens it");
     }
-    if (proto == ZREC_TLS13)
+    if (proto == ZREC_TLS13 || proto == ZREC_DTLS13)
         keyupdate_zrec(c, s);
     write_limit(c, s);
     send_close_notify(s, 1, c, 0);
@@ -548,6 +621,36 @@ static void mode_mixed(int zi)
             CHECK(zrecv_data(zi, z, &p) == (int)len && memcmp(p, msg, len) == 0,
                   "after KeyUpdate: zrec reads");
         }
+    }
+    if (proto == ZREC_DTLS13) {
+        /* RFC 9147 §8 against wolfSSL: it updates (requesting one back) and
+         * waits for our ACK; we answer with our own KeyUpdate, which it must
+         * ACK before our write key moves. */
+        uint16_t e0 = zrec_session_epoch(z, ZREC_DIR_WRITE);
+        CHECK(wolfSSL_update_keys(w) == WOLFSSL_SUCCESS, "wolfSSL_update_keys");
+        zrecv_type(zi, z, ZREC_CT_HANDSHAKE);
+        CHECK(zrec_session_events(z) & ZREC_EV_KEY_UPDATE_OWED, "owed");
+        send_ack(z, zi);
+        CHECK(wolf_read_exact(w, got, 0) == 0, "wolfSSL takes the ACK");
+        uint8_t buf[256];
+        int n = zrec_seal_key_update(z, false, buf, sizeof buf);
+        CHECK(n > 0, "zrec answers");
+        send_all(ends[zi].fd, buf, (size_t)n);
+        CHECK(wolf_read_exact(w, got, 0) == 0, "wolfSSL processes zrec's KeyUpdate");
+        zrecv_type(zi, z, ZREC_CT_ACK);
+        CHECK(zrec_session_epoch(z, ZREC_DIR_WRITE) == e0 + 1, "wolfSSL's ACK moved our epoch");
+        for (int k = 0; k < 20; k++) {
+            size_t len = 7 + test_rand(&seed) % 1000;
+            test_fill(msg, len, &seed);
+            CHECK(zsend(z, ends[zi].fd, ZREC_CT_APPLICATION_DATA, msg, len) == 0, "zsend");
+            CHECK(wolf_read_exact(w, got, len) == (int)len && memcmp(got, msg, len) == 0,
+                  "after KeyUpdate: wolfSSL reads");
+            CHECK(wolfSSL_write(w, msg, (int)len) == (int)len, "wolfSSL_write");
+            uint8_t *p;
+            CHECK(zrecv_data(zi, z, &p) == (int)len && memcmp(p, msg, len) == 0,
+                  "after KeyUpdate: zrec reads");
+        }
+        CHECK(zrec_session_epoch(z, ZREC_DIR_READ) == e0 + 1, "reading wolfSSL's new epoch");
     }
     /* zrec closes: wolfSSL sees close_notify. */
     uint8_t buf[128];

@@ -187,6 +187,10 @@ enum zrec_event {
     ZREC_EV_FATAL = 1u << 4,
     /** A NewSessionTicket arrived (TLS 1.3 post-handshake). */
     ZREC_EV_NEW_SESSION_TICKET = 1u << 5,
+    /** DTLS 1.3: records carrying handshake messages (KeyUpdate,
+     *  NewSessionTicket) arrived and must be acknowledged: zrec_seal_ack()
+     *  (RFC 9147 §7.1). */
+    ZREC_EV_ACK_OWED = 1u << 6,
 };
 unsigned zrec_session_events(const struct zrec_session *s);
 /** The last alert description the peer sent, or -1. */
@@ -259,7 +263,10 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n);
  *  TLS: an authentication failure is fatal for the session (RFC 8446 §5.2);
  *  DTLS: invalid records are dropped and the session goes on (RFC 9147 §4.5.2).
  *  Alerts and KeyUpdate / NewSessionTicket handshake records are acted upon
- *  (see zrec_session_events()) and still returned with their content type.
+ *  (see zrec_session_events()) and still returned with their content type;
+ *  DTLS 1.3 ACK records too.  DTLS 1.3: a post-handshake message from the
+ *  future (message_seq gap) is dropped with -EAGAIN so that the peer
+ *  retransmits it.
  *  @return the number of ops with status 0. */
 unsigned zrec_open_burst(struct zrec_op *ops, unsigned n);
 
@@ -298,9 +305,25 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
 int zrec_seal_alert(struct zrec_session *s, uint8_t level, uint8_t description, uint8_t *buf,
                     size_t cap);
 
-/** TLS 1.3: seal a KeyUpdate (RFC 8446 §4.6.3) into buf, then switch the write
- *  key to the next generation (§7.2).  Returns the record length. */
+/** Seal a KeyUpdate (RFC 8446 §4.6.3) into buf.  Returns the record length.
+ *  TLS 1.3: the write key moves to the next generation at once (§7.2).
+ *  DTLS 1.3 (RFC 9147 §8): the write key moves to the next epoch when the
+ *  peer ACKs the KeyUpdate; until then data goes on under the current key,
+ *  and calling this again retransmits the same KeyUpdate (the caller owns
+ *  the retransmission timer, RFC 9147 §5.8).  Sealing at the usage limit is
+ *  allowed for this record.  -EOPNOTSUPP for TLS 1.2 / DTLS 1.2. */
 int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *buf, size_t cap);
+
+/** DTLS 1.3: seal an ACK (RFC 9147 §7) of the records that carried handshake
+ *  messages since the last ACK (ZREC_EV_ACK_OWED).  Returns the record
+ *  length, -ENODATA if nothing is owed. */
+int zrec_seal_ack(struct zrec_session *s, uint8_t *buf, size_t cap);
+
+/** DTLS 1.3: the handshake message_seq numbers to continue from after the
+ *  handshake (RFC 9147 §5.2): the next one to send, the next one expected.
+ *  zrec_wolfssl_import() sets them. */
+int zrec_session_set_dtls13_message_seq(struct zrec_session *s, uint16_t next_send,
+                                        uint16_t next_receive);
 
 /* --------------------------------------------------------------------------
  * Footprint and key logging

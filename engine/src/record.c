@@ -702,14 +702,18 @@ static int handle_handshake(struct zrec_session *s, const struct rec_bytes *r, s
             size_t frag_len = (size_t)h[9] << 16 | (size_t)h[10] << 8 | h[11];
             if (frag_off != 0 || frag_len != body)
                 return -EPROTO;
+            /* RFC 9147 §5.2 processes message_seq strictly in order.  After
+             * the handoff nobody can retransmit a post-handshake message the
+             * handshake library sent (e.g. a lost NewSessionTicket), so a gap
+             * would stall every later KeyUpdate forever.  Post-handshake
+             * messages are self-contained: take any newer one and skip the
+             * gap; an older or repeated one is a retransmission (ACK only). */
             uint16_t mseq = zrec__get16(h + 4);
             if ((uint16_t)(mseq - s->d13->hs_rx_seq) >= 0x8000) {
-                pos += hlen + body; /* a retransmission: already processed, just ACK */
+                pos += hlen + body;
                 continue;
             }
-            if (mseq != s->d13->hs_rx_seq)
-                return -EAGAIN; /* a future message: dropped (and not ACKed) below */
-            s->d13->hs_rx_seq++;
+            s->d13->hs_rx_seq = (uint16_t)(mseq + 1);
         }
         if (h[0] == 24) { /* key_update */
             uint8_t req = 0;
@@ -876,8 +880,6 @@ static int open_one(struct zrec_op *op)
     }
     case ZREC_CT_HANDSHAKE:
         rc = handle_handshake(s, &r, v.hdr_len, plain_len, v.epoch, v.seq);
-        if (rc == -EAGAIN)
-            return -EAGAIN; /* DTLS 1.3: out-of-order future message, dropped */
         if (rc < 0)
             return open_fail(s, rc);
         break;

@@ -264,9 +264,9 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n);
  *  DTLS: invalid records are dropped and the session goes on (RFC 9147 §4.5.2).
  *  Alerts and KeyUpdate / NewSessionTicket handshake records are acted upon
  *  (see zrec_session_events()) and still returned with their content type;
- *  DTLS 1.3 ACK records too.  DTLS 1.3: a post-handshake message from the
- *  future (message_seq gap) is dropped with -EAGAIN so that the peer
- *  retransmits it.
+ *  DTLS 1.3 ACK records too.  DTLS 1.3 post-handshake messages are taken
+ *  as they come (a message_seq gap is skipped, an older one is a repeat that
+ *  is only ACKed): after the handoff nothing could retransmit a lost one.
  *  @return the number of ops with status 0. */
 unsigned zrec_open_burst(struct zrec_op *ops, unsigned n);
 

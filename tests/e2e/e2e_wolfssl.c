@@ -663,6 +663,83 @@ static void mode_mixed(int zi)
     end_close(1);
 }
 
+/* SSLKEYLOGFILE (NSS key log format): the logged secrets must be the real
+ * ones.  TLS 1.3 / DTLS 1.3: a record the client seals opens in a session
+ * keyed only from the logged CLIENT_TRAFFIC_SECRET_0.  TLS 1.2 / DTLS 1.2:
+ * one CLIENT_RANDOM line with a 48-byte master secret. */
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (h[0] && h[1] && hexval(h[0]) >= 0 && hexval(h[1]) >= 0 && n < cap) {
+        out[n++] = (uint8_t)(hexval(h[0]) << 4 | hexval(h[1]));
+        h += 2;
+    }
+    return n;
+}
+
+static void mode_keylog(void)
+{
+    char path[] = "/tmp/zrec-keylog-XXXXXX";
+    int kfd = mkstemp(path);
+    CHECK(kfd >= 0, "mkstemp");
+    close(kfd);
+    setenv("SSLKEYLOGFILE", path, 1);
+    handshake(false);
+    struct zrec_session *c = import(0), *s = import(1);
+    unsetenv("SSLKEYLOGFILE");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "keylog file");
+    char line[512], label[64], cr[80], secret_hex[200];
+    uint8_t secret[64];
+    size_t secret_len = 0;
+    int lines = 0, client_random = 0;
+    while (fgets(line, sizeof line, f)) {
+        CHECK(sscanf(line, "%63s %79s %199s", label, cr, secret_hex) == 3, "line: %s", line);
+        CHECK(strlen(cr) == 64, "client_random is 32 bytes: %s", line);
+        lines++;
+        if (strcmp(label, "CLIENT_RANDOM") == 0) {
+            client_random++;
+            CHECK(strlen(secret_hex) == 96, "master secret is 48 bytes");
+        }
+        if (strcmp(label, "CLIENT_TRAFFIC_SECRET_0") == 0)
+            secret_len = unhex(secret_hex, secret, sizeof secret);
+    }
+    fclose(f);
+    unlink(path);
+    if (proto == ZREC_TLS12 || proto == ZREC_DTLS12) {
+        /* Both ends log the same connection. */
+        CHECK(client_random == 2 && lines == 2, "CLIENT_RANDOM lines: %d of %d", client_random,
+              lines);
+    } else {
+        /* Five secrets per side (handshake and application traffic, exporter). */
+        CHECK(lines >= 8, "TLS 1.3 secrets logged: %d", lines);
+        CHECK(secret_len == (aead == ZREC_AES_256_GCM ? 48u : 32u), "secret length %zu",
+              secret_len);
+        struct zrec_session *spy = test_session(proto, aead, NULL, NULL, 0, NULL, 0);
+        struct zrec_traffic_keys k = {.secret = secret, .secret_len = secret_len,
+                                      .seq = zrec_session_seq(c, ZREC_DIR_WRITE),
+                                      .epoch = zrec_session_epoch(c, ZREC_DIR_WRITE)};
+        CHECK(zrec_session_set_keys(spy, ZREC_DIR_READ, &k) == 0, "spy keys");
+        uint8_t buf[256], *rec, *p, type;
+        memcpy(buf + 64, "logged secrets decrypt", 22);
+        int n = zrec_seal_record(c, ZREC_CT_APPLICATION_DATA, buf + 64, 22, 64, 64, &rec);
+        CHECK(n > 0, "seal");
+        CHECK(zrec_open_record(spy, rec, (size_t)n, &p, &type) == 22 &&
+                  memcmp(p, "logged secrets decrypt", 22) == 0,
+              "a record opens with the logged CLIENT_TRAFFIC_SECRET_0");
+        zrec_session_free(spy);
+    }
+    zrec_session_free(c);
+    zrec_session_free(s);
+    end_close(0);
+    end_close(1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5 || test_proto_from_name(argv[2], &proto) ||
@@ -676,6 +753,8 @@ int main(int argc, char **argv)
         mode_zrec(false);
     else if (strcmp(argv[1], "zrec-cid") == 0)
         mode_zrec(true);
+    else if (strcmp(argv[1], "keylog") == 0)
+        mode_keylog();
     else if (strcmp(argv[1], "client") == 0)
         mode_mixed(0);
     else if (strcmp(argv[1], "server") == 0)

@@ -423,7 +423,9 @@ static int dtls13_mask_seq(struct zrec_session *s, uint8_t *hdr, const uint8_t s
 static int seal_one(struct zrec_op *op)
 {
     struct zrec_session *s = op->sess;
-    if (s == NULL || (op->nseg == 0 && op->data == NULL && op->len) || op->nseg > MAX_IOV)
+    /* The header goes before data (or seg[0].base): a buffer is needed even
+     * for an empty payload. */
+    if (s == NULL || (op->nseg == 0 && op->data == NULL) || op->nseg > MAX_IOV)
         return -EINVAL;
     size_t len = op->len;
     if (op->nseg) {
@@ -900,6 +902,7 @@ static int open_one(struct zrec_op *op)
         op->rec = (op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
                             : op->data + v.hdr_len);
     op->rec_len = (uint32_t)plain_len;
+    op->rec_off = (uint32_t)v.hdr_len;
     op->seq = v.seq;
     op->epoch = v.epoch;
     return 0;
@@ -1116,12 +1119,21 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
         if (s->proto == ZREC_DTLS13 && (buf[0] & 0xe0) == DTLS13_FIXED) {
             size_t cid = (buf[0] & DTLS13_C) ? s->rx_cid_len : 0;
             hdr = 1 + cid + ((buf[0] & DTLS13_S) ? 2 : 1);
-            if (!(buf[0] & DTLS13_L))
-                return (long)avail; /* runs to the end of the datagram */
+            if (!(buf[0] & DTLS13_L)) {
+                /* The record runs to the end of the datagram. */
+                if (avail < hdr)
+                    return 0;
+                if (avail - hdr > TLS13_MAX_CIPHERTEXT)
+                    return -EMSGSIZE;
+                return (long)avail;
+            }
             if (avail < hdr + 2)
                 return 0;
             len = zrec__get16(buf + hdr);
             hdr += 2;
+            /* RFC 9147 §4 keeps TLS 1.3's 2^14 + 256 ciphertext limit. */
+            if (len > TLS13_MAX_CIPHERTEXT)
+                return -EMSGSIZE;
         } else {
             if (buf[0] < ZREC_CT_CHANGE_CIPHER_SPEC || buf[0] > ZREC_CT_ACK)
                 return -EPROTO;

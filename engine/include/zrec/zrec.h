@@ -227,8 +227,9 @@ struct zrec_seg {
  * `content_type` its type.
  *
  * Open (scattered): the record is the concatenation of seg[]; the plaintext
- * stays in the segments: it starts `rec - seg[0].base` bytes into seg[0]
- * (the header length), and is `rec_len` bytes long.
+ * stays in the segments, `rec_off` bytes into the record (the header of the
+ * record as received, explicit nonce included), `rec_len` bytes long; `rec`
+ * points at its first byte, in whichever segment holds it.
  */
 struct zrec_op {
     struct zrec_session *sess;
@@ -242,6 +243,7 @@ struct zrec_op {
     int16_t status;             /**< out: 0 or a negative errno */
     uint8_t *rec;               /**< out: see above */
     uint32_t rec_len;           /**< out */
+    uint32_t rec_off;           /**< out, open: plaintext offset within the record */
     uint64_t seq;               /**< out: the record's sequence number */
     uint16_t epoch;             /**< out: DTLS epoch of the record */
 };

@@ -53,8 +53,10 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     s->peer_alert = -1;
     s->tx_cid_len = prm->tx_cid_len;
     s->rx_cid_len = prm->rx_cid_len;
-    memcpy(s->cids, prm->tx_cid, prm->tx_cid_len);
-    memcpy(s->cids + prm->tx_cid_len, prm->rx_cid, prm->rx_cid_len);
+    if (prm->tx_cid_len) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(s->cids, prm->tx_cid, prm->tx_cid_len);
+    if (prm->rx_cid_len)
+        memcpy(s->cids + prm->tx_cid_len, prm->rx_cid, prm->rx_cid_len);
     switch (prm->proto) {
     case ZREC_TLS12:
         s->explicit_len = alg->tls12_explicit_len;

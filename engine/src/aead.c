@@ -1,6 +1,7 @@
 /* AEAD descriptors, provider registry and the scatter-gather fallback. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,28 @@ static void iov_scatter(const struct iovec *iov, int n, const uint8_t *src)
     }
 }
 
+/* The fallback for an AEAD with no incremental interface: gather the
+ * segments, run the contiguous path, scatter the result back.  On open, only
+ * authenticated plaintext goes back into the caller's segments. */
+static int bounce_crypt(struct zrec_aead_ctx *ctx, bool seal, const uint8_t nonce[ZREC_NONCE_LEN],
+                        const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
+                        uint8_t *tag)
+{
+    size_t len = iov_total(iov, iovcnt);
+    uint8_t *bounce = malloc(len ? len : 1);
+    if (bounce == NULL)
+        return -ENOMEM;
+    atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
+    iov_gather(bounce, iov, iovcnt);
+    int rc = seal ? ctx->provider->seal(ctx, nonce, aad, aad_len, bounce, len, tag)
+                  : ctx->provider->open(ctx, nonce, aad, aad_len, bounce, len, tag);
+    if (rc == 0)
+        iov_scatter(iov, iovcnt, bounce);
+    zrec__wipe(bounce, len);
+    free(bounce);
+    return rc;
+}
+
 int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
                       const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                       uint8_t *tag)
@@ -173,18 +196,7 @@ int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_
     int rc = ctx->provider->seal_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
     if (rc != -ENOTSUP)
         return rc;
-    size_t len = iov_total(iov, iovcnt);
-    uint8_t *bounce = malloc(len ? len : 1);
-    if (bounce == NULL)
-        return -ENOMEM;
-    atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
-    iov_gather(bounce, iov, iovcnt);
-    rc = ctx->provider->seal(ctx, nonce, aad, aad_len, bounce, len, tag);
-    if (rc == 0)
-        iov_scatter(iov, iovcnt, bounce);
-    zrec__wipe(bounce, len);
-    free(bounce);
-    return rc;
+    return bounce_crypt(ctx, true, nonce, aad, aad_len, iov, iovcnt, tag);
 }
 
 int zrec__aead_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
@@ -194,17 +206,5 @@ int zrec__aead_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_
     int rc = ctx->provider->open_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
     if (rc != -ENOTSUP)
         return rc;
-    size_t len = iov_total(iov, iovcnt);
-    uint8_t *bounce = malloc(len ? len : 1);
-    if (bounce == NULL)
-        return -ENOMEM;
-    atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
-    iov_gather(bounce, iov, iovcnt);
-    rc = ctx->provider->open(ctx, nonce, aad, aad_len, bounce, len, tag);
-    /* Only authenticated plaintext goes back into the caller's segments. */
-    if (rc == 0)
-        iov_scatter(iov, iovcnt, bounce);
-    zrec__wipe(bounce, len);
-    free(bounce);
-    return rc;
+    return bounce_crypt(ctx, false, nonce, aad, aad_len, iov, iovcnt, (uint8_t *)tag);
 }

@@ -496,15 +496,22 @@ static int seal_one(struct zrec_op *op)
     return 0;
 }
 
-unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n)
+/* DPDK-style burst: every op gets its own status, the count of good ones is
+ * returned, a failed op never stops the others. */
+static inline unsigned run_burst(struct zrec_op *ops, unsigned n, int (*one)(struct zrec_op *))
 {
     unsigned good = 0;
     for (unsigned i = 0; i < n; i++) {
-        int rc = seal_one(&ops[i]);
+        int rc = one(&ops[i]);
         ops[i].status = (int16_t)rc;
         good += rc == 0;
     }
     return good;
+}
+
+unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n)
+{
+    return run_burst(ops, n, seal_one);
 }
 
 /* ------------------------------------------------------------------------
@@ -910,13 +917,7 @@ static int open_one(struct zrec_op *op)
 
 unsigned zrec_open_burst(struct zrec_op *ops, unsigned n)
 {
-    unsigned good = 0;
-    for (unsigned i = 0; i < n; i++) {
-        int rc = open_one(&ops[i]);
-        ops[i].status = (int16_t)rc;
-        good += rc == 0;
-    }
-    return good;
+    return run_burst(ops, n, open_one);
 }
 
 /* ------------------------------------------------------------------------

@@ -135,12 +135,13 @@ size_t zrec__aead_footprint(const struct zrec_aead_ctx *ctx)
 }
 
 /* Counts bounce copies: an AEAD with no incremental interface (CCM) over a
- * scattered record.  Exposed through zrec_stats(). */
+ * scattered record.  Exposed through zrec_stats_get(). */
 static atomic_ulong sg_bounce_copies;
 
-unsigned long zrec__sg_bounce_copies(void)
+void zrec_stats_get(struct zrec_stats *out)
 {
-    return atomic_load_explicit(&sg_bounce_copies, memory_order_relaxed);
+    if (out)
+        out->sg_bounce_copies = atomic_load_explicit(&sg_bounce_copies, memory_order_relaxed);
 }
 
 static size_t iov_total(const struct iovec *iov, int n)

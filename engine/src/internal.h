@@ -117,8 +117,6 @@ void zrec__dir_clear(struct zrec_dir_state *d);
 /* TLS 1.3: move a direction to the next traffic secret (RFC 8446 §7.2). */
 int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d);
 
-unsigned long zrec__sg_bounce_copies(void);
-
 /* Install the NewSessionTicket consumer; `free_fn(arg)` runs when the session
  * is freed or the hook replaced. */
 void zrec__session_set_ticket_hook(struct zrec_session *s,

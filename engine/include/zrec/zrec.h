@@ -331,6 +331,14 @@ int zrec_session_set_dtls13_message_seq(struct zrec_session *s, uint16_t next_se
  * Footprint and key logging
  * ------------------------------------------------------------------------ */
 
+/** Process-wide counters. */
+struct zrec_stats {
+    /** Scattered records that went through a bounce copy because the AEAD
+     *  has no incremental interface (CCM): the only payload copies zrec makes. */
+    unsigned long sg_bounce_copies;
+};
+void zrec_stats_get(struct zrec_stats *out);
+
 /** Bytes of memory the session holds (struct + provider key contexts). */
 size_t zrec_session_footprint(const struct zrec_session *s);
 

@@ -1,0 +1,75 @@
+// zrec-bench: declarations shared by the harness's translation units.
+//
+// The harness is split so that OpenSSL's and wolfSSL's headers never meet
+// (wolfSSL's OpenSSL-compat layer redefines the <openssl/*.h> names):
+//   main.cc         CLI, CPU pinning, reporter, table, plot
+//   zrec_bench.cc   raw intel-ipsec-mb and zrec engine points
+//   openssl_bench.cc  OpenSSL 3.0 writeread points (+ the test certificate)
+//   wolfssl_bench.cc  wolfSSL writeread points
+#ifndef ZREC_BENCH_H
+#define ZREC_BENCH_H
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace zb {
+
+// The protocol / AEAD / size / burst grid of the issue.
+inline const std::vector<std::string> &protos()
+{
+    static const std::vector<std::string> v = {"tls12", "tls13", "dtls12", "dtls13"};
+    return v;
+}
+inline const std::vector<std::string> &aeads()
+{
+    static const std::vector<std::string> v = {"aes128gcm", "aes256gcm", "chacha20poly1305",
+                                               "aes128ccm"};
+    return v;
+}
+inline const std::vector<size_t> &sizes()
+{
+    static const std::vector<size_t> v = {64, 256, 1400, 4096, 16384};
+    return v;
+}
+inline const std::vector<unsigned> &bursts()
+{
+    static const std::vector<unsigned> v = {1, 32};
+    return v;
+}
+
+// What to register.  quick = the headline subset (see main.cc).
+struct Plan {
+    bool quick = false;
+};
+
+// Each translation unit registers its points with benchmark::RegisterBenchmark
+// and records every name it registered through note_registered() (main.cc
+// uses the list to count the points a filter selects, for progress lines).
+void note_registered(const std::string &name);
+
+void register_raw(const Plan &plan);      // raw:<aead>:seal:<size>
+void register_zrec(const Plan &plan);     // zrec:..., zrec-wolfcrypt:...
+void register_openssl(const Plan &plan);  // openssl:<proto>:<aead>:writeread:<size>
+void register_wolfssl(const Plan &plan);  // wolfssl:<proto>:<aead>:writeread:<size>
+
+// Environment facts for the table header.
+std::string ipsecmb_description();  // "intel-ipsec-mb 1.3.0, arch AVX2" or "not built"
+std::string zrec_default_provider();
+std::string openssl_version();
+std::string wolfssl_version();
+
+// A throwaway self-signed P-256 certificate and key (PEM), made with OpenSSL
+// once and shared with the wolfSSL side so that no certificate files are
+// needed at run time.  Empty strings on failure.
+void test_certificate(std::string *cert_pem, std::string *key_pem);
+
+// Headline subset membership, shared by all registrars.
+inline bool quick_size(size_t size)
+{
+    return size == 64 || size == 1400 || size == 16384;
+}
+
+}  // namespace zb
+
+#endif

@@ -1,0 +1,758 @@
+// zrec-bench: CLI, CPU pinning, progress reporter, summary table and plot.
+//
+//   zrec-bench [--quick] [--results DIR] [--cpu N] [--no-pin] [Google Benchmark flags...]
+//
+// Every point is a Google Benchmark benchmark whose name is the point's name
+// (see bench.h and the other .cc files); Google Benchmark writes the JSON
+// (--benchmark_out=DIR/zrec-bench.json --benchmark_out_format=json, set here
+// unless given), this file adds the human table (stdout and DIR/table.txt)
+// and DIR/throughput.png (gnuplot).
+#include "bench.h"
+
+#include <benchmark/benchmark.h>
+
+#include <regex.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char **environ;
+
+namespace zb {
+
+namespace {
+std::vector<std::string> &registered()
+{
+    static std::vector<std::string> v;
+    return v;
+}
+}  // namespace
+
+void note_registered(const std::string &name)
+{
+    registered().push_back(name);
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------
+
+struct Result {
+    double bps = 0;  // payload bytes per second
+    double ips = 0;  // records per second
+    bool error = false;
+    std::string message;
+};
+
+std::map<std::string, Result> g_results;
+
+std::vector<std::string> split(const std::string &s, char sep)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    for (char ch : s) {
+        if (ch == sep) {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += ch;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+const Result *find(const std::string &name)
+{
+    auto it = g_results.find(name);
+    if (it == g_results.end() || it->second.error || it->second.ips <= 0)
+        return nullptr;
+    return &it->second;
+}
+
+std::string fmt(const char *f, double v)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+
+// "zrec:tls13:aes128gcm:seal:1400:burst32[:mixed32]" -> the raw point's name.
+std::string raw_name_for(const std::vector<std::string> &f)
+{
+    return "raw:" + f[2] + ":seal:" + f[4];
+}
+
+// ---------------------------------------------------------------------------
+// Progress reporter: one line per finished point on stderr, results kept.
+// ---------------------------------------------------------------------------
+
+class Progress : public benchmark::BenchmarkReporter {
+  public:
+    explicit Progress(size_t total) : total_(total) {}
+
+    bool ReportContext(const Context &) override { return true; }
+
+    void ReportRuns(const std::vector<Run> &runs) override
+    {
+        for (const Run &r : runs) {
+            const std::string name = r.benchmark_name();
+            // Repetitions: keep the median aggregate when there is one,
+            // else the last repetition.
+            if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median")
+                continue;
+            std::string key = name;
+            if (r.run_type == Run::RT_Aggregate) {
+                auto pos = key.rfind("_median");
+                if (pos != std::string::npos)
+                    key.erase(pos);
+            }
+            Result res;
+            res.error = r.error_occurred;
+            res.message = r.error_message;
+            auto b = r.counters.find("bytes_per_second");
+            auto i = r.counters.find("items_per_second");
+            if (b != r.counters.end())
+                res.bps = b->second.value;
+            if (i != r.counters.end())
+                res.ips = i->second.value;
+            g_results[key] = res;
+            if (r.run_type == Run::RT_Iteration)
+                done_++;
+            print(key, res);
+        }
+    }
+
+  private:
+    void print(const std::string &name, const Result &res)
+    {
+        char head[32];
+        std::snprintf(head, sizeof head, "[%3zu/%zu] ", done_, total_);
+        std::ostringstream line;
+        line << head << name;
+        if (res.error) {
+            line << "  ERROR: " << res.message;
+        } else {
+            line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  " << fmt("%.3f", res.ips / 1e6)
+                 << " Mrec/s";
+            auto f = split(name, ':');
+            if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
+                if (const Result *raw = find(raw_name_for(f)))
+                    line << "  (" << fmt("%.2f", res.bps / raw->bps) << "x raw)";
+            }
+        }
+        std::cerr << line.str() << std::endl;
+    }
+
+    size_t total_;
+    size_t done_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------
+
+struct Env {
+    int cpu = -1;           // pinned CPU, -1 if not pinned
+    std::string pin_note;   // why not, or how
+    long online = 0;
+    std::string model;
+    std::string loadavg;
+};
+
+std::string read_first_line(const char *path)
+{
+    std::ifstream f(path);
+    std::string line;
+    std::getline(f, line);
+    return line;
+}
+
+std::string cpu_model()
+{
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            auto pos = line.find(':');
+            if (pos != std::string::npos)
+                return line.substr(pos + 2);
+        }
+    }
+    return "unknown";
+}
+
+// Pin this (the only measuring) thread to one CPU: `want`, or by default the
+// highest-numbered CPU we may run on (CPU 0 tends to take more interrupts).
+void pin(Env &env, int want, bool no_pin)
+{
+    env.online = sysconf(_SC_NPROCESSORS_ONLN);
+    env.model = cpu_model();
+    env.loadavg = read_first_line("/proc/loadavg");
+    if (no_pin) {
+        env.pin_note = "not pinned (--no-pin)";
+        return;
+    }
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+        env.pin_note = std::string("not pinned: sched_getaffinity: ") + std::strerror(errno);
+        return;
+    }
+    int cpu = -1;
+    if (want >= 0) {
+        if (want < CPU_SETSIZE && CPU_ISSET(want, &allowed))
+            cpu = want;
+        else {
+            env.pin_note = "not pinned: CPU " + std::to_string(want) + " is not available";
+            return;
+        }
+    } else {
+        for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+            if (CPU_ISSET(c, &allowed)) {
+                cpu = c;
+                break;
+            }
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) {
+        env.pin_note = std::string("not pinned: sched_setaffinity: ") + std::strerror(errno);
+        return;
+    }
+    env.cpu = cpu;
+    env.pin_note = "pinned to CPU " + std::to_string(cpu) + " (sched_setaffinity)";
+}
+
+// ---------------------------------------------------------------------------
+// Filter: count the points Google Benchmark will run (same rules as 1.7:
+// empty or "all" = everything, a leading '-' negates, extended regex search).
+// ---------------------------------------------------------------------------
+
+size_t count_selected(std::string spec)
+{
+    if (spec.empty() || spec == "all")
+        spec = ".";
+    bool negative = false;
+    if (spec[0] == '-') {
+        negative = true;
+        spec.erase(0, 1);
+    }
+    regex_t re;
+    if (regcomp(&re, spec.c_str(), REG_EXTENDED | REG_NOSUB) != 0)
+        return registered().size();
+    size_t n = 0;
+    for (const auto &name : registered())
+        if ((regexec(&re, name.c_str(), 0, nullptr, 0) == 0) != negative)
+            n++;
+    regfree(&re);
+    return n;
+}
+
+// ---------------------------------------------------------------------------
+// Table
+// ---------------------------------------------------------------------------
+
+int index_of(const std::vector<std::string> &v, const std::string &s)
+{
+    auto it = std::find(v.begin(), v.end(), s);
+    return it == v.end() ? 1000 : static_cast<int>(it - v.begin());
+}
+
+struct RowKey {
+    std::string impl, proto, aead, variant;
+    size_t size;
+    bool operator<(const RowKey &o) const
+    {
+        auto t = [](const RowKey &k) {
+            int impl = k.impl == "zrec" ? 0 : 1;
+            int var = k.variant == "burst1" ? 0 : k.variant == "burst32" ? 1 : 2;
+            return std::make_tuple(impl, index_of(protos(), k.proto), index_of(aeads(), k.aead),
+                                   var, k.size);
+        };
+        return t(*this) < t(o);
+    }
+};
+
+std::string ratio(const Result *a, const Result *b)
+{
+    if (a == nullptr || b == nullptr)
+        return "-";
+    return fmt("%.2f", a->bps / b->bps);
+}
+
+std::string rate(const Result *r, double div, const char *f)
+{
+    return r ? fmt(f, (div == 1e6 ? r->ips : r->bps) / 1e6) : "-";
+}
+
+// seal+open per record vs the reference's write+read per record.
+double factor(const Result *seal, const Result *open, const Result *ref)
+{
+    if (seal == nullptr || open == nullptr || ref == nullptr)
+        return 0;
+    double engine = 1 / seal->ips + 1 / open->ips;
+    return (1 / ref->ips) / engine;
+}
+
+std::string factor_str(const Result *seal, const Result *open, const Result *ref,
+                       bool unavailable)
+{
+    if (unavailable)
+        return "n/a";
+    double f = factor(seal, open, ref);
+    return f > 0 ? fmt("%.1fx", f) : "-";
+}
+
+std::string pad(const std::string &s, size_t w, bool right = true)
+{
+    if (s.size() >= w)
+        return s;
+    return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
+}
+
+struct Target {
+    std::string what;
+    double got;  // 0 = not measured
+    double need;
+};
+
+std::string build_table(const Env &env, bool quick)
+{
+    std::ostringstream t;
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+    t << "zrec-bench " << (quick ? "--quick (headline subset)" : "(all points)") << ", " << date
+      << "\n";
+    t << "Per-core figures: " << env.pin_note << "; " << env.online << " CPUs online, "
+      << env.model << "\n";
+    t << "AEAD: zrec default provider = " << zrec_default_provider() << "; "
+      << ipsecmb_description() << "\n";
+    t << "References: " << openssl_version()
+      << " (TLS: BIO pair; DTLS: socketpair AF_UNIX/SOCK_DGRAM + BIO_new_dgram); "
+      << wolfssl_version() << " (memory I/O callbacks)\n";
+    t << "Machine: SHARED and NOISY (other engineers build/test on it; loadavg at start: "
+      << env.loadavg << "). Absolute numbers move; read the ratios, all from this one run.\n";
+    t << "Rates: Google Benchmark CPU-time rates; MB/s = 10^6 payload bytes/s, Mrec/s = 10^6 "
+         "records/s (burst points: per record).\n";
+    t << "  vs raw = engine bytes/s / raw:<aead>:seal:<size> bytes/s (same AEAD, size; per "
+         "record for bursts).\n";
+    t << "  s+o vs X = X's (write+read) time per record / engine's (seal+open) time per record.\n";
+    t << "  open: pool sealed untimed, re-sealed untimed when used up (fresh sequence numbers: "
+         "DTLS replay window accepts every record).\n\n";
+
+    // Engine rows.
+    std::map<RowKey, int> rows;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if ((f[0] != "zrec" && f[0] != "zrec-wolfcrypt") || f.size() < 6)
+            continue;
+        RowKey k{f[0], f[1], f[2], f[5] + (f.size() > 6 ? ":" + f[6] : ""),
+                 static_cast<size_t>(std::strtoul(f[4].c_str(), nullptr, 10))};
+        rows[k] = 1;
+    }
+    const size_t w0 = 52;
+    t << pad("engine point", w0, false) << pad("seal", 8) << pad("seal", 9) << pad("vs", 6)
+      << pad("open", 8) << pad("open", 9) << pad("vs", 6) << pad("s+o vs", 9) << pad("s+o vs", 9)
+      << "\n";
+    t << pad("<impl>:<proto>:<aead>:<size>:<burst>", w0, false) << pad("Mrec/s", 8)
+      << pad("MB/s", 9) << pad("raw", 6) << pad("Mrec/s", 8) << pad("MB/s", 9) << pad("raw", 6)
+      << pad("OpenSSL", 9) << pad("wolfSSL", 9) << "\n";
+    t << std::string(w0 + 8 + 9 + 6 + 8 + 9 + 6 + 9 + 9, '-') << "\n";
+    std::string last_group;
+    for (const auto &kv : rows) {
+        const RowKey &k = kv.first;
+        std::string group = k.impl + k.proto + k.aead;
+        if (!last_group.empty() && group != last_group)
+            t << "\n";
+        last_group = group;
+        const std::string sz = std::to_string(k.size);
+        const std::string pre = k.impl + ":" + k.proto + ":" + k.aead + ":";
+        const std::string suf = ":" + sz + ":" + k.variant;
+        const Result *seal = find(pre + "seal" + suf);
+        const Result *open = find(pre + "open" + suf);
+        const Result *raw = find("raw:" + k.aead + ":seal:" + sz);
+        const Result *ossl = find("openssl:" + k.proto + ":" + k.aead + ":writeread:" + sz);
+        const Result *wolf = find("wolfssl:" + k.proto + ":" + k.aead + ":writeread:" + sz);
+        std::string label = k.impl + ":" + k.proto + ":" + k.aead + suf;
+        t << pad(label, w0, false) << pad(rate(seal, 1e6, "%.3f"), 8)
+          << pad(rate(seal, 0, "%.1f"), 9) << pad(ratio(seal, raw), 6)
+          << pad(rate(open, 1e6, "%.3f"), 8) << pad(rate(open, 0, "%.1f"), 9)
+          << pad(ratio(open, raw), 6)
+          << pad(factor_str(seal, open, ossl, k.proto == "dtls13"), 9)
+          << pad(factor_str(seal, open, wolf, false), 9) << "\n";
+    }
+    if (rows.empty())
+        t << "(no engine points ran)\n";
+
+    // Reference rows.
+    t << "\n" << pad("reference point", w0, false) << pad("Mrec/s", 8) << pad("MB/s", 9) << "\n";
+    t << std::string(w0 + 17, '-') << "\n";
+    std::vector<std::pair<std::string, const Result *>> refs;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if (f[0] == "raw" || f[0] == "openssl" || f[0] == "wolfssl")
+            refs.push_back({kv.first, kv.second.error ? nullptr : &kv.second});
+    }
+    std::sort(refs.begin(), refs.end(), [](const auto &a, const auto &b) {
+        auto fa = split(a.first, ':'), fb = split(b.first, ':');
+        auto key = [](const std::vector<std::string> &f) {
+            int impl = f[0] == "raw" ? 0 : f[0] == "openssl" ? 1 : 2;
+            bool raw = f[0] == "raw";
+            return std::make_tuple(impl, raw ? 0 : index_of(protos(), f[1]),
+                                   index_of(aeads(), raw ? f[1] : f[2]),
+                                   std::strtoul((raw ? f[3] : f[4]).c_str(), nullptr, 10));
+        };
+        return key(fa) < key(fb);
+    });
+    for (const auto &r : refs)
+        t << pad(r.first, w0, false) << pad(rate(r.second, 1e6, "%.3f"), 8)
+          << pad(rate(r.second, 0, "%.1f"), 9) << "\n";
+    if (refs.empty())
+        t << "(no reference points ran)\n";
+    t << "openssl:dtls13:*: left out — OpenSSL 3.0 has no DTLS 1.3.\n";
+
+    // Errors.
+    bool any_error = false;
+    for (const auto &kv : g_results)
+        if (kv.second.error) {
+            if (!any_error)
+                t << "\nPoints that failed:\n";
+            any_error = true;
+            t << "  " << kv.first << ": " << kv.second.message << "\n";
+        }
+
+    // Targets (reported, not asserted).
+    t << "\nTargets (TLS 1.3, AES-128-GCM; reported, not asserted):\n";
+    auto r = [](const std::string &n) { return find(n); };
+    auto vs_raw = [&](const std::string &n, size_t size) -> double {
+        const Result *a = r(n);
+        const Result *b = r("raw:aes128gcm:seal:" + std::to_string(size));
+        return a && b ? a->bps / b->bps : 0;
+    };
+    auto vs_ossl = [&](size_t size, const std::string &burst) -> double {
+        const std::string sz = std::to_string(size);
+        return factor(r("zrec:tls13:aes128gcm:seal:" + sz + ":" + burst),
+                      r("zrec:tls13:aes128gcm:open:" + sz + ":" + burst),
+                      r("openssl:tls13:aes128gcm:writeread:" + sz));
+    };
+    std::vector<Target> targets;
+    for (const std::string b : {"burst1", "burst32"}) {
+        targets.push_back({"16384 B seal " + b + " vs raw",
+                           vs_raw("zrec:tls13:aes128gcm:seal:16384:" + b, 16384), 0.90});
+        targets.push_back({"16384 B open " + b + " vs raw",
+                           vs_raw("zrec:tls13:aes128gcm:open:16384:" + b, 16384), 0.90});
+    }
+    for (const std::string op : {"seal", "open"}) {
+        targets.push_back({"1400 B " + op + " burst32 vs raw (records/s)",
+                           vs_raw("zrec:tls13:aes128gcm:" + op + ":1400:burst32", 1400), 0.80});
+        targets.push_back({"64 B " + op + " burst32 vs raw (records/s)",
+                           vs_raw("zrec:tls13:aes128gcm:" + op + ":64:burst32", 64), 0.60});
+    }
+    for (const std::string b : {"burst1", "burst32"}) {
+        targets.push_back({"16384 B seal+open " + b + " vs OpenSSL writeread", vs_ossl(16384, b),
+                           5.0});
+        targets.push_back({"64 B seal+open " + b + " vs OpenSSL writeread", vs_ossl(64, b), 10.0});
+    }
+    for (const auto &tg : targets) {
+        std::string got = tg.got > 0 ? fmt("%.2f", tg.got) : "not measured";
+        std::string verdict = tg.got <= 0 ? "" : tg.got >= tg.need ? "met" : "SHORT";
+        t << "  " << pad(tg.what, 46, false) << pad(got, 13) << "  (target >= "
+          << fmt("%.2f", tg.need) << ")  " << verdict << "\n";
+    }
+    t << "\nLeft out: facade:* and plain:tcp:* points — the socket facade does not exist yet.\n";
+    return t.str();
+}
+
+// ---------------------------------------------------------------------------
+// Plot (gnuplot): throughput vs record size, AES-128-GCM headline series.
+// ---------------------------------------------------------------------------
+
+std::string gp_quote(const std::string &s)
+{
+    std::string out = "'";
+    for (char ch : s) {
+        if (ch == '\'')
+            out += "''";
+        else
+            out += ch;
+    }
+    return out + "'";
+}
+
+bool plotted_series(const std::vector<std::string> &f)
+{
+    if (f[0] == "raw")
+        return f[1] == "aes128gcm";
+    if (f.size() < 5 || f[2] != "aes128gcm")
+        return false;
+    // burst1 and mixed32 lie on top of burst32 at this scale: left out.
+    if (f[0] == "zrec")
+        return (f[1] == "tls13" || f[1] == "dtls13") && f.size() == 6 && f[5] == "burst32";
+    if (f[0] == "zrec-wolfcrypt")
+        return f[1] == "tls13" && f[5] == "burst32";
+    if (f[0] == "openssl")
+        return f[1] == "tls13" || f[1] == "dtls12";
+    if (f[0] == "wolfssl")
+        return f[1] == "tls13" || f[1] == "dtls13";
+    return false;
+}
+
+void plot(const std::string &dir)
+{
+    std::map<std::string, std::vector<std::pair<size_t, double>>> series;
+    for (const auto &kv : g_results) {
+        if (kv.second.error || kv.second.bps <= 0)
+            continue;
+        auto f = split(kv.first, ':');
+        if (!plotted_series(f))
+            continue;
+        size_t size_idx = f[0] == "raw" ? 3 : 4;
+        size_t size = std::strtoul(f[size_idx].c_str(), nullptr, 10);
+        std::string label;
+        for (size_t i = 0; i < f.size(); i++)
+            if (i != size_idx)
+                label += (label.empty() ? "" : ":") + f[i];
+        series[label].push_back({size, kv.second.bps / 1e6});
+    }
+    if (series.empty()) {
+        std::cerr << "zrec-bench: nothing to plot\n";
+        return;
+    }
+    const std::string script = dir + "/throughput.gp";
+    {
+        std::ofstream gp(script);
+        gp << "set terminal pngcairo size 1400,850 font ',10'\n";
+        gp << "set output " << gp_quote(dir + "/throughput.png") << "\n";
+        gp << "set title 'zrec-bench: payload throughput vs record size, AES-128-GCM, one "
+              "pinned core (noisy shared machine)'\n";
+        gp << "set logscale x 2\nset logscale y 10\nset grid\n";
+        gp << "set xrange [48:22000]\nset xtics (64, 256, 1400, 4096, 16384)\n";
+        gp << "set xlabel 'record payload (bytes)'\nset ylabel 'MB/s (10^6 payload bytes/s)'\n";
+        gp << "set key outside right top noenhanced\n";
+        int i = 0;
+        for (auto &kv : series) {
+            std::sort(kv.second.begin(), kv.second.end());
+            gp << "$d" << i++ << " << EOD\n";
+            for (const auto &pt : kv.second)
+                gp << pt.first << " " << pt.second << "\n";
+            gp << "EOD\n";
+        }
+        gp << "plot ";
+        i = 0;
+        for (const auto &kv : series) {
+            const bool raw = kv.first.rfind("raw:", 0) == 0;
+            gp << (i ? ", \\\n     " : "") << "$d" << i << " using 1:2 with linespoints "
+               << (raw ? "lw 3 dt 2 lc rgb 'black'" : "lw 2") << " title "
+               << gp_quote(kv.first);
+            i++;
+        }
+        gp << "\n";
+    }
+    char arg0[] = "gnuplot";
+    std::string s = script;
+    char *argv[] = {arg0, s.data(), nullptr};
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "gnuplot", nullptr, nullptr, argv, environ);
+    if (rc != 0) {
+        std::cerr << "zrec-bench: gnuplot not available (" << std::strerror(rc)
+                  << "): no plot; install gnuplot-nox. Plot script kept in " << script << "\n";
+        return;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        std::cerr << "zrec-bench: gnuplot failed; script in " << script << "\n";
+    else
+        std::cerr << "zrec-bench: plot written to " << dir << "/throughput.png\n";
+}
+
+// ---------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------
+
+void usage(const char *argv0)
+{
+    std::printf(
+        "usage: %s [--quick] [--results DIR] [--cpu N] [--no-pin] [Google Benchmark flags]\n"
+        "\n"
+        "  --quick         headline subset: every zrec point for tls13 and dtls13 with\n"
+        "                  aes128gcm, raw aes128gcm at every size, OpenSSL (tls13) and\n"
+        "                  wolfSSL (tls13, dtls13) aes128gcm at 64/1400/16384; default\n"
+        "                  --benchmark_min_time=%s.  Without it: every point.\n"
+        "  --results DIR   where to write zrec-bench.json, table.txt, throughput.png\n"
+        "                  (default ./results)\n"
+        "  --cpu N         pin to CPU N (default: the highest-numbered allowed CPU)\n"
+        "  --no-pin        do not pin\n"
+        "  other flags go to Google Benchmark, e.g. --benchmark_filter=REGEX,\n"
+        "  --benchmark_min_time=SECONDS, --benchmark_repetitions=N, --benchmark_list_tests,\n"
+        "  --benchmark_out=FILE (replaces DIR/zrec-bench.json).  The console shows\n"
+        "  zrec-bench's own progress lines (stderr) and table (stdout), so\n"
+        "  --benchmark_format has no effect.\n",
+        argv0, "0.2");
+}
+
+bool take_value(int argc, char **argv, int *i, const char *flag, std::string *out)
+{
+    const size_t n = std::strlen(flag);
+    if (std::strcmp(argv[*i], flag) == 0) {
+        if (*i + 1 >= argc) {
+            std::fprintf(stderr, "zrec-bench: %s needs a value\n", flag);
+            std::exit(2);
+        }
+        *out = argv[++*i];
+        return true;
+    }
+    if (std::strncmp(argv[*i], flag, n) == 0 && argv[*i][n] == '=') {
+        *out = argv[*i] + n + 1;
+        return true;
+    }
+    return false;
+}
+
+int mkdir_p(const std::string &path)
+{
+    std::string cur;
+    for (size_t i = 0; i <= path.size(); i++) {
+        if (i == path.size() || path[i] == '/') {
+            if (!cur.empty() && mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST)
+                return -1;
+        }
+        if (i < path.size())
+            cur += path[i];
+    }
+    return 0;
+}
+
+}  // namespace
+}  // namespace zb
+
+int main(int argc, char **argv)
+{
+    using namespace zb;
+    bool quick = false, no_pin = false;
+    int cpu = -1;
+    std::string results = "results";
+    std::vector<std::string> pass;
+    bool user_out = false, user_min_time = false, list_only = false;
+    for (int i = 1; i < argc; i++) {
+        std::string v;
+        if (std::strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (std::strcmp(argv[i], "--no-pin") == 0) {
+            no_pin = true;
+        } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            usage(argv[0]);
+            return 0;
+        } else if (take_value(argc, argv, &i, "--results", &v)) {
+            results = v;
+        } else if (take_value(argc, argv, &i, "--cpu", &v)) {
+            char *end = nullptr;
+            long c = std::strtol(v.c_str(), &end, 10);
+            if (end == v.c_str() || *end != '\0' || c < 0) {
+                std::fprintf(stderr, "zrec-bench: bad --cpu value '%s'\n", v.c_str());
+                return 2;
+            }
+            cpu = static_cast<int>(c);
+        } else {
+            std::string a = argv[i];
+            user_out |= a.rfind("--benchmark_out=", 0) == 0;
+            user_min_time |= a.rfind("--benchmark_min_time", 0) == 0;
+            list_only |= a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+            pass.push_back(a);
+        }
+    }
+    while (results.size() > 1 && results.back() == '/')
+        results.pop_back();
+    if (mkdir_p(results) != 0) {
+        std::fprintf(stderr, "zrec-bench: cannot create %s: %s\n", results.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
+
+    Env env;
+    pin(env, cpu, no_pin);
+
+    Plan plan;
+    plan.quick = quick;
+    register_raw(plan);
+    register_zrec(plan);
+    register_openssl(plan);
+    register_wolfssl(plan);
+
+    // Google Benchmark's argv: our defaults first, so that the user's flags
+    // (later on the line) win.
+    std::vector<std::string> gargs = {argv[0]};
+    if (!user_out) {
+        gargs.push_back("--benchmark_out=" + results + "/zrec-bench.json");
+        gargs.push_back("--benchmark_out_format=json");
+    }
+    if (quick && !user_min_time)
+        gargs.push_back("--benchmark_min_time=0.2");
+    gargs.insert(gargs.end(), pass.begin(), pass.end());
+    std::vector<char *> gargv;
+    for (auto &s : gargs)
+        gargv.push_back(s.data());
+    gargv.push_back(nullptr);
+    int gargc = static_cast<int>(gargs.size());
+    benchmark::Initialize(&gargc, gargv.data());
+    if (benchmark::ReportUnrecognizedArguments(gargc, gargv.data()))
+        return 2;
+
+    if (list_only) {
+        benchmark::RunSpecifiedBenchmarks();
+        return 0;
+    }
+
+    const size_t total = count_selected(benchmark::GetBenchmarkFilter());
+    std::cerr << "zrec-bench: " << total << " of " << registered().size() << " points selected"
+              << (quick ? " (--quick)" : "") << "; " << env.pin_note << "; "
+              << ipsecmb_description() << "\n"
+              << "zrec-bench: facade:* and plain:tcp:* points left out: the socket facade does "
+                 "not exist yet\n"
+              << "zrec-bench: openssl:dtls13:* left out: OpenSSL 3.0 has no DTLS 1.3\n"
+              << "zrec-bench: machine is shared and noisy: read ratios, not absolute numbers\n";
+    Progress progress(total);
+    const size_t ran = benchmark::RunSpecifiedBenchmarks(&progress);
+    benchmark::Shutdown();
+    if (ran == 0) {
+        std::cerr << "zrec-bench: no point ran (bad --benchmark_filter?)\n";
+        return 1;
+    }
+
+    const std::string table = build_table(env, quick);
+    std::cout << "\n" << table << std::flush;
+    {
+        std::ofstream f(results + "/table.txt");
+        f << table;
+        if (!f)
+            std::cerr << "zrec-bench: cannot write " << results << "/table.txt\n";
+    }
+    plot(results);
+    if (!user_out)
+        std::cerr << "zrec-bench: JSON in " << results << "/zrec-bench.json, table in " << results
+                  << "/table.txt\n";
+    bool failed = false;
+    for (const auto &kv : g_results)
+        failed |= kv.second.error;
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""bench-smoke: run zrec-bench on a handful of points with very short
+measurement times into a temporary results folder, then check the output:
+every expected point is in Google Benchmark's JSON under its exact name, did
+not fail, and has bytes_per_second > 0 and items_per_second > 0.  Timings are
+not checked (the machine is shared and noisy).
+
+usage: smoke.py PATH/TO/zrec-bench
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+EXPECTED = [
+    "raw:aes128gcm:seal:64",
+    "raw:chacha20poly1305:seal:256",
+    "zrec:tls13:aes128gcm:seal:64:burst1",
+    "zrec:tls13:aes128gcm:open:64:burst32",
+    "zrec:dtls13:aes128gcm:open:1400:burst32",     # replay window on every record
+    "zrec:dtls12:aes128ccm:open:256:burst32:mixed32",
+    "zrec:tls12:chacha20poly1305:seal:256:burst32:mixed32",
+    "zrec-wolfcrypt:tls13:aes128gcm:seal:64:burst1",
+    "openssl:tls13:aes128gcm:writeread:64",
+    "openssl:dtls12:aes128gcm:writeread:1400",
+    "wolfssl:tls12:aes256gcm:writeread:64",
+    "wolfssl:dtls13:aes128gcm:writeread:1400",
+]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    exe = sys.argv[1]
+    tmp = tempfile.mkdtemp(prefix="zrec-bench-smoke-")
+    try:
+        # The names hold only [a-z0-9:-]: no regex metacharacters to escape
+        # (and Google Benchmark's regex rejects Python's "\\-").
+        assert all(re.fullmatch(r"[a-z0-9:-]+", n) for n in EXPECTED)
+        flt = "^(" + "|".join(EXPECTED) + ")$"
+        cmd = [exe, "--results", tmp, "--benchmark_filter=" + flt,
+               "--benchmark_min_time=0.01"]
+        print("running:", " ".join(cmd), flush=True)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=240)
+        print(proc.stdout)
+        fails = []
+        expected = EXPECTED
+        if "intel-ipsec-mb not built" in proc.stdout:
+            expected = [n for n in EXPECTED if not n.startswith("raw:")]
+        if proc.returncode != 0:
+            fails.append("zrec-bench exited with %d" % proc.returncode)
+        path = os.path.join(tmp, "zrec-bench.json")
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            print("FAIL: cannot read %s: %s" % (path, e))
+            return 1
+        by_name = {b.get("name"): b for b in doc.get("benchmarks", [])}
+        for name in expected:
+            b = by_name.get(name)
+            if b is None:
+                fails.append("%s: missing from the JSON" % name)
+                continue
+            if b.get("error_occurred"):
+                fails.append("%s: error: %s" % (name, b.get("error_message")))
+                continue
+            for counter in ("bytes_per_second", "items_per_second"):
+                v = b.get(counter)
+                if not isinstance(v, (int, float)) or not v > 0:
+                    fails.append("%s: %s = %r (want > 0)" % (name, counter, v))
+        extra = sorted(set(by_name) - set(expected))
+        if extra:
+            fails.append("unexpected points: %s" % ", ".join(extra))
+        table = os.path.join(tmp, "table.txt")
+        if not os.path.isfile(table) or os.path.getsize(table) == 0:
+            fails.append("table.txt missing or empty")
+        elif "zrec:tls13:aes128gcm:64:burst1" not in open(table).read():
+            fails.append("table.txt lacks the zrec:tls13:aes128gcm:64:burst1 row")
+        if shutil.which("gnuplot") and not os.path.isfile(os.path.join(tmp, "throughput.png")):
+            fails.append("gnuplot is installed but throughput.png is missing")
+        for f in fails:
+            print("FAIL:", f)
+        if not fails:
+            print("OK: %d points, names and counters as expected" % len(expected))
+        return 1 if fails else 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -81,9 +81,7 @@ const char *zrec_provider_name(const struct zrec_aead_provider *p)
 
 void zrec__wipe(void *p, size_t n)
 {
-    volatile uint8_t *v = p;
-    while (n--)
-        *v++ = 0;
+    explicit_bzero(p, n); /* a memset the compiler may not drop */
 }
 
 static size_t ctx_alloc_size(const struct zrec_aead_provider *p, enum zrec_aead_id id)

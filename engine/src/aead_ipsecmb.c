@@ -30,7 +30,9 @@ struct ipsecmb_ctx {
 
 static pthread_key_t mgr_key;
 static pthread_once_t mgr_once = PTHREAD_ONCE_INIT;
-static __thread IMB_MGR *thread_mgr;
+/* initial-exec: one TLS slot read per op instead of a __tls_get_addr call
+ * (the library is linked, not dlopen()ed late, in every use we know of). */
+static __thread IMB_MGR *thread_mgr __attribute__((tls_model("initial-exec")));
 
 static void mgr_destroy(void *p)
 {

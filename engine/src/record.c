@@ -9,6 +9,7 @@
  *         -> nonce -> AEAD (wipe on failure) -> replay window update
  *         -> inner type -> alert / KeyUpdate handling
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,12 @@ struct rec_view {
 
 struct zrec_format {
     /* Write hdr_len bytes of header (+ explicit nonce) for a record whose
-     * AEAD input is `inner_len` bytes; build the AAD; return its length. */
+     * AEAD input is `inner_len` bytes; point *aad at the AAD (built in
+     * aad_buf, or the header itself where they are the same bytes); return
+     * the AAD length. */
     size_t (*seal_header)(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
-                          size_t inner_len, uint64_t seq, uint8_t *aad);
+                          size_t inner_len, uint64_t seq, uint8_t *aad_buf,
+                          const uint8_t **aad);
     /* The sequence value XORed into the IV for a record we send. */
     uint64_t (*nonce_seq)(const struct zrec_session *s, uint64_t seq);
     /* Parse the header of a `rec_len`-byte record from its first `head_len`
@@ -76,8 +80,10 @@ static uint64_t seq_as_is(const struct zrec_session *s, uint64_t seq)
 }
 
 static size_t tls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
-                                size_t inner_len, uint64_t seq, uint8_t *aad)
+                                size_t inner_len, uint64_t seq, uint8_t *aad,
+                                const uint8_t **aad_out)
 {
+    *aad_out = aad;
     hdr[0] = type;
     zrec__put16(hdr + 1, VERSION_TLS12);
     zrec__put16(hdr + 3, (uint16_t)(s->explicit_len + inner_len + s->tag_len));
@@ -120,14 +126,16 @@ static int tls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
  * ---------------------------------------------------------------------- */
 
 static size_t tls13_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
-                                size_t inner_len, uint64_t seq, uint8_t *aad)
+                                size_t inner_len, uint64_t seq, uint8_t *aad,
+                                const uint8_t **aad_out)
 {
     (void)type;
     (void)seq;
+    (void)aad;
     hdr[0] = ZREC_CT_APPLICATION_DATA;
     zrec__put16(hdr + 1, VERSION_TLS12);
     zrec__put16(hdr + 3, (uint16_t)(inner_len + s->tag_len));
-    memcpy(aad, hdr, 5);
+    *aad_out = hdr; /* §5.2: additional_data = TLSCiphertext header */
     return 5;
 }
 
@@ -167,8 +175,10 @@ static uint64_t dtls12_nonce_seq(const struct zrec_session *s, uint64_t seq)
 }
 
 static size_t dtls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
-                                 size_t inner_len, uint64_t seq, uint8_t *aad)
+                                 size_t inner_len, uint64_t seq, uint8_t *aad,
+                                 const uint8_t **aad_out)
 {
+    *aad_out = aad;
     uint8_t cid_len = s->tx_cid_len;
     hdr[0] = cid_len ? ZREC_CT_TLS12_CID : type;
     zrec__put16(hdr + 1, VERSION_DTLS12);
@@ -253,15 +263,19 @@ static int dtls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
 #define DTLS13_L 0x04
 
 static size_t dtls13_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
-                                 size_t inner_len, uint64_t seq, uint8_t *aad)
+                                 size_t inner_len, uint64_t seq, uint8_t *aad,
+                                 const uint8_t **aad_out)
 {
     (void)type;
+    (void)aad;
     uint8_t cid_len = s->tx_cid_len;
     hdr[0] = DTLS13_FIXED | (cid_len ? DTLS13_C : 0) | DTLS13_S | DTLS13_L | (s->tx.epoch & 3);
     memcpy(hdr + 1, zrec__tx_cid(s), cid_len);
     zrec__put16(hdr + 1 + cid_len, (uint16_t)seq);
     zrec__put16(hdr + 3 + cid_len, (uint16_t)(inner_len + s->tag_len));
-    memcpy(aad, hdr, 5u + cid_len);
+    /* The AAD is the header with the plaintext sequence number: the header
+     * itself until record number encryption runs after the AEAD. */
+    *aad_out = hdr;
     return 5u + cid_len;
 }
 
@@ -352,9 +366,13 @@ const struct zrec_format *zrec__format(enum zrec_proto p)
 static inline void nonce_for(const struct zrec_dir_state *d, uint64_t seq,
                              uint8_t nonce[ZREC_NONCE_LEN])
 {
-    memcpy(nonce, d->iv, ZREC_NONCE_LEN);
-    for (int i = 11; i >= 4; i--, seq >>= 8)
-        nonce[i] ^= (uint8_t)seq;
+    /* Built in registers and stored once: storing the IV and then reloading
+     * its tail at another width stalls store forwarding on the hot path. */
+    uint64_t tail;
+    memcpy(&tail, d->iv + 4, 8);
+    tail ^= htobe64(seq);
+    memcpy(nonce, d->iv, 4);
+    memcpy(nonce + 4, &tail, 8);
 }
 
 /* Whether records in this direction carry the true content type inside. */
@@ -453,8 +471,10 @@ static int seal_one(struct zrec_op *op)
         memset(end + 1, 0, pad);
         inner_len += 1 + pad;
     }
-    uint8_t aad[AAD_MAX], nonce[ZREC_NONCE_LEN];
-    size_t aad_len = s->fmt->seal_header(s, hdr, op->content_type, inner_len, s->tx.seq, aad);
+    uint8_t aad_buf[AAD_MAX], nonce[ZREC_NONCE_LEN];
+    const uint8_t *aad;
+    size_t aad_len =
+        s->fmt->seal_header(s, hdr, op->content_type, inner_len, s->tx.seq, aad_buf, &aad);
     nonce_for(&s->tx, s->fmt->nonce_seq(s, s->tx.seq), nonce);
     uint8_t *tag = first + inner_len;
     if (op->nseg == 0) {

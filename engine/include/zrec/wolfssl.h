@@ -12,6 +12,12 @@
  *     wolfSSL_free(ssl);
  *
  * SSLKEYLOGFILE: when set, the secrets are logged in NSS key log format.
+ *
+ * The handoff moves record *state*, not bytes: wolfSSL must not hold received
+ * bytes it has not processed.  wolfSSL 5.5.4 reads one record at a time, so
+ * with I/O callbacks that return what they are asked for (as wolfSSL's own
+ * socket callbacks do) nothing is in flight; an I/O callback that reads ahead
+ * of wolfSSL's requests must hand its surplus to the engine itself.
  */
 #ifndef ZREC_WOLFSSL_H
 #define ZREC_WOLFSSL_H

@@ -81,6 +81,15 @@ struct zrec_aead_provider {
 extern const struct zrec_aead_provider zrec__provider_wolfcrypt;
 #ifdef ZREC_HAVE_IPSECMB
 extern const struct zrec_aead_provider zrec__provider_ipsecmb;
+
+/* One AES-128 block with ipsec-mb (DTLS 1.3 record-number masks). */
+struct zrec_ipsecmb_aes_key {
+    uint32_t enc[4 * 15] __attribute__((aligned(16)));
+    uint8_t key_len;
+};
+int zrec__ipsecmb_aes_key(struct zrec_ipsecmb_aes_key *k, const uint8_t *key, size_t key_len);
+int zrec__ipsecmb_aes_block(const struct zrec_ipsecmb_aes_key *k, const uint8_t in[16],
+                            uint8_t out[16]);
 #endif
 
 /* Allocate and key a context; NULL + errno on failure. */

@@ -301,6 +301,34 @@ static int mb_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_L
     return rc;
 }
 
+int zrec__ipsecmb_aes_key(struct zrec_ipsecmb_aes_key *k, const uint8_t *key, size_t key_len)
+{
+    IMB_MGR *m = mgr_get();
+    uint32_t dec[4 * 15] __attribute__((aligned(16)));
+    if (m == NULL)
+        return -ENOMEM;
+    if (key_len != 16)
+        return -EINVAL;
+    IMB_AES_KEYEXP_128(m, key, k->enc, dec);
+    zrec__wipe(dec, sizeof dec);
+    k->key_len = (uint8_t)key_len;
+    return 0;
+}
+
+int zrec__ipsecmb_aes_block(const struct zrec_ipsecmb_aes_key *k, const uint8_t in[16],
+                            uint8_t out[16])
+{
+    IMB_MGR *m = mgr_get();
+    if (m == NULL)
+        return -ENOMEM;
+    if (k->key_len != 16)
+        return -EINVAL;
+    /* CFB of one block over zeros: out = AES(in) xor 0 = AES-ECB(in). */
+    static const uint8_t zeros[16];
+    IMB_AES128_CFB_ONE(m, out, zeros, in, k->enc, 16);
+    return 0;
+}
+
 const struct zrec_aead_provider zrec__provider_ipsecmb = {
     .name = "ipsecmb",
     .supports = mb_supports,

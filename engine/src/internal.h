@@ -14,7 +14,8 @@
 /* DTLS 1.3 record number encryption (RFC 9147 §4.2.3): an opaque wolfCrypt
  * cipher keyed with sn_key. */
 struct zrec_sn_cipher;
-struct zrec_sn_cipher *zrec__sn_new(enum zrec_aead_id aead, const uint8_t *key, size_t key_len);
+struct zrec_sn_cipher *zrec__sn_new(const struct zrec_aead_provider *p, enum zrec_aead_id aead,
+                                    const uint8_t *key, size_t key_len);
 void zrec__sn_free(struct zrec_sn_cipher *sn);
 size_t zrec__sn_footprint(const struct zrec_sn_cipher *sn);
 /* mask[0..1] from the first 16 ciphertext bytes. */

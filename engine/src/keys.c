@@ -8,6 +8,7 @@
 #include <wolfssl/wolfcrypt/kdf.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,29 +86,70 @@ int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d)
     return rc;
 }
 
-/* ---- DTLS 1.3 record number encryption (RFC 9147 §4.2.3) ---- */
+/* ---- DTLS 1.3 record number encryption (RFC 9147 §4.2.3) ----
+ *
+ * The mask cipher is AES-ECB (one block) or the ChaCha20 block function,
+ * keyed with sn_key.  With the ipsec-mb provider and AES-128 an expanded key
+ * (240 B) and ipsec-mb do the block; otherwise wolfCrypt.  Only the variant
+ * in use is allocated. */
+
+enum sn_kind { SN_WC_AES, SN_WC_CHACHA, SN_MB_AES };
 
 struct zrec_sn_cipher {
-    int chacha;
+    uint8_t kind;
+    uint8_t key_len;
+    size_t size;
     union {
         Aes aes;
         ChaCha chacha;
+#ifdef ZREC_HAVE_IPSECMB
+        struct zrec_ipsecmb_aes_key mb;
+#endif
     } u;
 };
 
-struct zrec_sn_cipher *zrec__sn_new(enum zrec_aead_id aead, const uint8_t *key, size_t key_len)
+struct zrec_sn_cipher *zrec__sn_new(const struct zrec_aead_provider *p, enum zrec_aead_id aead,
+                                    const uint8_t *key, size_t key_len)
 {
-    struct zrec_sn_cipher *sn = calloc(1, sizeof *sn);
+    enum sn_kind kind = aead == ZREC_CHACHA20_POLY1305 ? SN_WC_CHACHA : SN_WC_AES;
+#ifdef ZREC_HAVE_IPSECMB
+    /* ipsec-mb has a one-block AES-128 call (CFB-one); for AES-256 only its
+     * job API, which costs more per record than wolfCrypt's direct block
+     * (measured: 64 B DTLS 1.3 seal 0.55 -> 0.45 x raw), so AES-256 keeps
+     * wolfCrypt at the price of a larger key object. */
+    if (kind == SN_WC_AES && p == &zrec__provider_ipsecmb && key_len == 16)
+        kind = SN_MB_AES;
+#else
+    (void)p;
+#endif
+    size_t var = kind == SN_WC_CHACHA ? sizeof(ChaCha) : sizeof(Aes);
+#ifdef ZREC_HAVE_IPSECMB
+    if (kind == SN_MB_AES)
+        var = sizeof(struct zrec_ipsecmb_aes_key);
+#endif
+    size_t size = offsetof(struct zrec_sn_cipher, u) + var;
+    struct zrec_sn_cipher *sn = aligned_alloc(64, (size + 63) & ~(size_t)63);
     if (sn == NULL)
         return NULL;
+    memset(sn, 0, size);
+    sn->kind = (uint8_t)kind;
+    sn->key_len = (uint8_t)key_len;
+    sn->size = size;
     int rc;
-    if (aead == ZREC_CHACHA20_POLY1305) {
-        sn->chacha = 1;
+    switch (kind) {
+    case SN_WC_CHACHA:
         rc = wc_Chacha_SetKey(&sn->u.chacha, key, (word32)key_len);
-    } else {
+        break;
+#ifdef ZREC_HAVE_IPSECMB
+    case SN_MB_AES:
+        rc = zrec__ipsecmb_aes_key(&sn->u.mb, key, key_len);
+        break;
+#endif
+    default:
         rc = wc_AesInit(&sn->u.aes, NULL, INVALID_DEVID);
         if (rc == 0)
             rc = wc_AesSetKeyDirect(&sn->u.aes, key, (word32)key_len, NULL, AES_ENCRYPTION);
+        break;
     }
     if (rc != 0) {
         zrec__sn_free(sn);
@@ -121,22 +163,23 @@ void zrec__sn_free(struct zrec_sn_cipher *sn)
 {
     if (sn == NULL)
         return;
-    if (!sn->chacha)
+    if (sn->kind == SN_WC_AES)
         wc_AesFree(&sn->u.aes);
-    zrec__wipe(sn, sizeof *sn);
+    zrec__wipe(sn, sn->size);
     free(sn);
 }
 
 size_t zrec__sn_footprint(const struct zrec_sn_cipher *sn)
 {
-    return sn ? sizeof *sn : 0;
+    return sn ? (sn->size + 63) & ~(size_t)63 : 0;
 }
 
 int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t mask[2])
 {
     uint8_t block[16];
     int rc;
-    if (sn->chacha) {
+    switch (sn->kind) {
+    case SN_WC_CHACHA: {
         /* Mask = ChaCha20(sn_key, counter = ciphertext[0..3] (little-endian,
          * as RFC 8439 §2.3 reads the counter), nonce = ciphertext[4..15]). */
         uint32_t counter = (uint32_t)sample[0] | (uint32_t)sample[1] << 8 |
@@ -145,9 +188,17 @@ int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t m
         rc = wc_Chacha_SetIV(&sn->u.chacha, sample + 4, counter);
         if (rc == 0)
             rc = wc_Chacha_Process(&sn->u.chacha, block, block, sizeof block);
-    } else {
+        break;
+    }
+#ifdef ZREC_HAVE_IPSECMB
+    case SN_MB_AES:
         /* Mask = AES-ECB(sn_key, ciphertext[0..15]). */
+        rc = zrec__ipsecmb_aes_block(&sn->u.mb, sample, block);
+        break;
+#endif
+    default:
         rc = wc_AesEncryptDirect(&sn->u.aes, block, sample);
+        break;
     }
     mask[0] = block[0];
     mask[1] = block[1];

@@ -131,7 +131,7 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
         return -errno;
     struct zrec_sn_cipher *sn = NULL;
     if (sn_key != NULL) {
-        sn = zrec__sn_new(s->aead, sn_key, alg->key_len);
+        sn = zrec__sn_new(s->provider, s->aead, sn_key, alg->key_len);
         if (sn == NULL) {
             int rc = -errno;
             zrec__aead_free(ctx);

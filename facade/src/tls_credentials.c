@@ -1,0 +1,1 @@
+/* placeholder: see facade/meson.build */

@@ -142,6 +142,28 @@ void zrec_stats_get(struct zrec_stats *out)
         out->sg_bounce_copies = atomic_load_explicit(&sg_bounce_copies, memory_order_relaxed);
 }
 
+int zrec__aead_parts_init(struct zrec_aead_parts *ps, const struct iovec *iov, int iovcnt)
+{
+    if (iovcnt < 0)
+        return -EINVAL;
+    ps->p = ps->local;
+    if (iovcnt > ZREC_AEAD_LOCAL_PARTS) {
+        ps->p = malloc(sizeof *ps->p * (size_t)iovcnt);
+        if (ps->p == NULL)
+            return -ENOMEM;
+    }
+    for (int i = 0; i < iovcnt; i++)
+        ps->p[i] = (struct zrec_aead_part){iov[i].iov_base, iov[i].iov_base, iov[i].iov_len};
+    ps->n = iovcnt;
+    return 0;
+}
+
+void zrec__aead_parts_fini(struct zrec_aead_parts *ps)
+{
+    if (ps->p != ps->local)
+        free(ps->p);
+}
+
 static size_t iov_total(const struct iovec *iov, int n)
 {
     size_t t = 0;
@@ -179,13 +201,28 @@ static int bounce_crypt(struct zrec_aead_ctx *ctx, bool seal, const uint8_t nonc
         return -ENOMEM;
     atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
     iov_gather(bounce, iov, iovcnt);
-    int rc = seal ? ctx->provider->seal(ctx, nonce, aad, aad_len, bounce, len, tag)
-                  : ctx->provider->open(ctx, nonce, aad, aad_len, bounce, len, tag);
+    int rc = seal ? ctx->provider->seal(ctx, nonce, aad, aad_len, bounce, bounce, len, tag)
+                  : ctx->provider->open(ctx, nonce, aad, aad_len, bounce, bounce, len, tag);
     if (rc == 0)
         iov_scatter(iov, iovcnt, bounce);
     zrec__wipe(bounce, len);
     free(bounce);
     return rc;
+}
+
+int zrec__aead_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                          const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                          size_t len, size_t tail, uint8_t *tag)
+{
+    if (tail == 0)
+        return ctx->provider->seal(ctx, nonce, aad, aad_len, in, out, len, tag);
+    int rc = ctx->provider->seal_split(ctx, nonce, aad, aad_len, in, out, len, tail, tag);
+    if (rc != -ENOTSUP)
+        return rc;
+    /* No incremental interface (CCM): copy, then seal in place (counted). */
+    atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
+    memmove(out, in, len);
+    return ctx->provider->seal(ctx, nonce, aad, aad_len, out, out, len + tail, tag);
 }
 
 int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],

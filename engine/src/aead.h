@@ -45,6 +45,25 @@ const struct zrec_aead_alg *zrec__aead_alg(enum zrec_aead_id id);
 
 struct zrec_aead_provider;
 
+/* One piece of an incremental AEAD pass: `len` bytes from in to out
+ * (in == out: in place). */
+struct zrec_aead_part {
+    const uint8_t *in;
+    uint8_t *out;
+    size_t len;
+};
+
+/* In-place parts for a list of iovecs: on the stack up to the engine's own
+ * op limit (64 segments + inner type), on the heap beyond. */
+#define ZREC_AEAD_LOCAL_PARTS 66
+struct zrec_aead_parts {
+    struct zrec_aead_part *p;
+    int n;
+    struct zrec_aead_part local[ZREC_AEAD_LOCAL_PARTS];
+};
+int zrec__aead_parts_init(struct zrec_aead_parts *ps, const struct iovec *iov, int iovcnt);
+void zrec__aead_parts_fini(struct zrec_aead_parts *ps);
+
 struct zrec_aead_ctx {
     const struct zrec_aead_alg *alg;
     const struct zrec_aead_provider *provider;
@@ -60,14 +79,23 @@ struct zrec_aead_provider {
     int (*init)(struct zrec_aead_ctx *ctx, const uint8_t *key);
     /* Wipe key material (the engine frees the memory). */
     void (*dispose)(struct zrec_aead_ctx *ctx);
-    /* In-place seal of data[0..len), tag written to `tag`. */
+    /* Seal in[0..len) into out[0..len) (in == out: in place), tag written
+     * to `tag`. */
     int (*seal)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
-                const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag);
-    /* In-place open; -EBADMSG if the tag does not verify (data then holds
-     * garbage that the engine wipes). */
+                const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
+                uint8_t *tag);
+    /* Open in[0..len) into out[0..len) (in == out: in place); -EBADMSG if
+     * the tag does not verify (out then holds garbage the engine wipes). */
     int (*open)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
-                const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
+                const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
                 const uint8_t *tag);
+    /* Seal in[0..len) into out[0..len) and then out[len..len+tail) in place,
+     * as one AEAD message: copy-on-encrypt with an inner content type that
+     * the caller placed after the copied payload.  -ENOTSUP when the AEAD has
+     * no incremental interface. */
+    int (*seal_split)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                      size_t len, size_t tail, uint8_t *tag);
     /* Scatter-gather variants through the AEAD's incremental interface;
      * -ENOTSUP when the AEAD has none here. */
     int (*seal_v)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
@@ -98,6 +126,12 @@ struct zrec_aead_ctx *zrec__aead_new(const struct zrec_aead_provider *p, enum zr
 /* Wipe and free. */
 void zrec__aead_free(struct zrec_aead_ctx *ctx);
 size_t zrec__aead_footprint(const struct zrec_aead_ctx *ctx);
+
+/* Copy-on-encrypt seal (see seal_split); the counted copy fallback for AEADs
+ * without an incremental interface. */
+int zrec__aead_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                          const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                          size_t len, size_t tail, uint8_t *tag);
 
 /* Scattered seal/open with the fallback: the provider's incremental
  * interface, or (counted) a bounce copy through its contiguous path. */

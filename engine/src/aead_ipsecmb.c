@@ -116,7 +116,8 @@ static int tag_equal(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *nonce,
-                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag)
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, uint8_t *tag)
 {
     /* ipsec-mb CCM takes at most 46 bytes of AAD: every record format's AAD
      * fits (13 for TLS 1.2, 5 for TLS 1.3, at most 39 for DTLS with CID ≤ 20),
@@ -131,8 +132,8 @@ static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *
     job->enc_keys = ctx->u.ccm.enc;
     job->dec_keys = ctx->u.ccm.enc;
     job->key_len_in_bytes = IMB_KEY_128_BYTES;
-    job->src = data;
-    job->dst = data;
+    job->src = in;
+    job->dst = out;
     job->cipher_start_src_offset_in_bytes = 0;
     job->msg_len_to_cipher_in_bytes = len;
     job->hash_start_src_offset_in_bytes = 0;
@@ -152,8 +153,8 @@ static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *
 /* Contiguous ChaCha20-Poly1305 as one job: cheaper per record than the
  * init/update/finalize calls (kept for scattered records). */
 static int chacha_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *nonce,
-                      const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
-                      uint8_t *tag)
+                      const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                      size_t len, uint8_t *tag)
 {
     IMB_JOB *job = IMB_GET_NEXT_JOB(m);
     job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
@@ -163,8 +164,8 @@ static int chacha_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_
     job->enc_keys = ctx->u.chacha_key;
     job->dec_keys = ctx->u.chacha_key;
     job->key_len_in_bytes = 32;
-    job->src = data;
-    job->dst = data;
+    job->src = in;
+    job->dst = out;
     job->cipher_start_src_offset_in_bytes = 0;
     job->msg_len_to_cipher_in_bytes = len;
     job->hash_start_src_offset_in_bytes = 0;
@@ -182,7 +183,8 @@ static int chacha_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_
 }
 
 static int mb_seal(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
-                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag)
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, uint8_t *tag)
 {
     struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
     IMB_MGR *m = mgr_get();
@@ -191,24 +193,24 @@ static int mb_seal(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LE
     switch (base->alg->id) {
     case ZREC_AES_128_GCM: {
         struct gcm_context_data g;
-        IMB_AES128_GCM_ENC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, tag, 16);
+        IMB_AES128_GCM_ENC(m, &ctx->u.gcm, &g, out, in, len, nonce, aad, aad_len, tag, 16);
         return 0;
     }
     case ZREC_AES_256_GCM: {
         struct gcm_context_data g;
-        IMB_AES256_GCM_ENC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, tag, 16);
+        IMB_AES256_GCM_ENC(m, &ctx->u.gcm, &g, out, in, len, nonce, aad, aad_len, tag, 16);
         return 0;
     }
     case ZREC_CHACHA20_POLY1305:
-        return chacha_job(m, ctx, 1, nonce, aad, aad_len, data, len, tag);
+        return chacha_job(m, ctx, 1, nonce, aad, aad_len, in, out, len, tag);
     default:
-        return ccm_job(m, ctx, 1, nonce, aad, aad_len, data, len, tag);
+        return ccm_job(m, ctx, 1, nonce, aad, aad_len, in, out, len, tag);
     }
 }
 
 static int mb_open(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
-                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
-                   const uint8_t *tag)
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, const uint8_t *tag)
 {
     struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
     uint8_t calc[ZREC_MAX_TAG_LEN];
@@ -219,19 +221,19 @@ static int mb_open(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LE
     switch (base->alg->id) {
     case ZREC_AES_128_GCM: {
         struct gcm_context_data g;
-        IMB_AES128_GCM_DEC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, calc, 16);
+        IMB_AES128_GCM_DEC(m, &ctx->u.gcm, &g, out, in, len, nonce, aad, aad_len, calc, 16);
         break;
     }
     case ZREC_AES_256_GCM: {
         struct gcm_context_data g;
-        IMB_AES256_GCM_DEC(m, &ctx->u.gcm, &g, data, data, len, nonce, aad, aad_len, calc, 16);
+        IMB_AES256_GCM_DEC(m, &ctx->u.gcm, &g, out, in, len, nonce, aad, aad_len, calc, 16);
         break;
     }
     case ZREC_CHACHA20_POLY1305:
-        rc = chacha_job(m, ctx, 0, nonce, aad, aad_len, data, len, calc);
+        rc = chacha_job(m, ctx, 0, nonce, aad, aad_len, in, out, len, calc);
         break;
     default:
-        rc = ccm_job(m, ctx, 0, nonce, aad, aad_len, data, len, calc);
+        rc = ccm_job(m, ctx, 0, nonce, aad, aad_len, in, out, len, calc);
         break;
     }
     if (rc == 0 && !tag_equal(calc, tag, base->alg->tag_len))
@@ -239,9 +241,12 @@ static int mb_open(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LE
     return rc;
 }
 
-static int mb_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[ZREC_NONCE_LEN],
-                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
-                      uint8_t *tag_out)
+/* One AEAD message over several parts through the init/update/finalize
+ * interface (GCM, ChaCha20-Poly1305); CCM has none. */
+static int mb_crypt_parts(struct zrec_aead_ctx *base, int enc,
+                          const uint8_t nonce[ZREC_NONCE_LEN], const uint8_t *aad,
+                          size_t aad_len, const struct zrec_aead_part *pt, int n,
+                          uint8_t *tag_out)
 {
     struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)base;
     IMB_MGR *m = mgr_get();
@@ -256,19 +261,17 @@ static int mb_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[Z
             IMB_AES256_GCM_INIT(m, &ctx->u.gcm, &g, nonce, aad, aad_len);
         else
             IMB_AES128_GCM_INIT(m, &ctx->u.gcm, &g, nonce, aad, aad_len);
-        for (int i = 0; i < iovcnt; i++) {
-            uint8_t *p = iov[i].iov_base;
-            uint64_t n = iov[i].iov_len;
-            if (n == 0)
+        for (int i = 0; i < n; i++) {
+            if (pt[i].len == 0)
                 continue;
             if (is256 && enc)
-                IMB_AES256_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+                IMB_AES256_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, pt[i].out, pt[i].in, pt[i].len);
             else if (is256)
-                IMB_AES256_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+                IMB_AES256_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, pt[i].out, pt[i].in, pt[i].len);
             else if (enc)
-                IMB_AES128_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+                IMB_AES128_GCM_ENC_UPDATE(m, &ctx->u.gcm, &g, pt[i].out, pt[i].in, pt[i].len);
             else
-                IMB_AES128_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, p, p, n);
+                IMB_AES128_GCM_DEC_UPDATE(m, &ctx->u.gcm, &g, pt[i].out, pt[i].in, pt[i].len);
         }
         if (is256 && enc)
             IMB_AES256_GCM_ENC_FINALIZE(m, &ctx->u.gcm, &g, tag_out, 16);
@@ -283,14 +286,15 @@ static int mb_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[Z
     case ZREC_CHACHA20_POLY1305: {
         struct chacha20_poly1305_context_data c;
         IMB_CHACHA20_POLY1305_INIT(m, ctx->u.chacha_key, &c, nonce, aad, aad_len);
-        for (int i = 0; i < iovcnt; i++) {
-            uint8_t *p = iov[i].iov_base;
-            if (iov[i].iov_len == 0)
+        for (int i = 0; i < n; i++) {
+            if (pt[i].len == 0)
                 continue;
             if (enc)
-                IMB_CHACHA20_POLY1305_ENC_UPDATE(m, ctx->u.chacha_key, &c, p, p, iov[i].iov_len);
+                IMB_CHACHA20_POLY1305_ENC_UPDATE(m, ctx->u.chacha_key, &c, pt[i].out, pt[i].in,
+                                                 pt[i].len);
             else
-                IMB_CHACHA20_POLY1305_DEC_UPDATE(m, ctx->u.chacha_key, &c, p, p, iov[i].iov_len);
+                IMB_CHACHA20_POLY1305_DEC_UPDATE(m, ctx->u.chacha_key, &c, pt[i].out, pt[i].in,
+                                                 pt[i].len);
         }
         if (enc)
             IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &c, tag_out, 16);
@@ -308,18 +312,35 @@ static int mb_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_L
                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                      uint8_t *tag)
 {
-    return mb_crypt_v(ctx, 1, nonce, aad, aad_len, iov, iovcnt, tag);
+    struct zrec_aead_parts ps;
+    int rc = zrec__aead_parts_init(&ps, iov, iovcnt);
+    if (rc == 0)
+        rc = mb_crypt_parts(ctx, 1, nonce, aad, aad_len, ps.p, ps.n, tag);
+    zrec__aead_parts_fini(&ps);
+    return rc;
 }
 
 static int mb_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                      const uint8_t *tag)
 {
+    struct zrec_aead_parts ps;
     uint8_t calc[ZREC_MAX_TAG_LEN];
-    int rc = mb_crypt_v(ctx, 0, nonce, aad, aad_len, iov, iovcnt, calc);
+    int rc = zrec__aead_parts_init(&ps, iov, iovcnt);
+    if (rc == 0)
+        rc = mb_crypt_parts(ctx, 0, nonce, aad, aad_len, ps.p, ps.n, calc);
+    zrec__aead_parts_fini(&ps);
     if (rc == 0 && !tag_equal(calc, tag, ctx->alg->tag_len))
         rc = -EBADMSG;
     return rc;
+}
+
+static int mb_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                         size_t len, size_t tail, uint8_t *tag)
+{
+    const struct zrec_aead_part pt[2] = {{in, out, len}, {out + len, out + len, tail}};
+    return mb_crypt_parts(ctx, 1, nonce, aad, aad_len, pt, 2, tag);
 }
 
 int zrec__ipsecmb_aes_key(struct zrec_ipsecmb_aes_key *k, const uint8_t *key, size_t key_len)
@@ -360,4 +381,5 @@ const struct zrec_aead_provider zrec__provider_ipsecmb = {
     .open = mb_open,
     .seal_v = mb_seal_v,
     .open_v = mb_open_v,
+    .seal_split = mb_seal_split,
 };

@@ -72,46 +72,47 @@ static int auth_error(int rc)
 }
 
 static int wc_seal(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
-                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len, uint8_t *tag)
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, uint8_t *tag)
 {
     struct wc_aead_ctx *ctx = (struct wc_aead_ctx *)base;
     int rc;
     if (base->alg->id == ZREC_CHACHA20_POLY1305)
-        rc = wc_ChaCha20Poly1305_Encrypt(ctx->u.chacha_key, nonce, aad, (word32)aad_len, data,
-                                         (word32)len, data, tag);
+        rc = wc_ChaCha20Poly1305_Encrypt(ctx->u.chacha_key, nonce, aad, (word32)aad_len, in,
+                                         (word32)len, out, tag);
     else if (is_gcm(base))
-        rc = wc_AesGcmEncrypt(&ctx->u.aes, data, data, (word32)len, nonce, ZREC_NONCE_LEN, tag,
+        rc = wc_AesGcmEncrypt(&ctx->u.aes, out, in, (word32)len, nonce, ZREC_NONCE_LEN, tag,
                               base->alg->tag_len, aad, (word32)aad_len);
     else
-        rc = wc_AesCcmEncrypt(&ctx->u.aes, data, data, (word32)len, nonce, ZREC_NONCE_LEN, tag,
+        rc = wc_AesCcmEncrypt(&ctx->u.aes, out, in, (word32)len, nonce, ZREC_NONCE_LEN, tag,
                               base->alg->tag_len, aad, (word32)aad_len);
     return rc == 0 ? 0 : -EIO;
 }
 
 static int wc_open(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],
-                   const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len,
-                   const uint8_t *tag)
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, const uint8_t *tag)
 {
     struct wc_aead_ctx *ctx = (struct wc_aead_ctx *)base;
     int rc;
     if (base->alg->id == ZREC_CHACHA20_POLY1305)
-        rc = wc_ChaCha20Poly1305_Decrypt(ctx->u.chacha_key, nonce, aad, (word32)aad_len, data,
-                                         (word32)len, tag, data);
+        rc = wc_ChaCha20Poly1305_Decrypt(ctx->u.chacha_key, nonce, aad, (word32)aad_len, in,
+                                         (word32)len, tag, out);
     else if (is_gcm(base))
-        rc = wc_AesGcmDecrypt(&ctx->u.aes, data, data, (word32)len, nonce, ZREC_NONCE_LEN, tag,
+        rc = wc_AesGcmDecrypt(&ctx->u.aes, out, in, (word32)len, nonce, ZREC_NONCE_LEN, tag,
                               base->alg->tag_len, aad, (word32)aad_len);
     else
-        rc = wc_AesCcmDecrypt(&ctx->u.aes, data, data, (word32)len, nonce, ZREC_NONCE_LEN, tag,
+        rc = wc_AesCcmDecrypt(&ctx->u.aes, out, in, (word32)len, nonce, ZREC_NONCE_LEN, tag,
                               base->alg->tag_len, aad, (word32)aad_len);
     return auth_error(rc);
 }
 
-/* Scatter-gather: wolfCrypt's streaming GCM (WOLFSSL_AESGCM_STREAM) and
- * ChaCha20-Poly1305 update interfaces.  CCM has none (its length is part of
- * the first block), so it falls back to the engine's bounce copy. */
-static int wc_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[ZREC_NONCE_LEN],
-                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
-                      uint8_t *tag)
+/* One AEAD message over several parts: wolfCrypt's streaming GCM
+ * (WOLFSSL_AESGCM_STREAM) and ChaCha20-Poly1305 update interfaces.  CCM has
+ * none (its length is part of the first block): -ENOTSUP. */
+static int wc_crypt_parts(struct zrec_aead_ctx *base, int enc,
+                          const uint8_t nonce[ZREC_NONCE_LEN], const uint8_t *aad,
+                          size_t aad_len, const struct zrec_aead_part *pt, int n, uint8_t *tag)
 {
     struct wc_aead_ctx *ctx = (struct wc_aead_ctx *)base;
     int rc;
@@ -124,10 +125,9 @@ static int wc_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[Z
                                           : CHACHA20_POLY1305_AEAD_DECRYPT);
         if (rc == 0 && aad_len)
             rc = wc_ChaCha20Poly1305_UpdateAad(&st, aad, (word32)aad_len);
-        for (int i = 0; rc == 0 && i < iovcnt; i++)
-            if (iov[i].iov_len)
-                rc = wc_ChaCha20Poly1305_UpdateData(&st, iov[i].iov_base, iov[i].iov_base,
-                                                    (word32)iov[i].iov_len);
+        for (int i = 0; rc == 0 && i < n; i++)
+            if (pt[i].len)
+                rc = wc_ChaCha20Poly1305_UpdateData(&st, pt[i].in, pt[i].out, (word32)pt[i].len);
         uint8_t calc[ZREC_MAX_TAG_LEN];
         if (rc == 0)
             rc = wc_ChaCha20Poly1305_Final(&st, enc ? tag : calc);
@@ -141,13 +141,12 @@ static int wc_crypt_v(struct zrec_aead_ctx *base, int enc, const uint8_t nonce[Z
     if (rc == 0 && aad_len)
         rc = enc ? wc_AesGcmEncryptUpdate(&ctx->u.aes, NULL, NULL, 0, aad, (word32)aad_len)
                  : wc_AesGcmDecryptUpdate(&ctx->u.aes, NULL, NULL, 0, aad, (word32)aad_len);
-    for (int i = 0; rc == 0 && i < iovcnt; i++) {
-        uint8_t *p = iov[i].iov_base;
-        word32 n = (word32)iov[i].iov_len;
-        if (n == 0)
+    for (int i = 0; rc == 0 && i < n; i++) {
+        word32 len = (word32)pt[i].len;
+        if (len == 0)
             continue;
-        rc = enc ? wc_AesGcmEncryptUpdate(&ctx->u.aes, p, p, n, NULL, 0)
-                 : wc_AesGcmDecryptUpdate(&ctx->u.aes, p, p, n, NULL, 0);
+        rc = enc ? wc_AesGcmEncryptUpdate(&ctx->u.aes, pt[i].out, pt[i].in, len, NULL, 0)
+                 : wc_AesGcmDecryptUpdate(&ctx->u.aes, pt[i].out, pt[i].in, len, NULL, 0);
     }
     if (rc == 0)
         rc = enc ? wc_AesGcmEncryptFinal(&ctx->u.aes, tag, base->alg->tag_len)
@@ -159,14 +158,32 @@ static int wc_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_L
                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                      uint8_t *tag)
 {
-    return wc_crypt_v(ctx, 1, nonce, aad, aad_len, iov, iovcnt, tag);
+    struct zrec_aead_parts ps;
+    int rc = zrec__aead_parts_init(&ps, iov, iovcnt);
+    if (rc == 0)
+        rc = wc_crypt_parts(ctx, 1, nonce, aad, aad_len, ps.p, ps.n, tag);
+    zrec__aead_parts_fini(&ps);
+    return rc;
 }
 
 static int wc_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                      const uint8_t *tag)
 {
-    return wc_crypt_v(ctx, 0, nonce, aad, aad_len, iov, iovcnt, (uint8_t *)tag);
+    struct zrec_aead_parts ps;
+    int rc = zrec__aead_parts_init(&ps, iov, iovcnt);
+    if (rc == 0)
+        rc = wc_crypt_parts(ctx, 0, nonce, aad, aad_len, ps.p, ps.n, (uint8_t *)tag);
+    zrec__aead_parts_fini(&ps);
+    return rc;
+}
+
+static int wc_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                         size_t len, size_t tail, uint8_t *tag)
+{
+    const struct zrec_aead_part pt[2] = {{in, out, len}, {out + len, out + len, tail}};
+    return wc_crypt_parts(ctx, 1, nonce, aad, aad_len, pt, 2, tag);
 }
 
 const struct zrec_aead_provider zrec__provider_wolfcrypt = {
@@ -179,4 +196,5 @@ const struct zrec_aead_provider zrec__provider_wolfcrypt = {
     .open = wc_open,
     .seal_v = wc_seal_v,
     .open_v = wc_open_v,
+    .seal_split = wc_seal_split,
 };

@@ -443,7 +443,8 @@ static int seal_one(struct zrec_op *op)
     struct zrec_session *s = op->sess;
     /* The header goes before data (or seg[0].base): a buffer is needed even
      * for an empty payload. */
-    if (s == NULL || (op->nseg == 0 && op->data == NULL) || op->nseg > MAX_IOV)
+    if (s == NULL || (op->nseg == 0 && op->data == NULL) || op->nseg > MAX_IOV ||
+        (op->src && op->nseg))
         return -EINVAL;
     size_t len = op->len;
     if (op->nseg) {
@@ -477,8 +478,14 @@ static int seal_one(struct zrec_op *op)
         s->fmt->seal_header(s, hdr, op->content_type, inner_len, s->tx.seq, aad_buf, &aad);
     nonce_for(&s->tx, s->fmt->nonce_seq(s, s->tx.seq), nonce);
     uint8_t *tag = first + inner_len;
-    if (op->nseg == 0) {
-        rc = s->tx.aead->provider->seal(s->tx.aead, nonce, aad, aad_len, first, inner_len, tag);
+    if (op->nseg == 0 && op->src && op->src != first) {
+        /* Copy-on-encrypt: the AEAD reads the caller's payload and writes the
+         * ciphertext into the record, then covers the inner type in place. */
+        rc = zrec__aead_seal_split(s->tx.aead, nonce, aad, aad_len, op->src, first, len,
+                                   inner_len - len, tag);
+    } else if (op->nseg == 0) {
+        rc = s->tx.aead->provider->seal(s->tx.aead, nonce, aad, aad_len, first, first, inner_len,
+                                        tag);
     } else {
         struct iovec iov[MAX_IOV + 1];
         int n = 0;
@@ -841,12 +848,24 @@ static int open_one(struct zrec_op *op)
             return rc;
     }
     size_t ct_len = r.len - v.hdr_len - s->tag_len;
+    /* Where the plaintext lands: in place, or the caller's dst. */
+    struct rec_bytes pt = r;
+    size_t pt_off = v.hdr_len;
+    if (op->dst) {
+        if (op->nseg)
+            return -EINVAL;
+        if (ct_len > op->dst_cap)
+            return -ENOBUFS; /* nothing consumed: open it in place instead */
+        pt = (struct rec_bytes){NULL, 0, op->dst, ct_len};
+        pt_off = 0;
+    }
     uint8_t nonce[ZREC_NONCE_LEN], tag_buf[ZREC_MAX_TAG_LEN];
     nonce_for(d, v.nonce_seq, nonce);
     struct zrec_aead_ctx *ctx = d->aead;
     if (op->nseg == 0) {
         uint8_t *ct = op->data + v.hdr_len;
-        rc = ctx->provider->open(ctx, nonce, v.aad, v.aad_len, ct, ct_len, ct + ct_len);
+        rc = ctx->provider->open(ctx, nonce, v.aad, v.aad_len, ct, pt.data + pt_off, ct_len,
+                                 ct + ct_len);
     } else {
         struct iovec iov[MAX_IOV];
         int n = rec_iov(&r, v.hdr_len, ct_len, iov);
@@ -855,7 +874,7 @@ static int open_one(struct zrec_op *op)
     }
     if (rc < 0) {
         /* Never leave unauthenticated plaintext readable. */
-        rec_wipe(&r, v.hdr_len, ct_len);
+        rec_wipe(&pt, pt_off, ct_len);
         return open_fail(s, rc == -EBADMSG ? rc : -EBADMSG);
     }
     if (is_dtls(s))
@@ -875,7 +894,7 @@ static int open_one(struct zrec_op *op)
         /* RFC 8446 §5.4: the content type is the last non-zero byte. */
         uint8_t b = 0;
         while (plain_len > 0) {
-            rec_copy(&r, v.hdr_len + plain_len - 1, &b, 1);
+            rec_copy(&pt, pt_off + plain_len - 1, &b, 1);
             plain_len--;
             if (b != 0)
                 break;
@@ -893,7 +912,7 @@ static int open_one(struct zrec_op *op)
         uint8_t a[2];
         if (plain_len != 2)
             return open_fail(s, -EPROTO);
-        rec_copy(&r, v.hdr_len, a, 2);
+        rec_copy(&pt, pt_off, a, 2);
         if (a[1] == ZREC_ALERT_CLOSE_NOTIFY) {
             s->events |= ZREC_EV_PEER_CLOSED;
         } else if (a[0] == ZREC_ALERT_FATAL || s->proto == ZREC_TLS13 ||
@@ -908,14 +927,14 @@ static int open_one(struct zrec_op *op)
         break;
     }
     case ZREC_CT_HANDSHAKE:
-        rc = handle_handshake(s, &r, v.hdr_len, plain_len, v.epoch, v.seq);
+        rc = handle_handshake(s, &pt, pt_off, plain_len, v.epoch, v.seq);
         if (rc < 0)
             return open_fail(s, rc);
         break;
     case ZREC_CT_ACK:
         if (s->proto != ZREC_DTLS13)
             return open_fail(s, -EPROTO);
-        rc = handle_ack(s, &r, v.hdr_len, plain_len);
+        rc = handle_ack(s, &pt, pt_off, plain_len);
         if (rc < 0)
             return open_fail(s, rc);
         break;
@@ -924,10 +943,11 @@ static int open_one(struct zrec_op *op)
         return open_fail(s, -EPROTO);
     }
     op->content_type = type;
-    op->rec = rec_ptr(&r, v.hdr_len);
-    if (op->rec == NULL)
-        op->rec = (op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
-                            : op->data + v.hdr_len);
+    op->rec = rec_ptr(&pt, pt_off);
+    if (op->rec == NULL) /* empty plaintext at the very end */
+        op->rec = op->dst ? op->dst
+                          : (op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
+                                      : op->data + v.hdr_len);
     op->rec_len = (uint32_t)plain_len;
     op->rec_off = (uint32_t)v.hdr_len;
     op->seq = v.seq;

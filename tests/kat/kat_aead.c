@@ -354,7 +354,7 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
     /* Contiguous seal and open. */
     memcpy(buf, v.pt, v.pt_len);
     memset(tag, 0xee, sizeof tag);
-    rc = p->seal(ctx, v.nonce, v.aad, v.aad_len, buf, v.pt_len, tag);
+    rc = p->seal(ctx, v.nonce, v.aad, v.aad_len, buf, buf, v.pt_len, tag);
     CHECK(rc == 0, "%s: %s seal: %d", k->source, p->name, rc);
     snprintf(what, sizeof what, "%s: %s seal: ciphertext", k->source, p->name);
     kat_expect_bytes(what, buf, v.pt_len, v.ct, v.ct_len);
@@ -362,7 +362,7 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
     kat_expect_bytes(what, tag, alg->tag_len, v.tag, v.tag_len);
 
     memcpy(buf, v.ct, v.ct_len);
-    rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, v.ct_len, v.tag);
+    rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, buf, v.ct_len, v.tag);
     CHECK(rc == 0, "%s: %s open: %d", k->source, p->name, rc);
     snprintf(what, sizeof what, "%s: %s open: plaintext", k->source, p->name);
     kat_expect_bytes(what, buf, v.ct_len, v.pt, v.pt_len);
@@ -379,14 +379,14 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
         else
             bad[v.tag_len - 1] ^= 0x80;
         memcpy(buf, v.ct, v.ct_len);
-        rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, v.ct_len, bad);
+        rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, buf, v.ct_len, bad);
         CHECK(rc == -EBADMSG, "%s: %s open with a flipped tag bit (%zu): %d, expected -EBADMSG",
               k->source, p->name, i, rc);
     }
     for (int end = 0; end < 2 && v.ct_len > 0; end++) {
         memcpy(buf, v.ct, v.ct_len);
         buf[end ? v.ct_len - 1 : 0] ^= 0x01;
-        rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, v.ct_len, v.tag);
+        rc = p->open(ctx, v.nonce, v.aad, v.aad_len, buf, buf, v.ct_len, v.tag);
         CHECK(rc == -EBADMSG, "%s: %s open with a flipped ciphertext bit: %d", k->source,
               p->name, rc);
     }
@@ -395,7 +395,7 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
         memcpy(aad, v.aad, v.aad_len);
         aad[end ? v.aad_len - 1 : 0] ^= 0x01;
         memcpy(buf, v.ct, v.ct_len);
-        rc = p->open(ctx, v.nonce, aad, v.aad_len, buf, v.ct_len, v.tag);
+        rc = p->open(ctx, v.nonce, aad, v.aad_len, buf, buf, v.ct_len, v.tag);
         CHECK(rc == -EBADMSG, "%s: %s open with a flipped AAD bit: %d", k->source, p->name, rc);
         free(aad);
     }
@@ -404,7 +404,7 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
         memcpy(nonce, v.nonce, sizeof nonce);
         nonce[11] ^= 0x01;
         memcpy(buf, v.ct, v.ct_len);
-        rc = p->open(ctx, nonce, v.aad, v.aad_len, buf, v.ct_len, v.tag);
+        rc = p->open(ctx, nonce, v.aad, v.aad_len, buf, buf, v.ct_len, v.tag);
         CHECK(rc == -EBADMSG, "%s: %s open with another nonce: %d", k->source, p->name, rc);
     }
 

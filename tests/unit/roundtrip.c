@@ -7,6 +7,11 @@
 
 static const struct zrec_aead_provider *providers[2];
 
+static size_t tag_len_of(enum zrec_aead_id aead)
+{
+    return aead == ZREC_AES_128_CCM_8 ? 8 : 16;
+}
+
 static void one_size(struct test_pair *t, size_t len, uint64_t *seed)
 {
     struct zrec_overhead o;
@@ -114,6 +119,86 @@ static void scattered(enum zrec_proto proto, enum zrec_aead_id aead, uint64_t *s
     test_pair_free(&t);
 }
 
+/* Copy-on-crypt: seal from a separate source buffer and open into a
+ * separate destination, as the socket facade does. */
+static void copy_on_crypt(enum zrec_proto proto, enum zrec_aead_id aead, uint64_t *seed)
+{
+    uint8_t m1[64], m2[64];
+    test_fill(m1, sizeof m1, seed);
+    test_fill(m2, sizeof m2, seed);
+    uint16_t epoch = proto == ZREC_DTLS12 ? 1 : proto == ZREC_DTLS13 ? 3 : 0;
+    /* Two senders with the same keys: one in place, one copy-on-encrypt. */
+    struct zrec_session *inplace = test_session(proto, aead, providers[0], NULL, 0, NULL, 0);
+    struct zrec_session *cow = test_session(proto, aead, providers[0], NULL, 0, NULL, 0);
+    struct zrec_session *rx = test_session(proto, aead, providers[1], NULL, 0, NULL, 0);
+    test_keys(inplace, m1, m2, 0, epoch);
+    test_keys(cow, m1, m2, 0, epoch);
+    test_keys(rx, m2, m1, 0, epoch);
+    struct zrec_overhead o;
+    zrec_session_overhead(cow, &o);
+    static const size_t lens[] = {0, 1, 15, 64, 1400, 16384};
+    static uint8_t a[ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 64];
+    static uint8_t b[ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 64];
+    static uint8_t src[ZREC_MAX_PLAINTEXT], dst[ZREC_MAX_PLAINTEXT + 64];
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        size_t len = lens[i];
+        test_fill(src, len, seed);
+        memcpy(a + o.headroom, src, len);
+        struct zrec_stats before, after;
+        zrec_stats_get(&before);
+        struct zrec_op op[2] = {
+            {.sess = inplace, .data = a + o.headroom, .len = (uint32_t)len,
+             .headroom = o.headroom, .tailroom = o.tailroom,
+             .content_type = ZREC_CT_APPLICATION_DATA},
+            {.sess = cow, .data = b + o.headroom, .len = (uint32_t)len, .src = src,
+             .headroom = o.headroom, .tailroom = o.tailroom,
+             .content_type = ZREC_CT_APPLICATION_DATA},
+        };
+        CHECK(zrec_seal_burst(&op[0], 1) == 1 && zrec_seal_burst(&op[1], 1) == 1, "seal");
+        zrec_stats_get(&after);
+        CHECK(op[0].rec_len == op[1].rec_len && memcmp(op[0].rec, op[1].rec, op[0].rec_len) == 0,
+              "copy-on-encrypt gives the in-place record (len %zu)", len);
+        bool ccm = aead == ZREC_AES_128_CCM || aead == ZREC_AES_128_CCM_8;
+        bool inner = proto == ZREC_TLS13 || proto == ZREC_DTLS13;
+        CHECK(after.sg_bounce_copies - before.sg_bounce_copies == (ccm && inner ? 1u : 0u),
+              "copies %lu", after.sg_bounce_copies - before.sg_bounce_copies);
+        /* dst too small: refused, nothing consumed. */
+        size_t ct = op[1].rec_len - o.headroom - tag_len_of(aead);
+        struct zrec_op ro = {.sess = rx, .data = op[1].rec, .len = op[1].rec_len, .dst = dst,
+                             .dst_cap = (uint32_t)(ct ? ct - 1 : 0)};
+        if (ct > 0) {
+            CHECK(zrec_open_burst(&ro, 1) == 0 && ro.status == -ENOBUFS, "dst too small: %d",
+                  ro.status);
+            CHECK(zrec_session_seq(rx, ZREC_DIR_READ) == (proto >= ZREC_DTLS12 ? i : i),
+                  "nothing consumed");
+        }
+        uint8_t saved[64];
+        memcpy(saved, op[1].rec, op[1].rec_len < 64 ? op[1].rec_len : 64);
+        ro.dst_cap = sizeof dst;
+        CHECK(zrec_open_burst(&ro, 1) == 1, "open into dst: %d", ro.status);
+        CHECK(ro.rec == dst && ro.rec_len == len && memcmp(dst, src, len) == 0,
+              "plaintext in dst (len %zu)", len);
+        CHECK(memcmp(saved, op[1].rec, op[1].rec_len < 64 ? op[1].rec_len : 64) == 0,
+              "the record's ciphertext is left alone");
+    }
+    /* A forged record opened into dst: dst holds no plaintext afterwards. */
+    memcpy(a + o.headroom, src, 1400);
+    uint8_t *rec;
+    int n = zrec_seal_record(inplace, ZREC_CT_APPLICATION_DATA, a + o.headroom, 1400, o.headroom,
+                             o.tailroom, &rec);
+    CHECK(n > 0, "seal");
+    rec[n - 1] ^= 1;
+    memset(dst, 0xee, sizeof dst);
+    struct zrec_op bad = {.sess = rx, .data = rec, .len = (uint32_t)n, .dst = dst,
+                          .dst_cap = sizeof dst};
+    CHECK(zrec_open_burst(&bad, 1) == 0 && bad.status == -EBADMSG, "forged: %d", bad.status);
+    for (size_t k = 0; k + 8 <= 1400; k += 8)
+        CHECK(memcmp(dst + k, src + k, 8) != 0, "no plaintext left in dst at %zu", k);
+    zrec_session_free(inplace);
+    zrec_session_free(cow);
+    zrec_session_free(rx);
+}
+
 static void contract(enum zrec_proto proto, enum zrec_aead_id aead, uint64_t *seed)
 {
     struct test_pair t = test_pair_new(proto, aead, providers[0], providers[0], seed, 0);
@@ -185,6 +270,7 @@ int main(int argc, char **argv)
             }
     mixed_burst(proto, aead, &seed);
     scattered(proto, aead, &seed);
+    copy_on_crypt(proto, aead, &seed);
     contract(proto, aead, &seed);
     printf("ok %s %s\n", zrec_proto_name(proto), zrec_aead_name(aead));
     return 0;

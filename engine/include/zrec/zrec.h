@@ -229,7 +229,14 @@ struct zrec_seg {
  * Open (scattered): the record is the concatenation of seg[]; the plaintext
  * stays in the segments, `rec_off` bytes into the record (the header of the
  * record as received, explicit nonce included), `rec_len` bytes long; `rec`
- * points at its first byte, in whichever segment holds it.
+ * points at its first byte, in whichever segment holds it. *
+ * Copy-on-crypt (contiguous only): with `src` set, sealing reads the payload
+ * from src[0..len) and writes the ciphertext to data[0..len) (plus header and
+ * tail around it), so the encryption pass is the only pass over the bytes;
+ * with `dst` set, opening writes the plaintext to dst (which needs room for
+ * the record's ciphertext, `dst_cap` ≥ record length − header − tag, else
+ * -ENOBUFS) and leaves the record's ciphertext untouched.  A failed open
+ * wipes dst.
  */
 struct zrec_op {
     struct zrec_session *sess;
@@ -244,6 +251,9 @@ struct zrec_op {
     uint8_t *rec;               /**< out: see above */
     uint32_t rec_len;           /**< out */
     uint32_t rec_off;           /**< out, open: plaintext offset within the record */
+    const uint8_t *src;         /**< seal: payload source (copy-on-encrypt), or NULL */
+    uint8_t *dst;               /**< open: plaintext destination, or NULL (in place) */
+    uint32_t dst_cap;           /**< open: bytes available at dst */
     uint64_t seq;               /**< out: the record's sequence number */
     uint16_t epoch;             /**< out: DTLS epoch of the record */
 };

@@ -1,1 +1,1094 @@
-/* placeholder: see facade/meson.build */
+/*
+ * TLS sockets for the zsock facade: wolfSSL runs the handshake on the kernel
+ * fd (blocking or non-blocking), then the connection's records belong to
+ * the zrec engine.  Data moves with copy-on-crypt: send() seals from the
+ * caller's buffer into the socket's record buffer and recv() opens from the
+ * record buffer into the caller's buffer, so the AEAD pass is the only pass
+ * over the payload (a record larger than the caller's buffer, or MSG_PEEK,
+ * is opened in place and then copied: the one case with a copy).
+ *
+ * Semantics follow Zephyr's subsys/net/lib/sockets/sockets_tls.c (defaults:
+ * clients verify the peer, servers do not; close() sends close_notify; poll
+ * reports decrypted data as POLLIN, close_notify as POLLHUP, a fatal alert as
+ * POLLERR) and go further where Zephyr is weak: connect() on a non-blocking
+ * socket returns EINPROGRESS and the handshake then progresses through
+ * poll()/recv()/send(), which return EAGAIN meanwhile.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zephyr/net/socket.h>
+#include <zephyr/net/tls_credentials.h>
+
+#include "zrec/wolfssl.h"
+#include "zrec/zrec.h"
+#include "zs_creds.h"
+#include "zs_internal.h"
+
+#define MAX_TAGS 16
+#define MAX_CIPHERS 32
+#define ALPN_MAX 256
+#define REC_MAX (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
+#define RX_CAP (2 * REC_MAX)
+
+enum tls_state {
+    ST_IDLE,      /* configured, no connection yet */
+    ST_LISTEN,    /* listening (TLS) */
+    ST_HANDSHAKE, /* wolfSSL owns the connection */
+    ST_OPEN,      /* the engine owns the records */
+    ST_FAILED,    /* fatal error: `error` says which */
+};
+
+struct zs_tls {
+    /* Configuration (SOL_TLS options). */
+    bool server;
+    bool dtls;
+    uint16_t version; /* 0x0303 / 0x0304 */
+    sec_tag_t tags[MAX_TAGS];
+    int ntags;
+    char *hostname;
+    bool hostname_set;
+    int peer_verify; /* -1: the role's default */
+    int ciphers[MAX_CIPHERS];
+    int nciphers;
+    char alpn[ALPN_MAX]; /* comma-separated, wolfSSL's format */
+    uint32_t hs_timeout_min, hs_timeout_max;
+    int cert_nocopy;
+    int session_cache;
+    int handshake_on_connect;
+    int cert_verify_result;
+    /* Runtime. */
+    enum tls_state state;
+    int error; /* errno once ST_FAILED */
+    WOLFSSL_CTX *ctx;
+    WOLFSSL *ssl;
+    struct zrec_wolfssl_capture *cap;
+    short hs_want; /* POLLIN / POLLOUT the handshake waits for */
+    struct zrec_session *zs;
+    int cipher_used;
+    bool peer_closed;
+    bool close_sent;
+    /* Received bytes (ciphertext) not yet consumed: rx[rx_off .. rx_off+rx_len). */
+    uint8_t *rx;
+    size_t rx_off, rx_len;
+    /* Decrypted application data not yet delivered (inside rx). */
+    uint8_t *pend;
+    size_t pend_len;
+    /* Sealed bytes not yet written: tx[tx_off .. tx_off+tx_len). */
+    uint8_t *tx;
+    size_t tx_off, tx_len;
+};
+
+bool zs_is_tls_proto(int proto)
+{
+    return proto == IPPROTO_TLS_1_2 || proto == IPPROTO_TLS_1_3;
+}
+
+bool zs_is_dtls_proto(int proto)
+{
+    return proto == IPPROTO_DTLS_1_2 || proto == IPPROTO_DTLS_1_3;
+}
+
+int zs_tls_create(struct zs_sock *s)
+{
+    if (s->proto != IPPROTO_TLS_1_2 && s->proto != IPPROTO_TLS_1_3)
+        return -EPROTONOSUPPORT; /* DTLS sockets: not yet (docs/STATUS.md) */
+    struct zs_tls *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return -ENOMEM;
+    t->version = s->proto == IPPROTO_TLS_1_3 ? 0x0304 : 0x0303;
+    t->peer_verify = -1;
+    t->handshake_on_connect = 1;
+    t->cert_verify_result = -1;
+    t->cipher_used = -1;
+    static int initialised;
+    if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
+        wolfSSL_Init();
+    s->tls = t;
+    return 0;
+}
+
+static void free_handshake(struct zs_tls *t)
+{
+    if (t->ssl)
+        wolfSSL_free(t->ssl);
+    t->ssl = NULL;
+    zrec_wolfssl_capture_free(t->cap);
+    t->cap = NULL;
+}
+
+/* ---- wolfSSL set-up ------------------------------------------------------ */
+
+/* wolfSSL's I/O on the (non-blocking) kernel fd.  It asks for exactly the
+ * bytes of the record it is reading, so nothing is read ahead of the
+ * handshake: the first record after it is still in the kernel for the
+ * engine (zrec/wolfssl.h). */
+static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+    (void)ssl;
+    struct zs_sock *s = ctx;
+    ssize_t n = recv(s->fd, buf, (size_t)sz, MSG_DONTWAIT);
+    if (n > 0)
+        return (int)n;
+    if (n == 0)
+        return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->tls->hs_want = POLLIN;
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+    }
+    if (errno == EINTR)
+        return WOLFSSL_CBIO_ERR_ISR;
+    return errno == ECONNRESET ? WOLFSSL_CBIO_ERR_CONN_RST : WOLFSSL_CBIO_ERR_GENERAL;
+}
+
+static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+    (void)ssl;
+    struct zs_sock *s = ctx;
+    ssize_t n = send(s->fd, buf, (size_t)sz, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0)
+        return (int)n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->tls->hs_want = POLLOUT;
+        return WOLFSSL_CBIO_ERR_WANT_WRITE;
+    }
+    if (errno == EINTR)
+        return WOLFSSL_CBIO_ERR_ISR;
+    return errno == EPIPE || errno == ECONNRESET ? WOLFSSL_CBIO_ERR_CONN_RST
+                                                 : WOLFSSL_CBIO_ERR_GENERAL;
+}
+
+/* Zephyr counts a PEM credential's terminating NUL in its length. */
+static int cred_format(const void *buf, size_t *len)
+{
+    if (zs_cred_is_pem(buf, *len)) {
+        if (*len && ((const char *)buf)[*len - 1] == '\0')
+            (*len)--;
+        return WOLFSSL_FILETYPE_PEM;
+    }
+    return WOLFSSL_FILETYPE_ASN1;
+}
+
+/* PSK (TLS_CREDENTIAL_PSK + TLS_CREDENTIAL_PSK_ID under one tag): wolfSSL
+ * asks through callbacks; the socket is its I/O context. */
+static int find_psk(struct zs_tls *t, const void **key, size_t *key_len, const void **id,
+                    size_t *id_len)
+{
+    for (int i = 0; i < t->ntags; i++)
+        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_PSK, key, key_len) == 0 &&
+            zs_cred_find(t->tags[i], TLS_CREDENTIAL_PSK_ID, id, id_len) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+static unsigned int psk_client(WOLFSSL *ssl, const char *hint, char *identity,
+                               unsigned int id_max, unsigned char *key, unsigned int key_max)
+{
+    (void)hint;
+    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    const void *k, *id;
+    size_t kl, il;
+    if (s == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 || il + 1 > id_max || kl > key_max)
+        return 0;
+    memcpy(identity, id, il);
+    identity[il] = '\0';
+    memcpy(key, k, kl);
+    return (unsigned int)kl;
+}
+
+static unsigned int psk_server(WOLFSSL *ssl, const char *identity, unsigned char *key,
+                               unsigned int key_max)
+{
+    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    const void *k, *id;
+    size_t kl, il;
+    if (s == NULL || identity == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 ||
+        strlen(identity) != il || memcmp(identity, id, il) != 0 || kl > key_max)
+        return 0; /* unknown identity: the handshake fails */
+    memcpy(key, k, kl);
+    return (unsigned int)kl;
+}
+
+static int load_credentials(struct zs_tls *t)
+{
+    const void *k, *id;
+    size_t kl, il;
+    if (find_psk(t, &k, &kl, &id, &il) == 0) {
+        if (t->server)
+            wolfSSL_CTX_set_psk_server_callback(t->ctx, psk_server);
+        else
+            wolfSSL_CTX_set_psk_client_callback(t->ctx, psk_client);
+    }
+    int loaded_ca = 0;
+    for (int i = 0; i < t->ntags; i++) {
+        const void *buf;
+        size_t len;
+        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_CA_CERTIFICATE, &buf, &len) == 0) {
+            int fmt = cred_format(buf, &len);
+            if (wolfSSL_CTX_load_verify_buffer(t->ctx, buf, (long)len, fmt) != WOLFSSL_SUCCESS)
+                return -EINVAL;
+            loaded_ca++;
+        }
+        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_SERVER_CERTIFICATE, &buf, &len) == 0) {
+            int fmt = cred_format(buf, &len);
+            if (wolfSSL_CTX_use_certificate_buffer(t->ctx, buf, (long)len, fmt) !=
+                WOLFSSL_SUCCESS)
+                return -EINVAL;
+        }
+        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_PRIVATE_KEY, &buf, &len) == 0) {
+            int fmt = cred_format(buf, &len);
+            if (wolfSSL_CTX_use_PrivateKey_buffer(t->ctx, buf, (long)len, fmt) !=
+                WOLFSSL_SUCCESS)
+                return -EINVAL;
+        }
+    }
+    return loaded_ca;
+}
+
+/* TLS_PEER_VERIFY_OPTIONAL: verify, record the result, never fail. */
+static int verify_optional(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+    (void)store;
+    (void)preverify;
+    return 1;
+}
+
+static int cipher_list(struct zs_tls *t, char *out, size_t cap)
+{
+    size_t pos = 0;
+    out[0] = '\0';
+    for (int i = 0; i < t->nciphers; i++) {
+        const char *name = wolfSSL_get_cipher_name_from_suite(
+            (unsigned char)(t->ciphers[i] >> 8), (unsigned char)t->ciphers[i]);
+        if (name == NULL || strcmp(name, "None") == 0)
+            continue; /* a suite this build does not have */
+        size_t n = strlen(name);
+        if (pos + n + 2 > cap)
+            return -ENOBUFS;
+        if (pos)
+            out[pos++] = ':';
+        memcpy(out + pos, name, n + 1);
+        pos += n;
+    }
+    return pos ? 0 : -EINVAL;
+}
+
+static int hs_setup(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    WOLFSSL_METHOD *m;
+    if (t->version == 0x0304)
+        m = t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
+    else
+        m = t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
+    if (t->ctx == NULL) {
+        t->ctx = wolfSSL_CTX_new(m);
+        if (t->ctx == NULL)
+            return -ENOMEM;
+        wolfSSL_CTX_SetIORecv(t->ctx, io_recv);
+        wolfSSL_CTX_SetIOSend(t->ctx, io_send);
+        int rc = load_credentials(t);
+        if (rc < 0)
+            return rc;
+        /* Zephyr's defaults: clients verify the peer, servers do not. */
+        int verify = t->peer_verify >= 0 ? t->peer_verify
+                                         : (t->server ? TLS_PEER_VERIFY_NONE
+                                                      : TLS_PEER_VERIFY_REQUIRED);
+        if (verify == TLS_PEER_VERIFY_NONE)
+            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_NONE, NULL);
+        else if (verify == TLS_PEER_VERIFY_OPTIONAL)
+            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_optional);
+        else
+            wolfSSL_CTX_set_verify(t->ctx,
+                                   WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                                   NULL);
+        if (t->nciphers) {
+            char list[2048];
+            rc = cipher_list(t, list, sizeof list);
+            if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
+                return -EINVAL;
+        }
+    }
+    t->ssl = wolfSSL_new(t->ctx);
+    if (t->ssl == NULL)
+        return -ENOMEM;
+    wolfSSL_SetIOReadCtx(t->ssl, s);
+    wolfSSL_SetIOWriteCtx(t->ssl, s);
+    if (!t->server && t->hostname_set && t->hostname) {
+        /* SNI and the name check (RFC 6066 §3; RFC 6125). */
+        size_t n = strlen(t->hostname);
+        if (wolfSSL_UseSNI(t->ssl, WOLFSSL_SNI_HOST_NAME, t->hostname, (word16)n) !=
+                WOLFSSL_SUCCESS ||
+            wolfSSL_check_domain_name(t->ssl, t->hostname) != WOLFSSL_SUCCESS)
+            return -EINVAL;
+    }
+    if (t->alpn[0] && wolfSSL_UseALPN(t->ssl, t->alpn, (unsigned)strlen(t->alpn),
+                                      WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
+        return -EINVAL;
+    t->cap = zrec_wolfssl_prepare(t->ssl);
+    if (t->cap == NULL)
+        return -ENOMEM;
+    t->state = ST_HANDSHAKE;
+    t->hs_want = t->server ? POLLIN : POLLOUT;
+    return 0;
+}
+
+static int fail(struct zs_tls *t, int err)
+{
+    t->state = ST_FAILED;
+    t->error = err;
+    free_handshake(t);
+    return -err;
+}
+
+/* The handoff: wolfSSL's record state moves into the engine and wolfSSL's
+ * connection object goes away. */
+static int hs_finish(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    t->cipher_used = wolfSSL_get_current_cipher_suite(t->ssl) & 0xffff;
+    long vr = wolfSSL_get_verify_result(t->ssl);
+    t->cert_verify_result = (int)vr;
+    int err = 0;
+    t->zs = zrec_wolfssl_import(t->ssl, t->cap, NULL, &err);
+    t->cap = NULL;
+    free_handshake(t);
+    if (t->zs == NULL)
+        return fail(t, err == -ENOTSUP ? EPROTONOSUPPORT : ECONNABORTED);
+    t->rx = malloc(RX_CAP);
+    t->tx = malloc(REC_MAX);
+    if (t->rx == NULL || t->tx == NULL)
+        return fail(t, ENOMEM);
+    t->state = ST_OPEN;
+    return 0;
+}
+
+/* One non-blocking step of the handshake: 0 done, -EAGAIN (see hs_want),
+ * or the connection failed (ECONNABORTED, as Zephyr reports handshake
+ * failures; ECONNRESET / EPIPE when the peer went away). */
+static int hs_step(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    if (t->state == ST_OPEN)
+        return 0;
+    if (t->state == ST_FAILED)
+        return -t->error;
+    if (t->state != ST_HANDSHAKE)
+        return -ENOTCONN;
+    int rc = t->server ? wolfSSL_accept(t->ssl) : wolfSSL_connect(t->ssl);
+    if (rc == WOLFSSL_SUCCESS)
+        return hs_finish(s);
+    int e = wolfSSL_get_error(t->ssl, rc);
+    if (e == WOLFSSL_ERROR_WANT_READ) {
+        t->hs_want = POLLIN;
+        return -EAGAIN;
+    }
+    if (e == WOLFSSL_ERROR_WANT_WRITE) {
+        t->hs_want = POLLOUT;
+        return -EAGAIN;
+    }
+    if (e == SOCKET_PEER_CLOSED_E || e == SOCKET_ERROR_E)
+        return fail(t, ECONNRESET);
+    t->cert_verify_result = (int)wolfSSL_get_verify_result(t->ssl);
+    return fail(t, ECONNABORTED);
+}
+
+/* Drive the handshake to the end (blocking) or one step (non-blocking). */
+static int hs_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int rc = hs_step(s);
+        short want = s->tls->hs_want;
+        pthread_mutex_unlock(&s->lock);
+        if (rc != -EAGAIN || dontwait)
+            return rc;
+        rc = zs_wait(s, want, deadline);
+        if (rc == -EAGAIN)
+            return -ETIMEDOUT;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* ---- connection set-up -------------------------------------------------- */
+
+int zs_plain_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
+
+int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    struct zs_tls *t = s->tls;
+    if (t->state != ST_IDLE)
+        return t->state == ST_FAILED ? -t->error : -EISCONN;
+    int rc = zs_plain_connect(s, addr, len);
+    if (rc < 0 && rc != -EINPROGRESS)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    t->server = false;
+    int src = hs_setup(s);
+    pthread_mutex_unlock(&s->lock);
+    if (src < 0)
+        return fail(t, -src);
+    if (rc == -EINPROGRESS || s->nonblock || !t->handshake_on_connect)
+        return s->nonblock ? -EINPROGRESS : 0; /* poll()/recv()/send() drive it on */
+    return hs_drive(s, false, zs_deadline(s->sndtimeo_ms));
+}
+
+int zs_tls_listen(struct zs_sock *s, int backlog)
+{
+    if (listen(s->fd, backlog) < 0)
+        return -errno;
+    s->tls->server = true;
+    s->tls->state = ST_LISTEN;
+    return 0;
+}
+
+/* A new TLS socket for an accepted connection, configured like the
+ * listening one (it shares its wolfSSL context: credentials load once). */
+int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
+{
+    struct zs_tls *lt = s->tls;
+    if (lt->state != ST_LISTEN)
+        return -EINVAL;
+    for (;;) {
+        int fd = zs_plain_accept(s, addr, len);
+        if (fd < 0)
+            return fd;
+        struct zs_sock *c = zs_register(fd, s->family, s->type, s->proto);
+        if (c == NULL) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        int rc = zs_tls_create(c);
+        if (rc == 0) {
+            struct zs_tls *t = c->tls;
+            *t = *lt;             /* the options */
+            t->hostname = NULL;   /* not the listener's to free */
+            t->hostname_set = false;
+            t->state = ST_IDLE;
+            t->server = true;
+            pthread_mutex_lock(&s->lock);
+            if (lt->ctx == NULL) {
+                /* Build the shared context once, on the listener. */
+                t->ctx = NULL;
+                rc = hs_setup(c);
+                if (rc == 0) {
+                    lt->ctx = t->ctx;
+                    wolfSSL_CTX_up_ref(lt->ctx);
+                }
+            } else {
+                t->ctx = lt->ctx;
+                wolfSSL_CTX_up_ref(t->ctx);
+                rc = hs_setup(c);
+            }
+            pthread_mutex_unlock(&s->lock);
+            c->nonblock = s->nonblock;
+            c->rcvtimeo_ms = s->rcvtimeo_ms;
+            c->sndtimeo_ms = s->sndtimeo_ms;
+        }
+        if (rc == 0 && !s->nonblock)
+            rc = hs_drive(c, false, zs_deadline(s->rcvtimeo_ms));
+        if (rc == 0 || (rc == -EAGAIN && s->nonblock))
+            return fd; /* non-blocking: the handshake goes on in recv/send/poll */
+        zsock_close(fd);
+        /* Zephyr: a failed handshake fails accept() with ECONNABORTED. */
+        return rc == -EINTR ? rc : -ECONNABORTED;
+    }
+}
+
+/* ---- records out -------------------------------------------------------- */
+
+/* Write queued ciphertext; -EAGAIN if some is still queued. */
+static int flush_tx(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    while (t->tx_len) {
+        ssize_t n = send(s->fd, t->tx + t->tx_off, t->tx_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return -EAGAIN;
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        t->tx_off += (size_t)n;
+        t->tx_len -= (size_t)n;
+    }
+    t->tx_off = 0;
+    return 0;
+}
+
+/* Seal one record into the (empty) tx buffer. */
+static int seal_to_tx(struct zs_tls *t, uint8_t type, const uint8_t *src, size_t len)
+{
+    struct zrec_op op = {.sess = t->zs, .data = t->tx + ZREC_MAX_HEADROOM, .len = (uint32_t)len,
+                         .headroom = ZREC_MAX_HEADROOM,
+                         .tailroom = (uint16_t)(REC_MAX - ZREC_MAX_HEADROOM - len),
+                         .content_type = type, .src = src};
+    if (zrec_seal_burst(&op, 1) != 1)
+        return op.status;
+    t->tx_off = (size_t)(op.rec - t->tx);
+    t->tx_len = op.rec_len;
+    return 0;
+}
+
+/* Key maintenance owed before more data: answer a KeyUpdate request, or
+ * rekey before the key's usage limit (RFC 8446 §4.6.3, §5.5). */
+static int key_maintenance(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    unsigned ev = zrec_session_events(t->zs);
+    if (!(ev & (ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE)) ||
+        zrec_session_proto(t->zs) != ZREC_TLS13)
+        return 0;
+    int rc = flush_tx(s);
+    if (rc < 0)
+        return rc;
+    int n = zrec_seal_key_update(t->zs, false, t->tx, REC_MAX);
+    if (n < 0)
+        return n;
+    t->tx_off = 0;
+    t->tx_len = (size_t)n;
+    rc = flush_tx(s);
+    return rc == -EAGAIN ? 0 : rc; /* still queued: goes out before any data */
+}
+
+static int ensure_open(struct zs_sock *s, bool dontwait, int64_t deadline)
+{
+    struct zs_tls *t = s->tls;
+    if (t->state == ST_OPEN)
+        return 0;
+    if (t->state == ST_FAILED)
+        return -t->error;
+    if (t->state != ST_HANDSHAKE)
+        return -ENOTCONN;
+    return hs_drive(s, dontwait, deadline);
+}
+
+ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
+{
+    struct zs_tls *t = s->tls;
+    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
+    int64_t deadline = zs_deadline(s->sndtimeo_ms);
+    int rc = ensure_open(s, dontwait, deadline);
+    if (rc < 0)
+        return rc;
+    size_t sent = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+        const uint8_t *p = msg->msg_iov[i].iov_base;
+        size_t left = msg->msg_iov[i].iov_len;
+        while (left > 0) {
+            /* Queued ciphertext goes first; only then is new data accepted. */
+            while ((rc = flush_tx(s)) == -EAGAIN) {
+                if (dontwait || sent) {
+                    pthread_mutex_unlock(&s->lock);
+                    return sent ? (ssize_t)sent : -EAGAIN;
+                }
+                pthread_mutex_unlock(&s->lock);
+                rc = zs_wait(s, POLLOUT, deadline);
+                pthread_mutex_lock(&s->lock);
+                if (rc < 0) {
+                    pthread_mutex_unlock(&s->lock);
+                    return rc;
+                }
+            }
+            if (rc == 0)
+                rc = key_maintenance(s);
+            if (rc < 0)
+                break;
+            if (t->tx_len) /* the KeyUpdate is still queued */
+                continue;
+            size_t chunk = left > ZREC_MAX_PLAINTEXT ? ZREC_MAX_PLAINTEXT : left;
+            rc = seal_to_tx(t, ZREC_CT_APPLICATION_DATA, p, chunk);
+            if (rc < 0)
+                break;
+            /* Sealed bytes are committed: they count as sent even if the
+             * kernel takes them later. */
+            p += chunk;
+            left -= chunk;
+            sent += chunk;
+            rc = flush_tx(s);
+            if (rc < 0 && rc != -EAGAIN)
+                break;
+            rc = 0;
+        }
+        if (rc < 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0 && sent == 0)
+        return rc == -EKEYEXPIRED ? -ECONNABORTED : rc;
+    return (ssize_t)sent;
+}
+
+/* ---- records in --------------------------------------------------------- */
+
+/* Read what the kernel has (non-blocking): >0 bytes, 0 at EOF, -EAGAIN. */
+static ssize_t fill_rx(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    if (t->rx_off + t->rx_len == RX_CAP) {
+        /* Make room: keep the unconsumed bytes (and any pending plaintext,
+         * which lies inside them) at the front. */
+        size_t shift = t->rx_off;
+        if (t->pend && (size_t)(t->pend - t->rx) < shift)
+            shift = (size_t)(t->pend - t->rx);
+        memmove(t->rx, t->rx + shift, t->rx_off + t->rx_len - shift);
+        if (t->pend)
+            t->pend -= shift;
+        t->rx_off -= shift;
+    }
+    size_t room = RX_CAP - t->rx_off - t->rx_len;
+    if (room == 0)
+        return -ENOBUFS;
+    ssize_t n = recv(s->fd, t->rx + t->rx_off + t->rx_len, room, MSG_DONTWAIT);
+    if (n > 0)
+        t->rx_len += (size_t)n;
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -EAGAIN : -errno;
+    return n;
+}
+
+/* Send a fatal alert (best effort) and fail the connection. */
+static int fatal(struct zs_sock *s, uint8_t alert, int err)
+{
+    struct zs_tls *t = s->tls;
+    uint8_t buf[64];
+    int n = zrec_seal_alert(t->zs, ZREC_ALERT_FATAL, alert, buf, sizeof buf);
+    if (n > 0)
+        (void)send(s->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    t->state = ST_FAILED;
+    t->error = err;
+    return -err;
+}
+
+/* Open the next complete record.  into/cap: where application data may go
+ * directly (copy-on-decrypt), or NULL.  Returns the number of bytes of
+ * application data delivered into `into`, or 0 with the data left pending
+ * (or a control record consumed), -EAGAIN when no complete record is
+ * buffered, or a fatal error. */
+static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap, bool *got_data)
+{
+    struct zs_tls *t = s->tls;
+    *got_data = false;
+    if (t->rx_len == 0)
+        return -EAGAIN;
+    uint8_t *rec = t->rx + t->rx_off;
+    long need = zrec_record_length(t->zs, rec, t->rx_len);
+    if (need < 0)
+        return fatal(s, need == -EMSGSIZE ? ZREC_ALERT_RECORD_OVERFLOW
+                                          : ZREC_ALERT_DECODE_ERROR,
+                     need == -EMSGSIZE ? EMSGSIZE : EPROTO);
+    if (need == 0 || (size_t)need > t->rx_len)
+        return -EAGAIN;
+    struct zrec_op op = {.sess = t->zs, .data = rec, .len = (uint32_t)need};
+    if (into) {
+        op.dst = into;
+        op.dst_cap = (uint32_t)cap;
+    }
+    zrec_open_burst(&op, 1);
+    if (op.status == -ENOBUFS) { /* does not fit the caller's buffer: in place */
+        op.dst = NULL;
+        zrec_open_burst(&op, 1);
+    }
+    if (op.status < 0) {
+        if (op.status == -EBADMSG)
+            return fatal(s, ZREC_ALERT_BAD_RECORD_MAC, EBADMSG);
+        if (op.status == -EMSGSIZE)
+            return fatal(s, ZREC_ALERT_RECORD_OVERFLOW, EMSGSIZE);
+        return fatal(s, ZREC_ALERT_UNEXPECTED_MESSAGE, op.status == -EPIPE ? EPIPE : EPROTO);
+    }
+    t->rx_off += (size_t)need;
+    t->rx_len -= (size_t)need;
+    unsigned ev = zrec_session_events(t->zs);
+    switch (op.content_type) {
+    case ZREC_CT_APPLICATION_DATA:
+        if (op.rec_len == 0)
+            return 0; /* RFC 8446 §5.4: empty records may carry padding only */
+        *got_data = true;
+        if (op.dst)
+            return op.rec_len;
+        t->pend = op.rec;
+        t->pend_len = op.rec_len;
+        return 0;
+    case ZREC_CT_ALERT:
+        if (ev & ZREC_EV_PEER_CLOSED) {
+            t->peer_closed = true;
+            return 0;
+        }
+        if (ev & ZREC_EV_PEER_ALERT) {
+            t->state = ST_FAILED;
+            t->error = ECONNRESET; /* the peer ended the connection */
+            return -ECONNRESET;
+        }
+        return 0; /* a warning alert */
+    default:
+        /* Post-handshake handshake messages (tickets, KeyUpdate): the engine
+         * acted on them; an owed KeyUpdate goes out before our next data. */
+        if (ev & ZREC_EV_KEY_UPDATE_OWED)
+            (void)key_maintenance(s);
+        return 0;
+    }
+}
+
+static size_t copy_pending(struct zs_tls *t, const struct msghdr *msg, bool peek)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen && done < t->pend_len; i++) {
+        size_t n = msg->msg_iov[i].iov_len;
+        if (n > t->pend_len - done)
+            n = t->pend_len - done;
+        memcpy(msg->msg_iov[i].iov_base, t->pend + done, n);
+        done += n;
+    }
+    if (!peek) {
+        t->pend += done;
+        t->pend_len -= done;
+        if (t->pend_len == 0)
+            t->pend = NULL;
+    }
+    return done;
+}
+
+ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
+{
+    struct zs_tls *t = s->tls;
+    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
+    bool peek = flags & MSG_PEEK;
+    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
+    int rc = ensure_open(s, dontwait, deadline);
+    if (rc < 0)
+        return rc;
+    size_t want = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+        want += msg->msg_iov[i].iov_len;
+    bool waitall = (flags & MSG_WAITALL) && !peek;
+    size_t got = 0;
+    msg->msg_flags = 0;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        if (t->pend_len) {
+            struct msghdr rest = *msg;
+            struct iovec one;
+            if (got) { /* MSG_WAITALL continuing: one contiguous buffer only */
+                one = (struct iovec){(uint8_t *)msg->msg_iov[0].iov_base + got, want - got};
+                rest.msg_iov = &one;
+                rest.msg_iovlen = 1;
+            }
+            got += copy_pending(t, &rest, peek);
+            if (!waitall || got >= want)
+                break;
+            continue;
+        }
+        if (t->peer_closed || t->state == ST_FAILED)
+            break;
+        /* Decrypt straight into the caller's buffer when it is one piece. */
+        uint8_t *into = NULL;
+        size_t cap = 0;
+        if (!peek && msg->msg_iovlen == 1) {
+            into = (uint8_t *)msg->msg_iov[0].iov_base + got;
+            cap = want - got;
+        }
+        bool data;
+        ssize_t n = open_next(s, into, cap, &data);
+        if (n > 0) {
+            got += (size_t)n;
+            if (!waitall || got >= want)
+                break;
+            continue;
+        }
+        if (n == 0)
+            continue; /* control record, or data now pending */
+        if (n != -EAGAIN) {
+            rc = (int)n;
+            break;
+        }
+        ssize_t r = fill_rx(s);
+        if (r > 0)
+            continue;
+        if (r == 0) { /* TCP EOF without close_notify */
+            t->peer_closed = true;
+            break;
+        }
+        if (r != -EAGAIN) {
+            rc = (int)r;
+            break;
+        }
+        if (dontwait)
+            break;
+        pthread_mutex_unlock(&s->lock);
+        rc = zs_wait(s, POLLIN, deadline);
+        pthread_mutex_lock(&s->lock);
+        if (rc < 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (got)
+        return (ssize_t)got;
+    if (rc < 0)
+        return rc;
+    if (t->state == ST_FAILED)
+        return -t->error;
+    if (t->peer_closed)
+        return 0;
+    return -EAGAIN;
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+static void send_close_notify(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    if (t->state != ST_OPEN || t->close_sent)
+        return;
+    t->close_sent = true;
+    /* Queued data first (bounded wait), then close_notify (RFC 8446 §6.1). */
+    int64_t deadline = zs_deadline(1000);
+    while (flush_tx(s) == -EAGAIN && zs_wait(s, POLLOUT, deadline) == 0)
+        ;
+    if (t->tx_len)
+        return;
+    uint8_t buf[64];
+    int n = zrec_seal_alert(t->zs, ZREC_ALERT_WARNING, ZREC_ALERT_CLOSE_NOTIFY, buf, sizeof buf);
+    if (n > 0)
+        (void)send(s->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+int zs_tls_shutdown(struct zs_sock *s, int how)
+{
+    pthread_mutex_lock(&s->lock);
+    if (how == SHUT_WR || how == SHUT_RDWR)
+        send_close_notify(s);
+    pthread_mutex_unlock(&s->lock);
+    return shutdown(s->fd, how) < 0 ? -errno : 0;
+}
+
+void zs_tls_destroy(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    if (t == NULL)
+        return;
+    if (!atomic_load(&s->closing))
+        send_close_notify(s);
+    free_handshake(t);
+    zrec_session_free(t->zs);
+    if (t->ctx)
+        wolfSSL_CTX_free(t->ctx);
+    free(t->hostname);
+    free(t->rx);
+    free(t->tx);
+    free(t);
+    s->tls = NULL;
+}
+
+int zs_tls_fionread(struct zs_sock *s, int *avail)
+{
+    if (avail == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    *avail = (int)s->tls->pend_len;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
+{
+    struct zs_tls *t = s->tls;
+    short ready = 0;
+    *kev = 0;
+    pthread_mutex_lock(&s->lock);
+    if (t->state == ST_LISTEN || t->state == ST_IDLE) {
+        /* Listening, or not connected yet: the kernel says it all. */
+        *kev = want;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    if (t->state == ST_HANDSHAKE) {
+        int rc = hs_step(s);
+        if (rc == -EAGAIN) {
+            *kev = t->hs_want;
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+    }
+    if (t->state == ST_FAILED) {
+        pthread_mutex_unlock(&s->lock);
+        return POLLERR;
+    }
+    if (want & POLLIN) {
+        /* Pump: read and open until application data is pending. */
+        while (!t->pend_len && !t->peer_closed && t->state == ST_OPEN) {
+            bool data;
+            ssize_t n = open_next(s, NULL, 0, &data);
+            if (n == 0)
+                continue;
+            if (n != -EAGAIN)
+                break;
+            ssize_t r = fill_rx(s);
+            if (r == 0)
+                t->peer_closed = true;
+            if (r < 0)
+                break;
+        }
+        if (t->state == ST_FAILED)
+            ready |= POLLERR;
+        else if (t->pend_len)
+            ready |= POLLIN;
+        if (t->peer_closed)
+            ready |= POLLHUP | (want & POLLIN);
+        if (!(ready & (POLLIN | POLLHUP | POLLERR)))
+            *kev |= POLLIN;
+    }
+    if (want & POLLOUT) {
+        if (t->state == ST_OPEN && flush_tx(s) == 0)
+            ready |= POLLOUT;
+        else if (t->state == ST_OPEN)
+            *kev |= POLLOUT;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ready;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
+{
+    struct zs_tls *t = s->tls;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    switch (name) {
+    case TLS_SEC_TAG_LIST:
+        if ((val == NULL && len) || len % sizeof(sec_tag_t) || len / sizeof(sec_tag_t) > MAX_TAGS)
+            rc = -EINVAL;
+        else {
+            t->ntags = (int)(len / sizeof(sec_tag_t));
+            if (len)
+                memcpy(t->tags, val, len);
+        }
+        break;
+    case TLS_HOSTNAME:
+        free(t->hostname);
+        t->hostname = NULL;
+        t->hostname_set = true;
+        if (val && len) {
+            t->hostname = strndup(val, len);
+            if (t->hostname == NULL)
+                rc = -ENOMEM;
+        }
+        break;
+    case TLS_CIPHERSUITE_LIST:
+        if ((val == NULL && len) || len % sizeof(int) || len / sizeof(int) > MAX_CIPHERS)
+            rc = -EINVAL;
+        else {
+            t->nciphers = (int)(len / sizeof(int));
+            if (len)
+                memcpy(t->ciphers, val, len);
+        }
+        break;
+    case TLS_PEER_VERIFY: {
+        int v;
+        if (val == NULL || len != sizeof v)
+            rc = -EINVAL;
+        else if (memcpy(&v, val, sizeof v), v < TLS_PEER_VERIFY_NONE || v > TLS_PEER_VERIFY_REQUIRED)
+            rc = -EINVAL;
+        else
+            t->peer_verify = v;
+        break;
+    }
+    case TLS_ALPN_LIST: {
+        /* Zephyr passes an array of NUL-terminated strings (a NULL-ended
+         * array of pointers); wolfSSL wants "a,b,c". */
+        const char *const *list = val;
+        size_t pos = 0, n = len / sizeof(char *);
+        t->alpn[0] = '\0';
+        for (size_t i = 0; i < n && list && list[i]; i++) {
+            size_t l = strlen(list[i]);
+            if (pos + l + 2 > ALPN_MAX) {
+                rc = -EINVAL;
+                break;
+            }
+            if (pos)
+                t->alpn[pos++] = ',';
+            memcpy(t->alpn + pos, list[i], l + 1);
+            pos += l;
+        }
+        break;
+    }
+    case TLS_SESSION_CACHE:
+    case TLS_CERT_NOCOPY:
+    case TLS_DTLS_HANDSHAKE_ON_CONNECT: {
+        int v;
+        if (val == NULL || len != sizeof v) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(&v, val, sizeof v);
+        if (name == TLS_SESSION_CACHE)
+            t->session_cache = v;
+        else if (name == TLS_CERT_NOCOPY)
+            t->cert_nocopy = v;
+        else
+            t->handshake_on_connect = v;
+        break;
+    }
+    case TLS_SESSION_CACHE_PURGE:
+        break; /* no cache entries are kept yet */
+    default: /* includes the DTLS options on a TLS socket */
+        rc = -ENOPROTOOPT;
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int put_int_opt(void *val, socklen_t *len, int v)
+{
+    if (val == NULL || len == NULL || *len < sizeof v)
+        return -EINVAL;
+    memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return 0;
+}
+
+int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+{
+    struct zs_tls *t = s->tls;
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    switch (name) {
+    case TLS_SEC_TAG_LIST: {
+        size_t need = (size_t)t->ntags * sizeof(sec_tag_t);
+        if (val == NULL || len == NULL || *len < need)
+            rc = -EINVAL;
+        else {
+            memcpy(val, t->tags, need);
+            *len = (socklen_t)need;
+            rc = 0;
+        }
+        break;
+    }
+    case TLS_CIPHERSUITE_USED:
+        rc = t->state == ST_OPEN ? put_int_opt(val, len, t->cipher_used) : -ENOTCONN;
+        break;
+    case TLS_CERT_VERIFY_RESULT:
+        rc = t->cert_verify_result >= 0 ? put_int_opt(val, len, t->cert_verify_result)
+                                        : -ENOTCONN;
+        break;
+    case TLS_SESSION_CACHE:
+        rc = put_int_opt(val, len, t->session_cache);
+        break;
+    default:
+        rc = -ENOPROTOOPT;
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

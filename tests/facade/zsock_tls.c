@@ -1,0 +1,380 @@
+/*
+ * Zephyr-style tests of TLS sockets on the facade, written against the
+ * Zephyr API only (zsock_*, SOL_TLS, tls_credential_*), in the spirit of
+ * Zephyr's tests/net/socket/tls: a zsock server thread and a zsock client
+ * over loopback, real handshakes, then the behaviours one by one.
+ *
+ *   zsock_tls CASE PROTO CERTDIR      (PROTO: tls1.2 | tls1.3)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zephyr/net/socket.h>
+#include <zephyr/net/tls_credentials.h>
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);      \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));                   \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+enum { TAG_CA = 10, TAG_SERVER = 11, TAG_WRONG_CA = 12 };
+
+static int proto;
+static const char *certdir;
+
+static void *load(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", certdir, name);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "%s", path);
+    static char bufs[8][8192];
+    static int used;
+    char *b = bufs[used++];
+    size_t n = fread(b, 1, sizeof bufs[0] - 1, f);
+    fclose(f);
+    if (memcmp(b, "-----BEGIN", 10) == 0)
+        b[n++] = '\0'; /* Zephyr: the NUL of a PEM credential is counted */
+    *len = n;
+    return b;
+}
+
+static void credentials(void)
+{
+    size_t n;
+    void *b = load("ca-cert.pem", &n);
+    CHECK(tls_credential_add(TAG_CA, TLS_CREDENTIAL_CA_CERTIFICATE, b, n) == 0, "ca");
+    b = load("server-cert.der", &n); /* DER works too */
+    CHECK(tls_credential_add(TAG_SERVER, TLS_CREDENTIAL_SERVER_CERTIFICATE, b, n) == 0, "cert");
+    b = load("server-key.pem", &n);
+    CHECK(tls_credential_add(TAG_SERVER, TLS_CREDENTIAL_PRIVATE_KEY, b, n) == 0, "key");
+    b = load("ca-ecc-cert.pem", &n); /* a CA that did not sign the server */
+    CHECK(tls_credential_add(TAG_WRONG_CA, TLS_CREDENTIAL_CA_CERTIFICATE, b, n) == 0, "ca2");
+}
+
+/* ---- a server thread ----------------------------------------------------- */
+
+struct server {
+    int ls;
+    unsigned short port;
+    pthread_t th;
+    int accepted;        /* how many handshakes succeeded */
+    int failed;          /* accept() failures (handshakes) */
+    int mode;            /* 0 echo, 1 send close_notify after first read, 2 just hold */
+    int last_errno;
+};
+
+static void *server_main(void *arg)
+{
+    struct server *sv = arg;
+    for (;;) {
+        int c = zsock_accept(sv->ls, NULL, NULL);
+        if (c < 0) {
+            if (errno == EINTR || errno == EBADF)
+                return NULL; /* the test closed the listener */
+            sv->failed++;
+            sv->last_errno = errno;
+            continue;
+        }
+        sv->accepted++;
+        char buf[16384];
+        for (;;) {
+            ssize_t n = zsock_recv(c, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            if (sv->mode == 1)
+                break; /* close → close_notify */
+            if (sv->mode == 2)
+                continue;
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = zsock_send(c, buf + off, (size_t)(n - off), 0);
+                if (w <= 0)
+                    break;
+                off += w;
+            }
+        }
+        zsock_close(c);
+    }
+}
+
+static void server_start(struct server *sv, int mode)
+{
+    memset(sv, 0, sizeof *sv);
+    sv->mode = mode;
+    sv->ls = zsock_socket(AF_INET, SOCK_STREAM, proto);
+    CHECK(sv->ls >= 0, "server socket");
+    sec_tag_t tags[] = {TAG_SERVER};
+    CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(zsock_bind(sv->ls, (struct sockaddr *)&a, sizeof a) == 0, "bind");
+    socklen_t al = sizeof a;
+    CHECK(zsock_getsockname(sv->ls, (struct sockaddr *)&a, &al) == 0, "getsockname");
+    sv->port = ntohs(a.sin_port);
+    CHECK(zsock_listen(sv->ls, 8) == 0, "listen");
+    CHECK(pthread_create(&sv->th, NULL, server_main, sv) == 0, "thread");
+}
+
+static void server_stop(struct server *sv)
+{
+    /* close() from another thread wakes the blocked accept() (EINTR). */
+    CHECK(zsock_close(sv->ls) == 0, "close listener");
+    pthread_join(sv->th, NULL);
+}
+
+/* A client socket, configured but not connected. */
+static int client_socket(sec_tag_t ca, const char *hostname)
+{
+    int s = zsock_socket(AF_INET, SOCK_STREAM, proto);
+    CHECK(s >= 0, "client socket");
+    sec_tag_t tags[] = {ca};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+    if (hostname)
+        CHECK(zsock_setsockopt(s, SOL_TLS, TLS_HOSTNAME, hostname, strlen(hostname)) == 0,
+              "hostname");
+    return s;
+}
+
+static struct sockaddr_in server_addr(const struct server *sv)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sv->port)};
+    zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    return a;
+}
+
+static int client_connect(const struct server *sv, sec_tag_t ca, const char *hostname)
+{
+    int s = client_socket(ca, hostname);
+    struct sockaddr_in a = server_addr(sv);
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+    return s;
+}
+
+static void roundtrip(int s, size_t len)
+{
+    static char out[1 << 20], in[1 << 20];
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)(i * 31 + 7);
+    size_t sent = 0, got = 0;
+    while (sent < len) {
+        ssize_t w = zsock_send(s, out + sent, len - sent > 50000 ? 50000 : len - sent, 0);
+        CHECK(w > 0, "send");
+        sent += (size_t)w;
+        /* Drain the echo as we go so neither side's buffers fill up. */
+        while (got < sent) {
+            ssize_t r = zsock_recv(s, in + got, len - got, ZSOCK_MSG_DONTWAIT);
+            if (r < 0 && errno == EAGAIN)
+                break;
+            CHECK(r > 0, "recv");
+            got += (size_t)r;
+        }
+    }
+    while (got < len) {
+        ssize_t r = zsock_recv(s, in + got, len - got, 0);
+        CHECK(r > 0, "recv");
+        got += (size_t)r;
+    }
+    CHECK(memcmp(in, out, len) == 0, "echo intact");
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static void case_echo(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    int s = client_connect(&sv, TAG_CA, "localhost");
+    int v;
+    socklen_t vl = sizeof v;
+    CHECK(zsock_getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &v, &vl) == 0 && v == proto,
+          "SO_PROTOCOL is the TLS protocol: %d", v);
+    vl = sizeof v;
+    CHECK(zsock_getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &vl) == 0 && v == SOCK_STREAM, "SO_TYPE");
+    vl = sizeof v;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_CIPHERSUITE_USED, &v, &vl) == 0 && v > 0,
+          "TLS_CIPHERSUITE_USED");
+    roundtrip(s, 1);
+    roundtrip(s, 16384);
+    roundtrip(s, 100000);
+    roundtrip(s, 3 << 20 >> 2); /* 768 KiB */
+    /* MSG_WAITALL: the whole buffer, though it spans records. */
+    char msg[40000], back[40000];
+    memset(msg, 'w', sizeof msg);
+    CHECK(zsock_send(s, msg, sizeof msg, 0) == (ssize_t)sizeof msg, "send");
+    CHECK(zsock_recv(s, back, sizeof back, ZSOCK_MSG_WAITALL) == (ssize_t)sizeof back,
+          "MSG_WAITALL");
+    /* MSG_PEEK leaves the data for the next recv. */
+    CHECK(zsock_send(s, "peek", 4, 0) == 4, "send");
+    char p[8] = {0};
+    CHECK(zsock_recv(s, p, sizeof p, ZSOCK_MSG_PEEK) == 4 && memcmp(p, "peek", 4) == 0, "peek");
+    memset(p, 0, sizeof p);
+    CHECK(zsock_recv(s, p, 2, 0) == 2 && memcmp(p, "pe", 2) == 0, "partial read");
+    CHECK(zsock_recv(s, p, sizeof p, 0) == 2 && memcmp(p, "ek", 2) == 0, "rest of the record");
+    CHECK(zsock_close(s) == 0, "close");
+    server_stop(&sv);
+    CHECK(sv.accepted == 1 && sv.failed == 0, "server saw one clean handshake");
+}
+
+static void case_nonblock(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    int s = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_fcntl(s, F_SETFL, O_NONBLOCK) == 0, "O_NONBLOCK");
+    struct sockaddr_in a = server_addr(&sv);
+    int rc = zsock_connect(s, (struct sockaddr *)&a, sizeof a);
+    CHECK(rc == -1 && errno == EINPROGRESS, "connect: EINPROGRESS (%d)", rc);
+    /* recv/send return EAGAIN while the handshake is still going. */
+    char b[16];
+    ssize_t r = zsock_recv(s, b, sizeof b, 0);
+    CHECK(r == -1 && errno == EAGAIN, "recv during handshake: EAGAIN");
+    struct zsock_pollfd pfd = {s, ZSOCK_POLLOUT, 0};
+    int n = zsock_poll(&pfd, 1, 5000);
+    CHECK(n == 1 && (pfd.revents & ZSOCK_POLLOUT), "POLLOUT when the handshake is done (%d)", n);
+    CHECK(zsock_send(s, "hello", 5, 0) == 5, "send");
+    pfd = (struct zsock_pollfd){s, ZSOCK_POLLIN, 0};
+    CHECK(zsock_poll(&pfd, 1, 5000) == 1 && (pfd.revents & ZSOCK_POLLIN), "POLLIN: echo");
+    CHECK(zsock_recv(s, b, sizeof b, 0) == 5 && memcmp(b, "hello", 5) == 0, "echo");
+    CHECK(zsock_recv(s, b, sizeof b, 0) == -1 && errno == EAGAIN, "then EAGAIN");
+    zsock_close(s);
+    server_stop(&sv);
+}
+
+static void case_timeout(void)
+{
+    struct server sv;
+    server_start(&sv, 2); /* reads, never answers */
+    int s = client_connect(&sv, TAG_CA, "localhost");
+    struct timeval tv = {0, 200000};
+    CHECK(zsock_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0, "SO_RCVTIMEO");
+    char b[8];
+    CHECK(zsock_recv(s, b, sizeof b, 0) == -1 && errno == EAGAIN, "recv times out: EAGAIN");
+    CHECK(zsock_recv(s, b, sizeof b, ZSOCK_MSG_DONTWAIT) == -1 && errno == EAGAIN,
+          "MSG_DONTWAIT");
+    zsock_close(s);
+    server_stop(&sv);
+}
+
+static int close_fd = -1;
+static void *closer(void *arg)
+{
+    (void)arg;
+    usleep(200000);
+    zsock_close(close_fd);
+    return NULL;
+}
+
+static void case_close_wakes_recv(void)
+{
+    struct server sv;
+    server_start(&sv, 2);
+    close_fd = client_connect(&sv, TAG_CA, "localhost");
+    pthread_t th;
+    pthread_create(&th, NULL, closer, NULL);
+    char b[8];
+    ssize_t r = zsock_recv(close_fd, b, sizeof b, 0);
+    CHECK(r == -1 && errno == EINTR, "close from another thread wakes recv with EINTR (%zd)", r);
+    pthread_join(th, NULL);
+    server_stop(&sv);
+}
+
+static void case_peer_close(void)
+{
+    struct server sv;
+    server_start(&sv, 1); /* closes after the first read: close_notify */
+    int s = client_connect(&sv, TAG_CA, "localhost");
+    CHECK(zsock_send(s, "x", 1, 0) == 1, "send");
+    struct zsock_pollfd pfd = {s, ZSOCK_POLLIN, 0};
+    CHECK(zsock_poll(&pfd, 1, 5000) == 1 && (pfd.revents & ZSOCK_POLLHUP),
+          "close_notify reported as POLLHUP (%#x)", pfd.revents);
+    char b[8];
+    CHECK(zsock_recv(s, b, sizeof b, 0) == 0, "recv: end of stream");
+    zsock_close(s);
+    server_stop(&sv);
+}
+
+static void case_verify(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    /* Wrong CA: the client's default is TLS_PEER_VERIFY_REQUIRED. */
+    int s = client_socket(TAG_WRONG_CA, "localhost");
+    struct sockaddr_in a = server_addr(&sv);
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == -1 && errno == ECONNABORTED,
+          "untrusted server: ECONNABORTED");
+    zsock_close(s);
+    /* Wrong hostname: the name check fails. */
+    s = client_socket(TAG_CA, "not-the-server.example");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == -1 && errno == ECONNABORTED,
+          "hostname mismatch: ECONNABORTED");
+    zsock_close(s);
+    /* TLS_PEER_VERIFY_NONE: the same wrong CA is accepted. */
+    s = client_socket(TAG_WRONG_CA, NULL);
+    int none = TLS_PEER_VERIFY_NONE;
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) == 0, "verify none");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect without verify");
+    roundtrip(s, 100);
+    zsock_close(s);
+    /* Unknown option at SOL_TLS: ENOPROTOOPT. */
+    s = client_socket(TAG_CA, NULL);
+    int v = 1;
+    CHECK(zsock_setsockopt(s, SOL_TLS, 999, &v, sizeof v) == -1 && errno == ENOPROTOOPT,
+          "unknown SOL_TLS option");
+    zsock_close(s);
+    server_stop(&sv);
+    CHECK(sv.failed >= 2 && sv.accepted >= 1, "server: %d failed, %d accepted", sv.failed,
+          sv.accepted);
+}
+
+static void case_closed_port(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    struct sockaddr_in a = server_addr(&sv);
+    server_stop(&sv); /* nothing listens there now */
+    int s = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == -1 && errno == ECONNREFUSED,
+          "closed port: ECONNREFUSED");
+    zsock_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s CASE tls1.2|tls1.3 CERTDIR\n", argv[0]);
+        return 2;
+    }
+    proto = strcmp(argv[2], "tls1.3") == 0 ? IPPROTO_TLS_1_3 : IPPROTO_TLS_1_2;
+    certdir = argv[3];
+    credentials();
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } cases[] = {
+        {"echo", case_echo},
+        {"nonblock", case_nonblock},
+        {"timeout", case_timeout},
+        {"close-wakes-recv", case_close_wakes_recv},
+        {"peer-close", case_peer_close},
+        {"verify", case_verify},
+        {"closed-port", case_closed_port},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (strcmp(argv[1], cases[i].name) == 0) {
+            cases[i].fn();
+            printf("ok %s %s\n", argv[1], argv[2]);
+            return 0;
+        }
+    fprintf(stderr, "unknown case %s\n", argv[1]);
+    return 2;
+}

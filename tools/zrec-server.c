@@ -1,0 +1,143 @@
+/*
+ * zrec-server: a TLS server in the manner of `openssl s_server`, built on the
+ * zsock facade.  Serves clients concurrently (a thread each) until killed,
+ * or only the first one with --once.  Without --echo it prints what it
+ * receives on stdout; with --echo it sends it back.  Diagnostics on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zephyr/net/socket.h>
+
+#include "zrec_tool.h"
+
+static struct tool_opts o;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: zrec-server --proto tls1.2|tls1.3|dtls1.2|dtls1.3 --port N [--bind ADDR]\n"
+            "         --cert F --key F [--ca F] [--psk-id ID --psk HEX] [--cipher IANA_NAME]\n"
+            "         [--alpn LIST] [--echo] [--once]\n");
+    exit(2);
+}
+
+static void *serve(void *arg)
+{
+    int sock = (int)(intptr_t)arg;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = zsock_recv(sock, buf, sizeof buf, 0);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            tool_error("recv", errno);
+            break;
+        }
+        if (o.echo) {
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = zsock_send(sock, buf + off, (size_t)(n - off), 0);
+                if (w < 0) {
+                    tool_error("send", errno);
+                    goto done;
+                }
+                off += w;
+            }
+        } else {
+            pthread_mutex_lock(&out_lock);
+            fwrite(buf, 1, (size_t)n, stdout);
+            fflush(stdout);
+            pthread_mutex_unlock(&out_lock);
+        }
+    }
+done:
+    zsock_close(sock);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"proto", 1, 0, 'p'}, {"port", 1, 0, 'P'}, {"bind", 1, 0, 'b'}, {"ca", 1, 0, 'a'},
+        {"cert", 1, 0, 'c'}, {"key", 1, 0, 'k'}, {"psk-id", 1, 0, 'i'}, {"psk", 1, 0, 's'},
+        {"cipher", 1, 0, 'C'}, {"alpn", 1, 0, 'A'}, {"echo", 0, 0, 'e'}, {"once", 0, 0, 'o'},
+        {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
+        switch (c) {
+        case 'p': o.proto = optarg; break;
+        case 'P': o.port = optarg; break;
+        case 'b': o.bind = optarg; break;
+        case 'a': o.ca = optarg; break;
+        case 'c': o.cert = optarg; break;
+        case 'k': o.key = optarg; break;
+        case 'i': o.psk_id = optarg; break;
+        case 's': o.psk_hex = optarg; break;
+        case 'C': o.cipher = optarg; break;
+        case 'A': o.alpn = optarg; break;
+        case 'e': o.echo = true; break;
+        case 'o': o.once = true; break;
+        default: usage();
+        }
+    }
+    bool dtls;
+    int proto = tool_proto(o.proto, &dtls);
+    if (proto < 0 || o.port == NULL || ((o.cert == NULL || o.key == NULL) && o.psk_hex == NULL))
+        usage();
+    if (tool_credentials(&o) < 0)
+        return 1;
+    struct zsock_addrinfo hints = {.ai_flags = AI_PASSIVE,
+                                   .ai_socktype = dtls ? SOCK_DGRAM : SOCK_STREAM},
+                          *res;
+    int gai = zsock_getaddrinfo(o.bind, o.port, &hints, &res);
+    if (gai != 0) {
+        fprintf(stderr, "%s:%s: %s\n", o.bind ? o.bind : "*", o.port, zsock_gai_strerror(gai));
+        return 1;
+    }
+    int ls = zsock_socket(res->ai_family, dtls ? SOCK_DGRAM : SOCK_STREAM, proto);
+    if (ls < 0) {
+        tool_error("socket", errno);
+        return 1;
+    }
+    int one = 1;
+    zsock_setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (tool_configure(ls, &o, true) < 0)
+        return 1;
+    if (zsock_bind(ls, res->ai_addr, res->ai_addrlen) < 0) {
+        tool_error("bind", errno);
+        return 1;
+    }
+    zsock_freeaddrinfo(res);
+    if (zsock_listen(ls, 16) < 0) {
+        tool_error("listen", errno);
+        return 1;
+    }
+    fprintf(stderr, "zrec-server: listening on port %s (%s)\n", o.port, o.proto);
+    for (;;) {
+        int c = zsock_accept(ls, NULL, NULL);
+        if (c < 0) {
+            /* A failed handshake costs that client only. */
+            tool_error("accept", errno);
+            if (errno == ECONNABORTED || errno == ECONNRESET || errno == EINTR)
+                continue;
+            return 1;
+        }
+        if (o.once) {
+            serve((void *)(intptr_t)c);
+            break;
+        }
+        pthread_t th;
+        if (pthread_create(&th, NULL, serve, (void *)(intptr_t)c) != 0) {
+            zsock_close(c);
+            continue;
+        }
+        pthread_detach(th);
+    }
+    zsock_close(ls);
+    return 0;
+}

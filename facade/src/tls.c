@@ -814,7 +814,15 @@ ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
         ssize_t r = fill_rx(s);
         if (r > 0)
             continue;
-        if (r == 0) { /* TCP EOF without close_notify */
+        if (r == 0 && t->rx_len) {
+            /* EOF in the middle of a record: truncated, not closed (RFC 8446
+             * §6.1 warns of truncation): an error, never a clean end. */
+            t->state = ST_FAILED;
+            t->error = ECONNRESET;
+            rc = -ECONNRESET;
+            break;
+        }
+        if (r == 0) { /* TCP EOF at a record boundary without close_notify */
             t->peer_closed = true;
             break;
         }

@@ -214,15 +214,51 @@ static unsigned int psk_server(WOLFSSL *ssl, const char *identity, unsigned char
     return (unsigned int)kl;
 }
 
+/* TLS 1.3 binds a PSK to a hash; wolfSSL's TLS 1.3 PSK callbacks name the
+ * suite to use with it: the first TLS 1.3 suite the socket allows, else
+ * TLS_AES_128_GCM_SHA256 (RFC 8446 §4.2.11). */
+static const char *psk13_suite(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    for (int i = 0; i < t->nciphers; i++)
+        if ((t->ciphers[i] >> 8) == 0x13)
+            return wolfSSL_get_cipher_name_from_suite(0x13, (unsigned char)t->ciphers[i]);
+    return "TLS13-AES128-GCM-SHA256";
+}
+
+static unsigned int psk_client13(WOLFSSL *ssl, const char *hint, char *identity,
+                                 unsigned int id_max, unsigned char *key, unsigned int key_max,
+                                 const char **suite)
+{
+    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    if (s == NULL)
+        return 0;
+    *suite = psk13_suite(s);
+    return psk_client(ssl, hint, identity, id_max, key, key_max);
+}
+
+static unsigned int psk_server13(WOLFSSL *ssl, const char *identity, unsigned char *key,
+                                 unsigned int key_max, const char **suite)
+{
+    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    if (s == NULL)
+        return 0;
+    *suite = psk13_suite(s);
+    return psk_server(ssl, identity, key, key_max);
+}
+
 static int load_credentials(struct zs_tls *t)
 {
     const void *k, *id;
     size_t kl, il;
     if (find_psk(t, &k, &kl, &id, &il) == 0) {
-        if (t->server)
+        if (t->server) {
             wolfSSL_CTX_set_psk_server_callback(t->ctx, psk_server);
-        else
+            wolfSSL_CTX_set_psk_server_tls13_callback(t->ctx, psk_server13);
+        } else {
             wolfSSL_CTX_set_psk_client_callback(t->ctx, psk_client);
+            wolfSSL_CTX_set_psk_client_tls13_callback(t->ctx, psk_client13);
+        }
     }
     int loaded_ca = 0;
     for (int i = 0; i < t->ntags; i++) {

@@ -7,6 +7,7 @@
  *   zsock_tls CASE PROTO CERTDIR      (PROTO: tls1.2 | tls1.3)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@
         }                                                                                  \
     } while (0)
 
-enum { TAG_CA = 10, TAG_SERVER = 11, TAG_WRONG_CA = 12 };
+enum { TAG_CA = 10, TAG_SERVER = 11, TAG_WRONG_CA = 12, TAG_PSK = 13, TAG_WRONG_PSK = 14,
+       TAG_CLIENT = 15 };
 
 static int proto;
 static const char *certdir;
@@ -60,6 +62,17 @@ static void credentials(void)
     CHECK(tls_credential_add(TAG_SERVER, TLS_CREDENTIAL_PRIVATE_KEY, b, n) == 0, "key");
     b = load("ca-ecc-cert.pem", &n); /* a CA that did not sign the server */
     CHECK(tls_credential_add(TAG_WRONG_CA, TLS_CREDENTIAL_CA_CERTIFICATE, b, n) == 0, "ca2");
+    b = load("client-cert.pem", &n);
+    CHECK(tls_credential_add(TAG_CLIENT, TLS_CREDENTIAL_SERVER_CERTIFICATE, b, n) == 0, "ccert");
+    b = load("client-key.pem", &n);
+    CHECK(tls_credential_add(TAG_CLIENT, TLS_CREDENTIAL_PRIVATE_KEY, b, n) == 0, "ckey");
+    static const unsigned char psk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    static const unsigned char bad[16] = {0};
+    CHECK(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK, psk, sizeof psk) == 0, "psk");
+    CHECK(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK_ID, "zrec-client", 11) == 0, "psk id");
+    CHECK(tls_credential_add(TAG_WRONG_PSK, TLS_CREDENTIAL_PSK, bad, sizeof bad) == 0, "psk2");
+    CHECK(tls_credential_add(TAG_WRONG_PSK, TLS_CREDENTIAL_PSK_ID, "zrec-client", 11) == 0,
+          "psk2 id");
 }
 
 /* ---- a server thread ----------------------------------------------------- */
@@ -72,6 +85,10 @@ struct server {
     int failed;          /* accept() failures (handshakes) */
     int mode;            /* 0 echo, 1 send close_notify after first read, 2 just hold */
     int last_errno;
+    sec_tag_t tags[2];   /* default: {TAG_SERVER} */
+    int ntags;
+    int verify;          /* -1: the server default (none) */
+    int cipher;          /* 0: any */
 };
 
 static void *server_main(void *arg)
@@ -107,14 +124,21 @@ static void *server_main(void *arg)
     }
 }
 
-static void server_start(struct server *sv, int mode)
+static void server_start_opts(struct server *sv, int mode, const sec_tag_t *tags, int ntags,
+                              int verify, int cipher)
 {
     memset(sv, 0, sizeof *sv);
     sv->mode = mode;
     sv->ls = zsock_socket(AF_INET, SOCK_STREAM, proto);
     CHECK(sv->ls >= 0, "server socket");
-    sec_tag_t tags[] = {TAG_SERVER};
-    CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+    CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_SEC_TAG_LIST, tags,
+                           (socklen_t)(ntags * sizeof *tags)) == 0, "tags");
+    if (verify >= 0)
+        CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof verify) == 0,
+              "server verify");
+    if (cipher)
+        CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_CIPHERSUITE_LIST, &cipher, sizeof cipher) == 0,
+              "server cipher");
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(zsock_bind(sv->ls, (struct sockaddr *)&a, sizeof a) == 0, "bind");
@@ -123,6 +147,12 @@ static void server_start(struct server *sv, int mode)
     sv->port = ntohs(a.sin_port);
     CHECK(zsock_listen(sv->ls, 8) == 0, "listen");
     CHECK(pthread_create(&sv->th, NULL, server_main, sv) == 0, "thread");
+}
+
+static void server_start(struct server *sv, int mode)
+{
+    static const sec_tag_t tags[] = {TAG_SERVER};
+    server_start_opts(sv, mode, tags, 1, -1, 0);
 }
 
 static void server_stop(struct server *sv)
@@ -348,6 +378,84 @@ static void case_closed_port(void)
     zsock_close(s);
 }
 
+/* Pre-shared keys (TLS_CREDENTIAL_PSK + _PSK_ID under one tag): the right
+ * key connects, a wrong one fails the handshake on both sides. */
+static int psk_cipher_12 = 0x00A8, psk_cipher_13 = 0x1301;
+
+static void case_psk(void)
+{
+    /* TLS 1.2 needs a PSK suite; TLS 1.3 negotiates PSK with its own. */
+    int cipher = proto == IPPROTO_TLS_1_3 ? psk_cipher_13 : psk_cipher_12;
+    static const sec_tag_t stags[] = {TAG_PSK};
+    struct server sv;
+    server_start_opts(&sv, 0, stags, 1, -1, cipher);
+    for (int round = 0; round < 2; round++) {
+        int s = zsock_socket(AF_INET, SOCK_STREAM, proto);
+        sec_tag_t tags[] = {round == 0 ? TAG_PSK : TAG_WRONG_PSK};
+        CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+        CHECK(zsock_setsockopt(s, SOL_TLS, TLS_CIPHERSUITE_LIST, &cipher, sizeof cipher) == 0,
+              "cipher");
+        struct sockaddr_in a = server_addr(&sv);
+        int rc = zsock_connect(s, (struct sockaddr *)&a, sizeof a);
+        if (round == 0) {
+            CHECK(rc == 0, "PSK connect");
+            int used;
+            socklen_t ul = sizeof used;
+            CHECK(zsock_getsockopt(s, SOL_TLS, TLS_CIPHERSUITE_USED, &used, &ul) == 0 &&
+                      used == cipher,
+                  "suite %#x", used);
+            roundtrip(s, 5000);
+        } else {
+            /* A wrong key: the handshake's Finished does not verify. */
+            char b[4];
+            bool failed = rc == -1 ? errno == ECONNABORTED || errno == ECONNRESET
+                                   : zsock_recv(s, b, sizeof b, 0) <= 0;
+            CHECK(failed, "wrong PSK must not connect (rc %d)", rc);
+        }
+        zsock_close(s);
+    }
+    server_stop(&sv);
+    CHECK(sv.accepted == 1 && sv.failed == 1, "server: %d accepted, %d failed", sv.accepted,
+          sv.failed);
+}
+
+/* The IoT/CoAP suites: TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655) and TLS 1.3's
+ * TLS_AES_128_CCM_8_SHA256. */
+static void case_psk_ccm8(void)
+{
+    psk_cipher_12 = 0xC0A8;
+    psk_cipher_13 = 0x1305;
+    case_psk();
+}
+
+/* The server requires a client certificate (TLS_PEER_VERIFY_REQUIRED on a
+ * server, with a CA to check it against). */
+static void case_client_cert(void)
+{
+    static const sec_tag_t stags[] = {TAG_SERVER, TAG_CA};
+    struct server sv;
+    server_start_opts(&sv, 0, stags, 2, TLS_PEER_VERIFY_REQUIRED, 0);
+    struct sockaddr_in a = server_addr(&sv);
+    /* Without a certificate: refused. */
+    int s = client_socket(TAG_CA, "localhost");
+    int rc = zsock_connect(s, (struct sockaddr *)&a, sizeof a);
+    char b[8];
+    bool refused = rc == -1 || zsock_send(s, "x", 1, 0) < 0 || zsock_recv(s, b, sizeof b, 0) <= 0;
+    CHECK(refused, "no client certificate must not get through");
+    zsock_close(s);
+    /* With one. */
+    s = zsock_socket(AF_INET, SOCK_STREAM, proto);
+    sec_tag_t tags[] = {TAG_CA, TAG_CLIENT};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_HOSTNAME, "localhost", 9) == 0, "hostname");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect with a certificate");
+    roundtrip(s, 1000);
+    zsock_close(s);
+    server_stop(&sv);
+    CHECK(sv.accepted == 1 && sv.failed == 1, "server: %d accepted, %d failed", sv.accepted,
+          sv.failed);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -368,6 +476,9 @@ int main(int argc, char **argv)
         {"peer-close", case_peer_close},
         {"verify", case_verify},
         {"closed-port", case_closed_port},
+        {"psk", case_psk},
+        {"psk-ccm8", case_psk_ccm8},
+        {"client-cert", case_client_cert},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

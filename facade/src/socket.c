@@ -577,8 +577,14 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
         return zs_fail(-ENOMEM);
     }
     int64_t deadline = zs_deadline(timeout);
-    for (int i = 0; i < nfds; i++)
+    for (int i = 0; i < nfds; i++) {
         socks[i] = fds[i].fd >= 0 ? zs_get(fds[i].fd) : NULL;
+        /* Only connected TLS sockets need the TLS layer's view. */
+        if (socks[i] && (!socks[i]->tls || zs_tls_poll_passthrough(socks[i]))) {
+            zs_put(socks[i]);
+            socks[i] = NULL;
+        }
+    }
     int ready;
     for (;;) {
         ready = 0;

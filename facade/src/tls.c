@@ -18,6 +18,7 @@
 #include <wolfssl/ssl.h>
 
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,6 +110,11 @@ int zs_tls_create(struct zs_sock *s)
     static int initialised;
     if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
         wolfSSL_Init();
+    /* Every record (and every handshake flight piece) is written with one
+     * send(): Nagle would only hold the last small one back for a delayed
+     * ACK (~40 ms per round trip of the handshake). */
+    int one = 1;
+    (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->tls = t;
     return 0;
 }
@@ -941,6 +947,14 @@ int zs_tls_fionread(struct zs_sock *s, int *avail)
     *avail = (int)s->tls->pend_len;
     pthread_mutex_unlock(&s->lock);
     return 0;
+}
+
+bool zs_tls_poll_passthrough(struct zs_sock *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool pass = s->tls->state == ST_LISTEN || s->tls->state == ST_IDLE;
+    pthread_mutex_unlock(&s->lock);
+    return pass;
 }
 
 short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)

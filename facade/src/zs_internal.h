@@ -72,6 +72,9 @@ int zs_tls_shutdown(struct zs_sock *s, int how);
  * already decrypted, peer closed, fatal error), after a non-blocking pump;
  * and the kernel events to wait for otherwise. */
 short zs_tls_poll_ready(struct zs_sock *s, short want, short *kernel_events);
+/* A TLS socket whose readiness is the kernel's (listening, or not yet
+ * connected): poll treats it like a plain socket. */
+bool zs_tls_poll_passthrough(struct zs_sock *s);
 int zs_tls_fionread(struct zs_sock *s, int *avail);
 
 #endif

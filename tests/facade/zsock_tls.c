@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -456,6 +457,116 @@ static void case_client_cert(void)
           sv.failed);
 }
 
+/* Non-blocking accept: EAGAIN with nobody waiting; then the accepted
+ * socket's handshake progresses through poll()/recv(). */
+static void case_nonblock_accept(void)
+{
+    int ls = zsock_socket(AF_INET, SOCK_STREAM, proto);
+    sec_tag_t tags[] = {TAG_SERVER};
+    CHECK(zsock_setsockopt(ls, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) == 0, "tags");
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t al = sizeof a;
+    CHECK(zsock_bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && zsock_listen(ls, 4) == 0 &&
+              zsock_getsockname(ls, (struct sockaddr *)&a, &al) == 0,
+          "listen");
+    CHECK(zsock_fcntl(ls, F_SETFL, O_NONBLOCK) == 0, "O_NONBLOCK");
+    CHECK(zsock_accept(ls, NULL, NULL) == -1 && errno == EAGAIN, "nothing to accept: EAGAIN");
+    /* A non-blocking client too: both handshakes advance only through poll. */
+    int c = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_fcntl(c, F_SETFL, O_NONBLOCK) == 0, "client O_NONBLOCK");
+    CHECK(zsock_connect(c, (struct sockaddr *)&a, sizeof a) == -1 && errno == EINPROGRESS,
+          "EINPROGRESS");
+    struct zsock_pollfd lp = {ls, ZSOCK_POLLIN, 0};
+    CHECK(zsock_poll(&lp, 1, 5000) == 1 && (lp.revents & ZSOCK_POLLIN), "listener POLLIN");
+    int sv = zsock_accept(ls, NULL, NULL);
+    CHECK(sv >= 0, "accept");
+    CHECK(zsock_send(c, "hi", 2, 0) == -1 && errno == EAGAIN, "client: EAGAIN mid-handshake");
+    bool c_ready = false, s_ready = false;
+    for (int i = 0; i < 100 && !(c_ready && s_ready); i++) {
+        /* Only the sockets not ready yet: a ready one would end every poll
+         * at once and the loop would spin without waiting. */
+        struct zsock_pollfd p[2];
+        int n = 0;
+        if (!c_ready)
+            p[n++] = (struct zsock_pollfd){c, ZSOCK_POLLOUT, 0};
+        if (!s_ready)
+            p[n++] = (struct zsock_pollfd){sv, ZSOCK_POLLOUT, 0};
+        CHECK(zsock_poll(p, n, 100) >= 0, "poll");
+        for (int k = 0; k < n; k++) {
+            if (!(p[k].revents & ZSOCK_POLLOUT))
+                continue;
+            if (p[k].fd == c)
+                c_ready = true;
+            else
+                s_ready = true;
+        }
+    }
+    CHECK(c_ready && s_ready, "both handshakes completed through poll");
+    CHECK(zsock_send(c, "hi", 2, 0) == 2, "send");
+    struct zsock_pollfd sp = {sv, ZSOCK_POLLIN, 0};
+    char b[4];
+    CHECK(zsock_poll(&sp, 1, 5000) == 1 && zsock_recv(sv, b, sizeof b, 0) == 2, "server reads");
+    zsock_close(c);
+    zsock_close(sv);
+    zsock_close(ls);
+}
+
+/* Thread safety as the header states it: sockets used by one thread each
+ * work concurrently; a socket shared by threads works under the caller's
+ * lock. */
+static struct server *thr_sv;
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static int shared_sock;
+
+static void *own_socket_thread(void *arg)
+{
+    (void)arg;
+    int s = client_connect(thr_sv, TAG_CA, "localhost");
+    for (int i = 0; i < 20; i++)
+        roundtrip(s, 3000 + (size_t)i * 100);
+    zsock_close(s);
+    return NULL;
+}
+
+static void *shared_socket_thread(void *arg)
+{
+    uintptr_t id = (uintptr_t)arg;
+    for (int i = 0; i < 50; i++) {
+        char msg[32], back[32];
+        int n = snprintf(msg, sizeof msg, "thread %lu msg %02d", (unsigned long)id, i);
+        pthread_mutex_lock(&shared_lock);
+        CHECK(zsock_send(shared_sock, msg, (size_t)n, 0) == n, "shared send");
+        CHECK(zsock_recv(shared_sock, back, (size_t)n, ZSOCK_MSG_WAITALL) == n, "shared recv");
+        pthread_mutex_unlock(&shared_lock);
+        CHECK(memcmp(msg, back, (size_t)n) == 0, "each thread gets its own echo back");
+    }
+    return NULL;
+}
+
+static void case_threads(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    /* The echo server serves one connection at a time: give it a thread
+     * per connection by starting several servers' worth of accepts. */
+    thr_sv = &sv;
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        /* One socket per thread (sequential on the server side). */
+        pthread_create(&th[i], NULL, own_socket_thread, NULL);
+        pthread_join(th[i], NULL);
+    }
+    shared_sock = client_connect(&sv, TAG_CA, "localhost");
+    for (uintptr_t i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, shared_socket_thread, (void *)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    zsock_close(shared_sock);
+    server_stop(&sv);
+    CHECK(sv.accepted == 5, "server accepted %d", sv.accepted);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -479,6 +590,8 @@ int main(int argc, char **argv)
         {"psk", case_psk},
         {"psk-ccm8", case_psk_ccm8},
         {"client-cert", case_client_cert},
+        {"nonblock-accept", case_nonblock_accept},
+        {"threads", case_threads},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

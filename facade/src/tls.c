@@ -27,6 +27,7 @@
 #include <zephyr/net/tls_credentials.h>
 
 #include "zrec/wolfssl.h"
+#include "zrec/zsock_ext.h"
 #include "zrec/zrec.h"
 #include "zs_creds.h"
 #include "zs_internal.h"
@@ -72,6 +73,7 @@ struct zs_tls {
     short hs_want; /* POLLIN / POLLOUT the handshake waits for */
     struct zrec_session *zs;
     int cipher_used;
+    bool resumed;
     bool peer_closed;
     bool close_sent;
     /* Received bytes (ciphertext) not yet consumed: rx[rx_off .. rx_off+rx_len). */
@@ -126,6 +128,75 @@ static void free_handshake(struct zs_tls *t)
     t->ssl = NULL;
     zrec_wolfssl_capture_free(t->cap);
     t->cap = NULL;
+}
+
+/* ---- TLS_SESSION_CACHE ---------------------------------------------------
+ *
+ * Client sessions kept by peer address, as Zephyr's cache is: TLS 1.2
+ * sessions as the handshake leaves them, TLS 1.3 ones from the tickets the
+ * engine receives after the handoff (zrec_wolfssl_get1_session). */
+
+#define CACHE_SLOTS 16
+static struct {
+    struct sockaddr_storage peer;
+    socklen_t len;
+    WOLFSSL_SESSION *sess;
+    uint64_t used;
+} cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t cache_clock;
+
+static void cache_store(int fd, WOLFSSL_SESSION *sess)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (sess == NULL || getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+        wolfSSL_SESSION_free(sess);
+        return;
+    }
+    pthread_mutex_lock(&cache_lock);
+    int slot = 0;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].sess && cache[i].len == len && memcmp(&cache[i].peer, &peer, len) == 0) {
+            slot = i;
+            break;
+        }
+        if (cache[i].used < cache[slot].used)
+            slot = i; /* the least recently used one goes */
+    }
+    wolfSSL_SESSION_free(cache[slot].sess);
+    cache[slot].peer = peer;
+    cache[slot].len = len;
+    cache[slot].sess = sess;
+    cache[slot].used = ++cache_clock;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+static void cache_apply(int fd, WOLFSSL *ssl)
+{
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+        return;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].sess && cache[i].len == len && memcmp(&cache[i].peer, &peer, len) == 0) {
+            (void)wolfSSL_set_session(ssl, cache[i].sess);
+            cache[i].used = ++cache_clock;
+            break;
+        }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+static void cache_purge(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        wolfSSL_SESSION_free(cache[i].sess);
+        cache[i].sess = NULL;
+        cache[i].used = 0;
+    }
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- wolfSSL set-up ------------------------------------------------------ */
@@ -372,6 +443,8 @@ static int hs_setup(struct zs_sock *s)
     if (t->alpn[0] && wolfSSL_UseALPN(t->ssl, t->alpn, (unsigned)strlen(t->alpn),
                                       WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
         return -EINVAL;
+    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED)
+        cache_apply(s->fd, t->ssl);
     t->cap = zrec_wolfssl_prepare(t->ssl);
     if (t->cap == NULL)
         return -ENOMEM;
@@ -396,6 +469,9 @@ static int hs_finish(struct zs_sock *s)
     t->cipher_used = wolfSSL_get_current_cipher_suite(t->ssl) & 0xffff;
     long vr = wolfSSL_get_verify_result(t->ssl);
     t->cert_verify_result = (int)vr;
+    t->resumed = wolfSSL_session_reused(t->ssl) == 1;
+    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
+        cache_store(s->fd, wolfSSL_get1_session(t->ssl));
     int err = 0;
     t->zs = zrec_wolfssl_import(t->ssl, t->cap, NULL, &err);
     t->cap = NULL;
@@ -777,6 +853,9 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap, bool *got
          * acted on them; an owed KeyUpdate goes out before our next data. */
         if (ev & ZREC_EV_KEY_UPDATE_OWED)
             (void)key_maintenance(s);
+        if ((ev & ZREC_EV_NEW_SESSION_TICKET) && !t->server &&
+            t->session_cache == TLS_SESSION_CACHE_ENABLED)
+            cache_store(s->fd, zrec_wolfssl_get1_session(t->zs));
         return 0;
     }
 }
@@ -1098,7 +1177,8 @@ int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t le
         break;
     }
     case TLS_SESSION_CACHE_PURGE:
-        break; /* no cache entries are kept yet */
+        cache_purge();
+        break;
     default: /* includes the DTLS options on a TLS socket */
         rc = -ENOPROTOOPT;
         break;
@@ -1142,6 +1222,9 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
         break;
     case TLS_SESSION_CACHE:
         rc = put_int_opt(val, len, t->session_cache);
+        break;
+    case ZREC_TLS_SESSION_RESUMED:
+        rc = t->state == ST_OPEN ? put_int_opt(val, len, t->resumed) : -ENOTCONN;
         break;
     default:
         rc = -ENOPROTOOPT;

@@ -18,6 +18,7 @@
 
 #include <zephyr/net/socket.h>
 #include <zephyr/net/tls_credentials.h>
+#include <zrec/zsock_ext.h>
 
 #define CHECK(cond, ...)                                                                   \
     do {                                                                                   \
@@ -567,6 +568,38 @@ static void case_threads(void)
     CHECK(sv.accepted == 5, "server accepted %d", sv.accepted);
 }
 
+/* TLS_SESSION_CACHE: the second connection to the same server resumes;
+ * TLS_SESSION_CACHE_PURGE forgets; without the option nothing resumes. */
+static bool connect_resumed(struct server *sv, int cache)
+{
+    int s = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SESSION_CACHE, &cache, sizeof cache) == 0, "cache");
+    struct sockaddr_in a = server_addr(sv);
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+    roundtrip(s, 100); /* TLS 1.3: the ticket arrives with the first records */
+    int r = -1;
+    socklen_t rl = sizeof r;
+    CHECK(zsock_getsockopt(s, SOL_TLS, ZREC_TLS_SESSION_RESUMED, &r, &rl) == 0, "resumed?");
+    zsock_close(s);
+    return r == 1;
+}
+
+static void case_session_cache(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    CHECK(!connect_resumed(&sv, TLS_SESSION_CACHE_DISABLED), "first: full handshake");
+    CHECK(!connect_resumed(&sv, TLS_SESSION_CACHE_DISABLED), "no cache: full handshake");
+    CHECK(!connect_resumed(&sv, TLS_SESSION_CACHE_ENABLED), "cache empty: full handshake");
+    CHECK(connect_resumed(&sv, TLS_SESSION_CACHE_ENABLED), "cached session resumed");
+    int s = client_socket(TAG_CA, "localhost");
+    int one = 1;
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SESSION_CACHE_PURGE, &one, sizeof one) == 0, "purge");
+    zsock_close(s);
+    CHECK(!connect_resumed(&sv, TLS_SESSION_CACHE_ENABLED), "after purge: full handshake");
+    server_stop(&sv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -592,6 +625,7 @@ int main(int argc, char **argv)
         {"client-cert", case_client_cert},
         {"nonblock-accept", case_nonblock_accept},
         {"threads", case_threads},
+        {"session-cache", case_session_cache},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "aead.h"
@@ -115,23 +116,29 @@ static int tag_equal(const uint8_t *a, const uint8_t *b, size_t n)
     return d == 0;
 }
 
-static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *nonce,
-                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
-                   size_t len, uint8_t *tag)
+/* One synchronous job (the manager holds no other jobs: submit, then flush
+ * until ours comes back). */
+static int run_job(IMB_MGR *m, IMB_JOB *job)
 {
-    /* ipsec-mb CCM takes at most 46 bytes of AAD: every record format's AAD
-     * fits (13 for TLS 1.2, 5 for TLS 1.3, at most 39 for DTLS with CID ≤ 20),
-     * longer CIDs go through wolfCrypt. */
-    if (aad_len > 46)
-        return -ENOTSUP;
+    job = IMB_SUBMIT_JOB(m);
+    while (job == NULL)
+        job = IMB_FLUSH_JOB(m);
+    return job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+}
+
+/* The fields an AEAD job shares: direction, keys, buffers, nonce, tag.
+ * Encryption hashes the ciphertext after the cipher for ChaCha20-Poly1305
+ * and the plaintext before it for CCM (CBC-MAC), hence `hash_first`. */
+static IMB_JOB *aead_job(IMB_MGR *m, int enc, bool hash_first, const void *keys,
+                         uint64_t key_len, const uint8_t *nonce, const uint8_t *in,
+                         uint8_t *out, size_t len, uint8_t *tag, uint64_t tag_len)
+{
     IMB_JOB *job = IMB_GET_NEXT_JOB(m);
     job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-    job->chain_order = enc ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
-    job->cipher_mode = IMB_CIPHER_CCM;
-    job->hash_alg = IMB_AUTH_AES_CCM;
-    job->enc_keys = ctx->u.ccm.enc;
-    job->dec_keys = ctx->u.ccm.enc;
-    job->key_len_in_bytes = IMB_KEY_128_BYTES;
+    job->chain_order = (enc == hash_first) ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
+    job->enc_keys = keys;
+    job->dec_keys = keys;
+    job->key_len_in_bytes = key_len;
     job->src = in;
     job->dst = out;
     job->cipher_start_src_offset_in_bytes = 0;
@@ -140,14 +147,27 @@ static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *
     job->msg_len_to_hash_in_bytes = len;
     job->iv = nonce;
     job->iv_len_in_bytes = ZREC_NONCE_LEN;
+    job->auth_tag_output = tag;
+    job->auth_tag_output_len_in_bytes = tag_len;
+    return job;
+}
+
+static int ccm_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_t *nonce,
+                   const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                   size_t len, uint8_t *tag)
+{
+    /* ipsec-mb CCM takes at most 46 bytes of AAD: every record format's AAD
+     * fits (13 for TLS 1.2, 5 for TLS 1.3, at most 39 for DTLS with CID ≤ 20),
+     * longer CIDs go through wolfCrypt (session.c). */
+    if (aad_len > 46)
+        return -ENOTSUP;
+    IMB_JOB *job = aead_job(m, enc, true, ctx->u.ccm.enc, IMB_KEY_128_BYTES, nonce, in, out, len,
+                            tag, ctx->super.alg->tag_len);
+    job->cipher_mode = IMB_CIPHER_CCM;
+    job->hash_alg = IMB_AUTH_AES_CCM;
     job->u.CCM.aad = aad;
     job->u.CCM.aad_len_in_bytes = aad_len;
-    job->auth_tag_output = tag;
-    job->auth_tag_output_len_in_bytes = ctx->super.alg->tag_len;
-    job = IMB_SUBMIT_JOB(m);
-    while (job == NULL)
-        job = IMB_FLUSH_JOB(m);
-    return job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+    return run_job(m, job);
 }
 
 /* Contiguous ChaCha20-Poly1305 as one job: cheaper per record than the
@@ -156,30 +176,12 @@ static int chacha_job(IMB_MGR *m, struct ipsecmb_ctx *ctx, int enc, const uint8_
                       const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
                       size_t len, uint8_t *tag)
 {
-    IMB_JOB *job = IMB_GET_NEXT_JOB(m);
-    job->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-    job->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+    IMB_JOB *job = aead_job(m, enc, false, ctx->u.chacha_key, 32, nonce, in, out, len, tag, 16);
     job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
     job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
-    job->enc_keys = ctx->u.chacha_key;
-    job->dec_keys = ctx->u.chacha_key;
-    job->key_len_in_bytes = 32;
-    job->src = in;
-    job->dst = out;
-    job->cipher_start_src_offset_in_bytes = 0;
-    job->msg_len_to_cipher_in_bytes = len;
-    job->hash_start_src_offset_in_bytes = 0;
-    job->msg_len_to_hash_in_bytes = len;
-    job->iv = nonce;
-    job->iv_len_in_bytes = ZREC_NONCE_LEN;
     job->u.CHACHA20_POLY1305.aad = aad;
     job->u.CHACHA20_POLY1305.aad_len_in_bytes = aad_len;
-    job->auth_tag_output = tag;
-    job->auth_tag_output_len_in_bytes = 16;
-    job = IMB_SUBMIT_JOB(m);
-    while (job == NULL)
-        job = IMB_FLUSH_JOB(m);
-    return job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+    return run_job(m, job);
 }
 
 static int mb_seal(struct zrec_aead_ctx *base, const uint8_t nonce[ZREC_NONCE_LEN],

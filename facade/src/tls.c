@@ -1096,20 +1096,25 @@ short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
 
 /* ---- options ------------------------------------------------------------ */
 
+/* An array-of-int option (sec tags, IANA cipher-suite ids). */
+static int set_int_list(int *dst, int *n, int max, const void *val, socklen_t len)
+{
+    if ((val == NULL && len) || len % sizeof(int) || len / sizeof(int) > (size_t)max)
+        return -EINVAL;
+    *n = (int)(len / sizeof(int));
+    if (len)
+        memcpy(dst, val, len);
+    return 0;
+}
+
 int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
 {
     struct zs_tls *t = s->tls;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     switch (name) {
-    case TLS_SEC_TAG_LIST:
-        if ((val == NULL && len) || len % sizeof(sec_tag_t) || len / sizeof(sec_tag_t) > MAX_TAGS)
-            rc = -EINVAL;
-        else {
-            t->ntags = (int)(len / sizeof(sec_tag_t));
-            if (len)
-                memcpy(t->tags, val, len);
-        }
+    case TLS_SEC_TAG_LIST: /* sec_tag_t is an int */
+        rc = set_int_list(t->tags, &t->ntags, MAX_TAGS, val, len);
         break;
     case TLS_HOSTNAME:
         free(t->hostname);
@@ -1122,13 +1127,7 @@ int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t le
         }
         break;
     case TLS_CIPHERSUITE_LIST:
-        if ((val == NULL && len) || len % sizeof(int) || len / sizeof(int) > MAX_CIPHERS)
-            rc = -EINVAL;
-        else {
-            t->nciphers = (int)(len / sizeof(int));
-            if (len)
-                memcpy(t->ciphers, val, len);
-        }
+        rc = set_int_list(t->ciphers, &t->nciphers, MAX_CIPHERS, val, len);
         break;
     case TLS_PEER_VERIFY: {
         int v;

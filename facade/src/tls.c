@@ -394,12 +394,14 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
 static int hs_setup(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
-    WOLFSSL_METHOD *m;
-    if (t->version == 0x0304)
-        m = t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
-    else
-        m = t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
     if (t->ctx == NULL) {
+        /* The method object is owned (and freed) by the context made of it:
+         * make one only for a new context. */
+        WOLFSSL_METHOD *m;
+        if (t->version == 0x0304)
+            m = t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
+        else
+            m = t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
         t->ctx = wolfSSL_CTX_new(m);
         if (t->ctx == NULL)
             return -ENOMEM;

@@ -12,11 +12,13 @@ peer=$1 proto=$2 cipher=$3 tools=$4 certs=$5
 work=$(mktemp -d)
 pids=()
 cleanup() {
+  rm -f "$work/.hold"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+touch "$work/.hold"
 
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done; exit 1; }
 
@@ -31,6 +33,10 @@ while n < 3 << 20:
     out.append(line); n += len(line)
 sys.stdout.write("".join(out))' > "$work/payload"
 size=$(stat -c %s "$work/payload")
+
+# Keeps a peer's stdin open after the payload, until this script ends (a plain
+# `sleep` would outlive it and hold the test runner's output pipe open).
+hold() { while [ -e "$work/.hold" ]; do sleep 0.1; done; }
 
 # A free port on loopback.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -79,7 +85,7 @@ case $peer in
     # zrec-client -> s_server: s_server prints what it receives and sends
     # its own stdin (a second payload) back.
     cp "$work/payload" "$work/back"
-    (sleep 1; cat "$work/back"; sleep 30) | openssl s_server -accept "$port" "$ossl_ver" "${ossl_cipher[@]}" \
+    (sleep 1; cat "$work/back"; hold) 2>/dev/null | openssl s_server -accept "$port" "$ossl_ver" "${ossl_cipher[@]}" \
        -cert "$certs/server-cert.pem" -key "$certs/server-key.pem" -quiet -naccept 1 \
        > "$work/server.out" 2> "$work/server.log" &
     pids+=($!)
@@ -103,11 +109,11 @@ case $peer in
     pids+=($!)
     wait_port
     if [ "$peer" = openssl-client ]; then
-      (cat "$work/payload"; sleep 60) | openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+      (cat "$work/payload"; hold) 2>/dev/null | openssl s_client -connect "127.0.0.1:$port" -servername localhost \
          "$ossl_ver" "${ossl_cipher[@]}" -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet \
          > "$work/client.out" 2> "$work/client.log" &
     else
-      (cat "$work/payload"; sleep 60) | gnutls-cli --port "$port" --x509cafile "$certs/ca-cert.pem" \
+      (cat "$work/payload"; hold) 2>/dev/null | gnutls-cli --port "$port" --x509cafile "$certs/ca-cert.pem" \
          --priority "$gnutls_prio" --logfile="$work/client.log" localhost \
          > "$work/client.out" 2>> "$work/client.log" &
     fi

@@ -20,15 +20,7 @@
 #include <zephyr/net/tls_credentials.h>
 #include <zrec/zsock_ext.h>
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);      \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, " (errno %d %s)\n", errno, strerror(errno));                   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
 
 enum { TAG_CA = 10, TAG_SERVER = 11, TAG_WRONG_CA = 12, TAG_PSK = 13, TAG_WRONG_PSK = 14,
        TAG_CLIENT = 15 };

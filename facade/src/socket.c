@@ -604,10 +604,17 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
                     kp[i].fd = -1;
             }
         }
-        int wait = ready ? 0 : timeout < 0 ? -1 : (int)(deadline - zs_now_ms());
+        int64_t until = deadline;
+        for (int i = 0; i < nfds && !ready; i++) {
+            /* Wake for a DTLS handshake's retransmission timer too. */
+            int64_t at = socks[i] && socks[i]->tls ? zs_tls_next_timer(socks[i]) : -1;
+            if (at >= 0 && (until < 0 || at < until))
+                until = at;
+        }
+        int wait = ready ? 0 : until < 0 ? -1 : (int)(until - zs_now_ms());
         if (wait < -1)
             wait = 0;
-        if (!ready && timeout >= 0 && wait <= 0)
+        if (!ready && until >= 0 && wait <= 0)
             wait = 0;
         int n = poll(kp, (nfds_t)nfds, wait);
         if (n < 0 && errno != EINTR) {

@@ -14,78 +14,15 @@
  * socket returns EINPROGRESS and the handshake then progresses through
  * poll()/recv()/send(), which return EAGAIN meanwhile.
  */
-#include <wolfssl/options.h>
-#include <wolfssl/ssl.h>
-
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <zephyr/net/socket.h>
-#include <zephyr/net/tls_credentials.h>
-
-#include "zrec/wolfssl.h"
 #include "zrec/zsock_ext.h"
-#include "zrec/zrec.h"
 #include "zs_creds.h"
-#include "zs_internal.h"
-
-#define MAX_TAGS 16
-#define MAX_CIPHERS 32
-#define ALPN_MAX 256
-#define REC_MAX (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
-#define RX_CAP (2 * REC_MAX)
-
-enum tls_state {
-    ST_IDLE,      /* configured, no connection yet */
-    ST_LISTEN,    /* listening (TLS) */
-    ST_HANDSHAKE, /* wolfSSL owns the connection */
-    ST_OPEN,      /* the engine owns the records */
-    ST_FAILED,    /* fatal error: `error` says which */
-};
-
-struct zs_tls {
-    /* Configuration (SOL_TLS options). */
-    bool server;
-    bool dtls;
-    uint16_t version; /* 0x0303 / 0x0304 */
-    sec_tag_t tags[MAX_TAGS];
-    int ntags;
-    char *hostname;
-    bool hostname_set;
-    int peer_verify; /* -1: the role's default */
-    int ciphers[MAX_CIPHERS];
-    int nciphers;
-    char alpn[ALPN_MAX]; /* comma-separated, wolfSSL's format */
-    uint32_t hs_timeout_min, hs_timeout_max;
-    int cert_nocopy;
-    int session_cache;
-    int handshake_on_connect;
-    int cert_verify_result;
-    /* Runtime. */
-    enum tls_state state;
-    int error; /* errno once ST_FAILED */
-    WOLFSSL_CTX *ctx;
-    WOLFSSL *ssl;
-    struct zrec_wolfssl_capture *cap;
-    short hs_want; /* POLLIN / POLLOUT the handshake waits for */
-    struct zrec_session *zs;
-    int cipher_used;
-    bool resumed;
-    bool peer_closed;
-    bool close_sent;
-    /* Received bytes (ciphertext) not yet consumed: rx[rx_off .. rx_off+rx_len). */
-    uint8_t *rx;
-    size_t rx_off, rx_len;
-    /* Decrypted application data not yet delivered (inside rx). */
-    uint8_t *pend;
-    size_t pend_len;
-    /* Sealed bytes not yet written: tx[tx_off .. tx_off+tx_len). */
-    uint8_t *tx;
-    size_t tx_off, tx_len;
-};
+#include "zs_tls.h"
 
 bool zs_is_tls_proto(int proto)
 {
@@ -99,19 +36,33 @@ bool zs_is_dtls_proto(int proto)
 
 int zs_tls_create(struct zs_sock *s)
 {
-    if (s->proto != IPPROTO_TLS_1_2 && s->proto != IPPROTO_TLS_1_3)
-        return -EPROTONOSUPPORT; /* DTLS sockets: not yet (docs/STATUS.md) */
+    if (s->proto == IPPROTO_DTLS_1_0)
+        return -EPROTONOSUPPORT; /* DTLS 1.0 has no AEAD suites (RFC 6347 is 1.2) */
     struct zs_tls *t = calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;
-    t->version = s->proto == IPPROTO_TLS_1_3 ? 0x0304 : 0x0303;
+    t->dtls = zs_is_dtls_proto(s->proto);
+    t->version = s->proto == IPPROTO_TLS_1_3 || s->proto == IPPROTO_DTLS_1_3 ? 0x0304 : 0x0303;
     t->peer_verify = -1;
     t->handshake_on_connect = 1;
     t->cert_verify_result = -1;
     t->cipher_used = -1;
+    t->cid_value_len = -1;
+    /* mbedTLS's defaults, which Zephyr's sockets inherit. */
+    t->hs_timeout_min = 1000;
+    t->hs_timeout_max = 60000;
     static int initialised;
     if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
         wolfSSL_Init();
+    if (t->dtls) {
+        s->tls = t;
+        int rc = zs_dtls_create(s);
+        if (rc < 0) {
+            s->tls = NULL;
+            free(t);
+        }
+        return rc;
+    }
     /* Every record (and every handshake flight piece) is written with one
      * send(): Nagle would only hold the last small one back for a delayed
      * ACK (~40 ms per round trip of the handshake). */
@@ -267,7 +218,7 @@ static unsigned int psk_client(WOLFSSL *ssl, const char *hint, char *identity,
                                unsigned int id_max, unsigned char *key, unsigned int key_max)
 {
     (void)hint;
-    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
     const void *k, *id;
     size_t kl, il;
     if (s == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 || il + 1 > id_max || kl > key_max)
@@ -281,7 +232,7 @@ static unsigned int psk_client(WOLFSSL *ssl, const char *hint, char *identity,
 static unsigned int psk_server(WOLFSSL *ssl, const char *identity, unsigned char *key,
                                unsigned int key_max)
 {
-    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
     const void *k, *id;
     size_t kl, il;
     if (s == NULL || identity == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 ||
@@ -307,7 +258,7 @@ static unsigned int psk_client13(WOLFSSL *ssl, const char *hint, char *identity,
                                  unsigned int id_max, unsigned char *key, unsigned int key_max,
                                  const char **suite)
 {
-    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
     if (s == NULL)
         return 0;
     *suite = psk13_suite(s);
@@ -317,7 +268,7 @@ static unsigned int psk_client13(WOLFSSL *ssl, const char *hint, char *identity,
 static unsigned int psk_server13(WOLFSSL *ssl, const char *identity, unsigned char *key,
                                  unsigned int key_max, const char **suite)
 {
-    struct zs_sock *s = wolfSSL_GetIOReadCtx(ssl);
+    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
     if (s == NULL)
         return 0;
     *suite = psk13_suite(s);
@@ -391,22 +342,29 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
     return pos ? 0 : -EINVAL;
 }
 
-static int hs_setup(struct zs_sock *s)
+static WOLFSSL_METHOD *method(const struct zs_tls *t)
 {
-    struct zs_tls *t = s->tls;
+    if (t->dtls && t->version == 0x0304)
+        return t->server ? wolfDTLSv1_3_server_method() : wolfDTLSv1_3_client_method();
+    if (t->dtls)
+        return t->server ? wolfDTLSv1_2_server_method() : wolfDTLSv1_2_client_method();
+    if (t->version == 0x0304)
+        return t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
+    return t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
+}
+
+int zs_tls_make_ctx(struct zs_tls *t)
+{
     if (t->ctx == NULL) {
         /* The method object is owned (and freed) by the context made of it:
          * make one only for a new context. */
-        WOLFSSL_METHOD *m;
-        if (t->version == 0x0304)
-            m = t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
-        else
-            m = t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
-        t->ctx = wolfSSL_CTX_new(m);
+        t->ctx = wolfSSL_CTX_new(method(t));
         if (t->ctx == NULL)
             return -ENOMEM;
-        wolfSSL_CTX_SetIORecv(t->ctx, io_recv);
-        wolfSSL_CTX_SetIOSend(t->ctx, io_send);
+        if (!t->dtls) { /* dtls.c brings its own datagram I/O */
+            wolfSSL_CTX_SetIORecv(t->ctx, io_recv);
+            wolfSSL_CTX_SetIOSend(t->ctx, io_send);
+        }
         int rc = load_credentials(t);
         if (rc < 0)
             return rc;
@@ -429,24 +387,63 @@ static int hs_setup(struct zs_sock *s)
                 return -EINVAL;
         }
     }
+    return 0;
+}
+
+int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl)
+{
+    struct zs_tls *t = s->tls;
+    (void)wolfSSL_set_psk_callback_ctx(ssl, s);
+    if (!t->server && t->hostname_set && t->hostname) {
+        /* SNI and the name check (RFC 6066 §3; RFC 6125). */
+        size_t n = strlen(t->hostname);
+        if (wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, t->hostname, (word16)n) !=
+                WOLFSSL_SUCCESS ||
+            wolfSSL_check_domain_name(ssl, t->hostname) != WOLFSSL_SUCCESS)
+            return -EINVAL;
+    }
+    if (t->alpn[0] && wolfSSL_UseALPN(ssl, t->alpn, (unsigned)strlen(t->alpn),
+                                      WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
+        return -EINVAL;
+    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED)
+        cache_apply(s->fd, ssl);
+    return 0;
+}
+
+/* What the finished handshake leaves for getsockopt(), and the session for
+ * the cache (TLS 1.2; TLS 1.3 tickets come after the handoff). */
+void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl)
+{
+    struct zs_tls *t = s->tls;
+    t->cipher_used = wolfSSL_get_current_cipher_suite(ssl) & 0xffff;
+    t->cert_verify_result = (int)wolfSSL_get_verify_result(ssl);
+    t->resumed = wolfSSL_session_reused(ssl) == 1;
+    char *proto = NULL;
+    unsigned short plen = 0;
+    t->alpn_chosen[0] = '\0';
+    if (wolfSSL_ALPN_GetProtocol(ssl, &proto, &plen) == WOLFSSL_SUCCESS && proto &&
+        plen < sizeof t->alpn_chosen) {
+        memcpy(t->alpn_chosen, proto, plen);
+        t->alpn_chosen[plen] = '\0';
+    }
+    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
+        cache_store(s->fd, wolfSSL_get1_session(ssl));
+}
+
+static int hs_setup(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    int rc = zs_tls_make_ctx(t);
+    if (rc < 0)
+        return rc;
     t->ssl = wolfSSL_new(t->ctx);
     if (t->ssl == NULL)
         return -ENOMEM;
     wolfSSL_SetIOReadCtx(t->ssl, s);
     wolfSSL_SetIOWriteCtx(t->ssl, s);
-    if (!t->server && t->hostname_set && t->hostname) {
-        /* SNI and the name check (RFC 6066 §3; RFC 6125). */
-        size_t n = strlen(t->hostname);
-        if (wolfSSL_UseSNI(t->ssl, WOLFSSL_SNI_HOST_NAME, t->hostname, (word16)n) !=
-                WOLFSSL_SUCCESS ||
-            wolfSSL_check_domain_name(t->ssl, t->hostname) != WOLFSSL_SUCCESS)
-            return -EINVAL;
-    }
-    if (t->alpn[0] && wolfSSL_UseALPN(t->ssl, t->alpn, (unsigned)strlen(t->alpn),
-                                      WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
-        return -EINVAL;
-    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED)
-        cache_apply(s->fd, t->ssl);
+    rc = zs_tls_config_ssl(s, t->ssl);
+    if (rc < 0)
+        return rc;
     t->cap = zrec_wolfssl_prepare(t->ssl);
     if (t->cap == NULL)
         return -ENOMEM;
@@ -468,12 +465,7 @@ static int fail(struct zs_tls *t, int err)
 static int hs_finish(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
-    t->cipher_used = wolfSSL_get_current_cipher_suite(t->ssl) & 0xffff;
-    long vr = wolfSSL_get_verify_result(t->ssl);
-    t->cert_verify_result = (int)vr;
-    t->resumed = wolfSSL_session_reused(t->ssl) == 1;
-    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
-        cache_store(s->fd, wolfSSL_get1_session(t->ssl));
+    zs_tls_handshake_done(s, t->ssl);
     int err = 0;
     t->zs = zrec_wolfssl_import(t->ssl, t->cap, NULL, &err);
     t->cap = NULL;
@@ -544,6 +536,8 @@ int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
 int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct zs_tls *t = s->tls;
+    if (t->dtls)
+        return zs_dtls_connect(s, addr, len);
     if (t->state != ST_IDLE)
         return t->state == ST_FAILED ? -t->error : -EISCONN;
     int rc = zs_plain_connect(s, addr, len);
@@ -562,6 +556,8 @@ int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len
 
 int zs_tls_listen(struct zs_sock *s, int backlog)
 {
+    if (s->tls->dtls)
+        return -EOPNOTSUPP; /* a DTLS server socket serves clients after bind() */
     if (listen(s->fd, backlog) < 0)
         return -errno;
     s->tls->server = true;
@@ -574,6 +570,8 @@ int zs_tls_listen(struct zs_sock *s, int backlog)
 int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
 {
     struct zs_tls *lt = s->tls;
+    if (lt->dtls)
+        return -EOPNOTSUPP;
     if (lt->state != ST_LISTEN)
         return -EINVAL;
     for (;;) {
@@ -695,6 +693,8 @@ static int ensure_open(struct zs_sock *s, bool dontwait, int64_t deadline)
 ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
+    if (t->dtls)
+        return zs_dtls_sendmsg(s, msg, flags);
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
     int64_t deadline = zs_deadline(s->sndtimeo_ms);
     int rc = ensure_open(s, dontwait, deadline);
@@ -884,6 +884,8 @@ static size_t copy_pending(struct zs_tls *t, const struct msghdr *msg, bool peek
 ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
+    if (t->dtls)
+        return zs_dtls_recvmsg(s, msg, flags);
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
     bool peek = flags & MSG_PEEK;
     int64_t deadline = zs_deadline(s->rcvtimeo_ms);
@@ -995,6 +997,8 @@ static void send_close_notify(struct zs_sock *s)
 
 int zs_tls_shutdown(struct zs_sock *s, int how)
 {
+    if (s->tls->dtls)
+        return zs_dtls_shutdown(s, how);
     pthread_mutex_lock(&s->lock);
     if (how == SHUT_WR || how == SHUT_RDWR)
         send_close_notify(s);
@@ -1007,7 +1011,9 @@ void zs_tls_destroy(struct zs_sock *s)
     struct zs_tls *t = s->tls;
     if (t == NULL)
         return;
-    if (!atomic_load(&s->closing))
+    if (t->dtls)
+        zs_dtls_destroy(s);
+    else if (!atomic_load(&s->closing))
         send_close_notify(s);
     free_handshake(t);
     zrec_session_free(t->zs);
@@ -1024,14 +1030,23 @@ int zs_tls_fionread(struct zs_sock *s, int *avail)
 {
     if (avail == NULL)
         return -EINVAL;
+    if (s->tls->dtls)
+        return zs_dtls_fionread(s, avail);
     pthread_mutex_lock(&s->lock);
     *avail = (int)s->tls->pend_len;
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
 
+int64_t zs_tls_next_timer(struct zs_sock *s)
+{
+    return s->tls->dtls ? zs_dtls_next_timer(s) : -1;
+}
+
 bool zs_tls_poll_passthrough(struct zs_sock *s)
 {
+    if (s->tls->dtls)
+        return zs_dtls_poll_passthrough(s);
     pthread_mutex_lock(&s->lock);
     bool pass = s->tls->state == ST_LISTEN || s->tls->state == ST_IDLE;
     pthread_mutex_unlock(&s->lock);
@@ -1041,6 +1056,8 @@ bool zs_tls_poll_passthrough(struct zs_sock *s)
 short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
 {
     struct zs_tls *t = s->tls;
+    if (t->dtls)
+        return zs_dtls_poll_ready(s, want, kev);
     short ready = 0;
     *kev = 0;
     pthread_mutex_lock(&s->lock);
@@ -1107,6 +1124,63 @@ static int set_int_list(int *dst, int *n, int max, const void *val, socklen_t le
     if (len)
         memcpy(dst, val, len);
     return 0;
+}
+
+static int get_int_opt(const void *val, socklen_t len, int *v)
+{
+    if (val == NULL || len != sizeof *v)
+        return -EINVAL;
+    memcpy(v, val, sizeof *v);
+    return 0;
+}
+
+/* The DTLS options; they shape the next handshake (set them before
+ * connect()/bind(), as in Zephyr). */
+static int set_dtls_option(struct zs_tls *t, int name, const void *val, socklen_t len)
+{
+    int v;
+    uint32_t ms;
+    switch (name) {
+    case TLS_DTLS_ROLE:
+        if (get_int_opt(val, len, &v) < 0 ||
+            (v != TLS_DTLS_ROLE_CLIENT && v != TLS_DTLS_ROLE_SERVER))
+            return -EINVAL;
+        if (t->state != ST_IDLE)
+            return -EISCONN;
+        t->server = v == TLS_DTLS_ROLE_SERVER;
+        return 0;
+    case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:
+    case TLS_DTLS_HANDSHAKE_TIMEOUT_MAX:
+        if (val == NULL || len != sizeof ms)
+            return -EINVAL;
+        memcpy(&ms, val, sizeof ms);
+        if (ms == 0)
+            return -EINVAL;
+        if (name == TLS_DTLS_HANDSHAKE_TIMEOUT_MIN)
+            t->hs_timeout_min = ms;
+        else
+            t->hs_timeout_max = ms;
+        return 0;
+    case TLS_DTLS_CID:
+        if (get_int_opt(val, len, &v) < 0 || v < TLS_DTLS_CID_DISABLED ||
+            v > TLS_DTLS_CID_ENABLED)
+            return -EINVAL;
+        /* wolfSSL 5.5.4 negotiates connection IDs for DTLS 1.3 only (RFC 9147
+         * §9); the engine has DTLS 1.2's (RFC 9146) but no handshake can
+         * agree on one (docs/DESIGN-NOTES.md §8). */
+        if (v != TLS_DTLS_CID_DISABLED && t->version != 0x0304)
+            return -EOPNOTSUPP;
+        t->dtls_cid = v;
+        return 0;
+    case TLS_DTLS_CID_VALUE:
+        /* wolfSSL caps connection IDs at 2 bytes (DTLS_CID_MAX_SIZE). */
+        if ((val == NULL && len) || len > 2)
+            return -EINVAL;
+        memcpy(t->cid_value, val, len);
+        t->cid_value_len = (int)len;
+        return 0;
+    }
+    return -ENOPROTOOPT;
 }
 
 int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
@@ -1180,7 +1254,14 @@ int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t le
     case TLS_SESSION_CACHE_PURGE:
         cache_purge();
         break;
-    default: /* includes the DTLS options on a TLS socket */
+    case TLS_DTLS_ROLE:
+    case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:
+    case TLS_DTLS_HANDSHAKE_TIMEOUT_MAX:
+    case TLS_DTLS_CID:
+    case TLS_DTLS_CID_VALUE:
+        rc = t->dtls ? set_dtls_option(t, name, val, len) : -ENOPROTOOPT;
+        break;
+    default:
         rc = -ENOPROTOOPT;
         break;
     }
@@ -1227,8 +1308,23 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
     case ZREC_TLS_SESSION_RESUMED:
         rc = t->state == ST_OPEN ? put_int_opt(val, len, t->resumed) : -ENOTCONN;
         break;
+    case TLS_ALPN_LIST: {
+        /* Zephyr's getsockopt(TLS_ALPN_LIST) returns the protocol the
+         * handshake selected (mbedtls_ssl_get_alpn_protocol()). */
+        size_t n = strlen(t->alpn_chosen);
+        if (t->state != ST_OPEN)
+            rc = -ENOTCONN;
+        else if (val == NULL || len == NULL || *len < n + 1)
+            rc = -EINVAL;
+        else {
+            memcpy(val, t->alpn_chosen, n + 1);
+            *len = (socklen_t)n;
+            rc = 0;
+        }
+        break;
+    }
     default:
-        rc = -ENOPROTOOPT;
+        rc = t->dtls ? zs_dtls_getsockopt(s, name, val, len) : -ENOPROTOOPT;
         break;
     }
     pthread_mutex_unlock(&s->lock);

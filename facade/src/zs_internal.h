@@ -76,5 +76,8 @@ short zs_tls_poll_ready(struct zs_sock *s, short want, short *kernel_events);
  * connected): poll treats it like a plain socket. */
 bool zs_tls_poll_passthrough(struct zs_sock *s);
 int zs_tls_fionread(struct zs_sock *s, int *avail);
+/* When the TLS layer needs to run without kernel activity (a DTLS
+ * handshake's retransmission timer): absolute zs_now_ms() time, or -1. */
+int64_t zs_tls_next_timer(struct zs_sock *s);
 
 #endif

@@ -1,0 +1,1134 @@
+/*
+ * DTLS sockets for the zsock facade: DTLS 1.2 (RFC 6347) and DTLS 1.3
+ * (RFC 9147) over one UDP socket.  wolfSSL runs each handshake over
+ * datagrams this file hands it; then the records belong to the zrec engine
+ * and every send() is one record in one datagram, every recv() one record.
+ *
+ * A client socket has one peer (the connected address).  A server socket
+ * (TLS_DTLS_ROLE_SERVER) serves many peers on one socket: datagrams are
+ * demultiplexed by source address, or by the connection ID when one was
+ * negotiated (RFC 9147 §9), so a client whose address changes keeps its
+ * session.  recvfrom() returns application data from any peer with its
+ * address; sendto() seals for that peer's session.
+ *
+ * Unknown peers cost no state until they prove their address: each
+ * ClientHello from an unknown address goes to a fresh wolfSSL object that
+ * answers with a cookie (HelloVerifyRequest, RFC 6347 §4.2.1; HelloRetryRequest
+ * with a cookie, RFC 9147 §5.1) and is dropped; only the object that answers
+ * a ClientHello carrying a valid cookie with a ServerHello becomes a peer.
+ * All of a socket's objects share one cookie secret, so the cookie from one
+ * object is good for the next.
+ *
+ * Retransmission (RFC 6347 §4.2.4, RFC 9147 §5.8): during the handshake
+ * the timer starts at TLS_DTLS_HANDSHAKE_TIMEOUT_MIN and doubles up to _MAX;
+ * when the timer at _MAX expires the handshake fails with ETIMEDOUT.  After
+ * the handoff there is no wolfSSL object to retransmit our last flight when
+ * the peer shows it missed it (it repeats its own flight), so the flight's
+ * datagrams are kept as sent and replayed verbatim: the same bytes under the
+ * same record numbers, which the peer accepts once and drops as replays
+ * after.  The flight is released once the peer's data or ACK shows it is
+ * done.
+ *
+ * Invalid records (bad MAC, stale epoch, replays, garbage) are dropped
+ * silently and the session goes on (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "zs_tls.h"
+
+#define DGRAM_CAP (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
+#define MAX_PEERS 4096         /* sessions (and handshakes) per server socket */
+#define FLIGHT_CAP 8192        /* a last flight is small: CCS + Finished, an ACK */
+#define CID_LEN 2              /* wolfSSL 5.5.4's DTLS_CID_MAX_SIZE */
+#define REPLAY_GAP_MS 100      /* at most one flight replay per peer per this */
+#define KEY_UPDATE_RTX_MS 1000 /* DTLS 1.3 KeyUpdate retransmission (RFC 9147 §5.8) */
+
+enum peer_state { P_HANDSHAKE, P_OPEN };
+
+struct peer {
+    struct zs_sock *sock;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    enum peer_state state;
+    WOLFSSL *ssl;
+    struct zrec_wolfssl_capture *cap;
+    struct zrec_session *zs;
+    /* Handshake: the datagram offered to wolfSSL and what the step did. */
+    const uint8_t *in;
+    size_t in_len;
+    bool consumed;     /* wolfSSL read a datagram */
+    bool sent;         /* wolfSSL sent something */
+    bool server_hello; /* it sent a ServerHello (not just a cookie request) */
+    bool refused;      /* the kernel reported ECONNREFUSED (ICMP) */
+    uint32_t rtx_ms;   /* current retransmission timeout */
+    int64_t rtx_at;    /* when it expires */
+    /* Our last flight as sent: [u16 length][datagram]… */
+    uint8_t *flight;
+    size_t flight_len;
+    bool flight_over; /* the peer answered: the next send starts a new flight */
+    bool flight_lost; /* too big to keep */
+    int64_t replay_at;
+    int64_t key_update_at;
+    uint8_t my_cid[CID_LEN], peer_cid[CID_LEN];
+    uint8_t my_cid_len, peer_cid_len;
+};
+
+struct zs_dtls {
+    struct peer **peers; /* sessions and handshakes past the cookie exchange */
+    int npeers;
+    struct peer *last; /* the peer of the last record delivered (send()) */
+    uint8_t cookie_secret[32];
+    bool closed; /* client: close_notify received */
+    /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,
+     * which came from rx_from. */
+    uint8_t *rx;
+    size_t rx_off, rx_len;
+    struct peer *rx_peer;
+    struct sockaddr_storage rx_from;
+    socklen_t rx_fromlen;
+    /* Application data opened but not yet delivered (MSG_PEEK, poll). */
+    uint8_t *pend;
+    size_t pend_len;
+    struct peer *pend_peer;
+    uint8_t *tx;
+};
+
+static bool same_addr(const struct peer *p, const struct sockaddr_storage *a, socklen_t len)
+{
+    return p->addrlen == len && memcmp(&p->addr, a, len) == 0;
+}
+
+/* ---- datagram I/O for wolfSSL -------------------------------------------- */
+
+/* The HelloRetryRequest's special Random (RFC 8446 §4.1.3). */
+static const uint8_t hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+/* DTLSPlaintext header (13 bytes) then the handshake header (12 bytes:
+ * msg_type at 13); ServerHello's body starts with version (2) and random. */
+static bool is_server_hello(const uint8_t *b, size_t n)
+{
+    return n >= 25 + 34 && b[0] == ZREC_CT_HANDSHAKE && b[13] == 2 &&
+           memcmp(b + 27, hrr_random, sizeof hrr_random) != 0;
+}
+
+static bool is_client_hello(const uint8_t *b, size_t n)
+{
+    return n >= 25 && b[0] == ZREC_CT_HANDSHAKE && b[1] == 0xfe && b[3] == 0 && b[4] == 0 &&
+           b[13] == 1;
+}
+
+static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+    (void)ssl;
+    struct peer *p = ctx;
+    if (p->in == NULL)
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+    /* A datagram larger than wolfSSL's buffer is cut: its records then fail
+     * and are dropped as any invalid record is. */
+    size_t n = p->in_len < (size_t)sz ? p->in_len : (size_t)sz;
+    memcpy(buf, p->in, n);
+    p->in = NULL;
+    p->consumed = true;
+    p->flight_over = true;
+    return (int)n;
+}
+
+static void flight_add(struct peer *p, const uint8_t *buf, size_t n)
+{
+    if (p->flight_over) {
+        p->flight_len = 0;
+        p->flight_over = false;
+        p->flight_lost = false;
+    }
+    if (p->flight_lost)
+        return;
+    if (p->flight == NULL)
+        p->flight = malloc(FLIGHT_CAP);
+    if (p->flight == NULL || p->flight_len + 2 + n > FLIGHT_CAP) {
+        p->flight_lost = true; /* only a final flight is ever replayed */
+        return;
+    }
+    p->flight[p->flight_len] = (uint8_t)(n >> 8);
+    p->flight[p->flight_len + 1] = (uint8_t)n;
+    memcpy(p->flight + p->flight_len + 2, buf, n);
+    p->flight_len += 2 + n;
+}
+
+static ssize_t send_to_peer(struct peer *p, const void *buf, size_t n)
+{
+    struct zs_sock *s = p->sock;
+    bool server = s->tls->server;
+    return sendto(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                  server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
+}
+
+static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+    (void)ssl;
+    struct peer *p = ctx;
+    if (is_server_hello((const uint8_t *)buf, (size_t)sz))
+        p->server_hello = true;
+    flight_add(p, (const uint8_t *)buf, (size_t)sz);
+    ssize_t n = send_to_peer(p, buf, (size_t)sz);
+    if (n >= 0) {
+        p->sent = true;
+        return (int)n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return WOLFSSL_CBIO_ERR_WANT_WRITE;
+    if (errno == EINTR)
+        return WOLFSSL_CBIO_ERR_ISR;
+    if (errno == ECONNREFUSED) {
+        p->refused = true;
+        return WOLFSSL_CBIO_ERR_CONN_RST;
+    }
+    return WOLFSSL_CBIO_ERR_GENERAL;
+}
+
+/* ---- peers ---------------------------------------------------------------- */
+
+static void peer_free(struct zs_dtls *d, struct peer *p)
+{
+    if (p == NULL)
+        return;
+    for (int i = 0; i < d->npeers; i++)
+        if (d->peers[i] == p) {
+            d->peers[i] = d->peers[--d->npeers];
+            break;
+        }
+    if (d->last == p)
+        d->last = NULL;
+    if (d->rx_peer == p) {
+        d->rx_peer = NULL;
+        d->rx_len = 0;
+    }
+    if (d->pend_peer == p) {
+        d->pend_peer = NULL;
+        d->pend = NULL;
+        d->pend_len = 0;
+    }
+    if (p->ssl)
+        wolfSSL_free(p->ssl);
+    zrec_wolfssl_capture_free(p->cap);
+    zrec_session_free(p->zs);
+    free(p->flight);
+    free(p);
+}
+
+static int peer_add(struct zs_dtls *d, struct peer *p)
+{
+    if (d->npeers == MAX_PEERS)
+        return -ENOBUFS;
+    if (d->npeers % 64 == 0) {
+        struct peer **n = realloc(d->peers, (size_t)(d->npeers + 64) * sizeof *n);
+        if (n == NULL)
+            return -ENOMEM;
+        d->peers = n;
+    }
+    d->peers[d->npeers++] = p;
+    return 0;
+}
+
+static struct peer *find_by_addr(struct zs_dtls *d, const struct sockaddr_storage *a,
+                                 socklen_t len)
+{
+    for (int i = 0; i < d->npeers; i++)
+        if (same_addr(d->peers[i], a, len))
+            return d->peers[i];
+    return NULL;
+}
+
+/* DTLS 1.3 unified header (RFC 9147 §4): 001CSLEE, the CID right after the
+ * first byte when C is set.  Our server gives every peer a CID_LEN CID. */
+static struct peer *find_by_cid(struct zs_dtls *d, const uint8_t *b, size_t n)
+{
+    if (n < 1 + CID_LEN || (b[0] & 0xe0) != 0x20 || !(b[0] & 0x10))
+        return NULL;
+    for (int i = 0; i < d->npeers; i++) {
+        struct peer *p = d->peers[i];
+        if (p->state == P_OPEN && p->my_cid_len == CID_LEN &&
+            memcmp(p->my_cid, b + 1, CID_LEN) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
+{
+    for (int i = 0; i < d->npeers; i++)
+        if (d->peers[i]->my_cid_len == CID_LEN && memcmp(d->peers[i]->my_cid, cid, CID_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* A wolfSSL object for a handshake with addr. */
+static struct peer *peer_new(struct zs_sock *s, const struct sockaddr_storage *addr,
+                             socklen_t addrlen, int *err)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    *err = zs_tls_make_ctx(t);
+    if (*err < 0)
+        return NULL;
+    wolfSSL_CTX_SetIORecv(t->ctx, dio_recv);
+    wolfSSL_CTX_SetIOSend(t->ctx, dio_send);
+    struct peer *p = calloc(1, sizeof *p);
+    *err = -ENOMEM;
+    if (p == NULL)
+        return NULL;
+    p->sock = s;
+    memcpy(&p->addr, addr, addrlen);
+    p->addrlen = addrlen;
+    p->state = P_HANDSHAKE;
+    p->ssl = wolfSSL_new(t->ctx);
+    if (p->ssl == NULL)
+        goto fail;
+    wolfSSL_SetIOReadCtx(p->ssl, p);
+    wolfSSL_SetIOWriteCtx(p->ssl, p);
+    wolfSSL_dtls_set_using_nonblock(p->ssl, 1);
+    /* Our timer (milliseconds, TLS_DTLS_HANDSHAKE_TIMEOUT_*) decides when
+     * the handshake gives up; wolfSSL's own limit (whole seconds) must not
+     * come first. */
+    (void)wolfSSL_dtls_set_timeout_max(p->ssl, 1 << 20);
+    *err = -EINVAL;
+    if (t->server) {
+        /* The cookie binds the ClientHello to its source address. */
+        if (wolfSSL_dtls_set_peer(p->ssl, &p->addr, p->addrlen) != WOLFSSL_SUCCESS)
+            goto fail;
+        int rc = t->version == 0x0304
+                     ? wolfSSL_send_hrr_cookie(p->ssl, d->cookie_secret, sizeof d->cookie_secret)
+                     : wolfSSL_DTLS_SetCookieSecret(p->ssl, d->cookie_secret,
+                                                    sizeof d->cookie_secret);
+        if (rc != WOLFSSL_SUCCESS && rc != 0)
+            goto fail;
+    }
+    *err = zs_tls_config_ssl(s, p->ssl);
+    if (*err < 0)
+        goto fail;
+    if (t->dtls_cid != TLS_DTLS_CID_DISABLED) {
+        *err = -EINVAL;
+        if (wolfSSL_dtls_cid_use(p->ssl) != WOLFSSL_SUCCESS)
+            goto fail;
+        if (t->dtls_cid == TLS_DTLS_CID_ENABLED) {
+            /* ENABLED: we ask the peer to send us this CID; SUPPORTED: we
+             * only send the peer's (an empty CID of ours, RFC 9146 §3). */
+            if (!t->server && t->cid_value_len >= 0) {
+                memcpy(p->my_cid, t->cid_value, (size_t)t->cid_value_len);
+                p->my_cid_len = (uint8_t)t->cid_value_len;
+            } else {
+                do {
+                    if (getrandom(p->my_cid, CID_LEN, 0) != CID_LEN)
+                        goto fail;
+                } while (t->server && cid_in_use(d, p->my_cid));
+                p->my_cid_len = CID_LEN;
+            }
+            if (p->my_cid_len &&
+                wolfSSL_dtls_cid_set(p->ssl, p->my_cid, p->my_cid_len) != WOLFSSL_SUCCESS)
+                goto fail;
+        }
+    }
+    *err = -ENOMEM;
+    p->cap = zrec_wolfssl_prepare(p->ssl);
+    if (p->cap == NULL)
+        goto fail;
+    p->rtx_ms = t->hs_timeout_min;
+    p->rtx_at = zs_now_ms() + p->rtx_ms;
+    *err = 0;
+    return p;
+fail:
+    if (p->ssl)
+        wolfSSL_free(p->ssl);
+    free(p);
+    return NULL;
+}
+
+/* The handoff: keys and sequence numbers into the engine, wolfSSL gone. */
+static int peer_handoff(struct zs_sock *s, struct peer *p)
+{
+    struct zs_tls *t = s->tls;
+    zs_tls_handshake_done(s, p->ssl);
+    unsigned int n = 0;
+    p->my_cid_len = p->peer_cid_len = 0;
+    if (wolfSSL_dtls_cid_get_rx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
+        wolfSSL_dtls_cid_get_rx(p->ssl, p->my_cid, n) == WOLFSSL_SUCCESS)
+        p->my_cid_len = (uint8_t)n;
+    if (wolfSSL_dtls_cid_get_tx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
+        wolfSSL_dtls_cid_get_tx(p->ssl, p->peer_cid, n) == WOLFSSL_SUCCESS)
+        p->peer_cid_len = (uint8_t)n;
+    int err = 0;
+    p->zs = zrec_wolfssl_import(p->ssl, p->cap, NULL, &err);
+    p->cap = NULL;
+    wolfSSL_free(p->ssl);
+    p->ssl = NULL;
+    if (p->zs == NULL)
+        return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
+    p->state = P_OPEN;
+    p->flight_over = false; /* what we sent last is the flight to replay */
+    if (!t->server)
+        t->state = ST_OPEN;
+    else if (t->state == ST_IDLE)
+        t->state = ST_OPEN; /* getsockopt() reports the latest handshake */
+    return 0;
+}
+
+/* One non-blocking handshake step: 0 done, -EAGAIN, or the handshake
+ * failed (-ECONNABORTED; -ECONNREFUSED when ICMP said no one listens). */
+static int peer_step(struct zs_sock *s, struct peer *p)
+{
+    struct zs_tls *t = s->tls;
+    p->consumed = p->sent = false;
+    int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
+    p->in = NULL; /* a datagram wolfSSL did not ask for is dropped */
+    if (rc == WOLFSSL_SUCCESS)
+        return peer_handoff(s, p);
+    int e = wolfSSL_get_error(p->ssl, rc);
+    if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
+        if (p->consumed && p->sent) {
+            /* The peer's flight got our next one: a new timer (RFC 6347
+             * §4.2.4.1, the timer restarts at its initial value). */
+            p->rtx_ms = t->hs_timeout_min;
+            p->rtx_at = zs_now_ms() + p->rtx_ms;
+        }
+        return -EAGAIN;
+    }
+    if (!t->server)
+        t->cert_verify_result = (int)wolfSSL_get_verify_result(p->ssl);
+    return p->refused ? -ECONNREFUSED : -ECONNABORTED;
+}
+
+/* The retransmission timer of a handshake expired. */
+static int peer_timeout(struct zs_sock *s, struct peer *p)
+{
+    struct zs_tls *t = s->tls;
+    if (p->rtx_ms >= t->hs_timeout_max)
+        return -ETIMEDOUT;
+    if (wolfSSL_dtls_got_timeout(p->ssl) != WOLFSSL_SUCCESS &&
+        wolfSSL_get_error(p->ssl, 0) != WOLFSSL_ERROR_WANT_WRITE)
+        return p->refused ? -ECONNREFUSED : -ECONNABORTED;
+    uint64_t next = (uint64_t)p->rtx_ms * 2;
+    p->rtx_ms = next > t->hs_timeout_max ? t->hs_timeout_max : (uint32_t)next;
+    p->rtx_at = zs_now_ms() + p->rtx_ms;
+    return 0;
+}
+
+static void client_fail(struct zs_tls *t, int err)
+{
+    t->state = ST_FAILED;
+    t->error = err;
+}
+
+/* Expired handshake timers: retransmit, or give up. */
+static void run_timers(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    int64_t now = zs_now_ms();
+    for (int i = 0; i < d->npeers; i++) {
+        struct peer *p = d->peers[i];
+        if (p->state != P_HANDSHAKE || p->rtx_at > now)
+            continue;
+        int rc = peer_timeout(s, p);
+        if (rc == 0)
+            continue;
+        if (!t->server)
+            client_fail(t, -rc);
+        peer_free(d, p);
+        i--;
+    }
+}
+
+static int64_t next_timer(struct zs_dtls *d)
+{
+    int64_t at = -1;
+    for (int i = 0; i < d->npeers; i++)
+        if (d->peers[i]->state == P_HANDSHAKE && (at < 0 || d->peers[i]->rtx_at < at))
+            at = d->peers[i]->rtx_at;
+    return at;
+}
+
+/* ---- datagrams in --------------------------------------------------------- */
+
+/* The peer repeats its flight, so it missed our last one: send it again. */
+static void replay_flight(struct peer *p)
+{
+    int64_t now = zs_now_ms();
+    if (p->flight_len == 0 || p->flight_lost || now < p->replay_at)
+        return;
+    p->replay_at = now + REPLAY_GAP_MS;
+    for (size_t off = 0; off + 2 <= p->flight_len;) {
+        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
+        (void)send_to_peer(p, p->flight + off + 2, n);
+        off += 2 + n;
+    }
+}
+
+static void release_flight(struct peer *p)
+{
+    free(p->flight);
+    p->flight = NULL;
+    p->flight_len = 0;
+}
+
+static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *buf, size_t n)
+{
+    struct zs_tls *t = s->tls;
+    p->in = buf;
+    p->in_len = n;
+    int rc = peer_step(s, p);
+    if (rc == 0 || rc == -EAGAIN)
+        return;
+    if (!t->server)
+        client_fail(t, -rc);
+    peer_free(t->d, p);
+}
+
+/* A ClientHello from an address with no handshake in progress: a fresh
+ * object answers it; it stays only if it got past the cookie exchange. */
+static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf, size_t n)
+{
+    struct zs_dtls *d = s->tls->d;
+    if (d->npeers >= MAX_PEERS)
+        return; /* full: the client retries, or gives up */
+    int err;
+    struct peer *p = peer_new(s, &d->rx_from, d->rx_fromlen, &err);
+    if (p == NULL)
+        return;
+    p->in = buf;
+    p->in_len = n;
+    int rc = peer_step(s, p);
+    if ((rc == -EAGAIN || rc == 0) && p->server_hello && peer_add(d, p) == 0) {
+        /* The same address with a new verified ClientHello: the client
+         * restarted (RFC 6347 §4.2.8); its old session goes. */
+        peer_free(d, old);
+        return;
+    }
+    peer_free(d, p); /* answered with a cookie request, or failed */
+}
+
+/* Read one datagram (non-blocking) and route it: handshake datagrams go to
+ * their wolfSSL object now; a session's datagram stays in rx for
+ * open_next().  Returns 1 (a datagram was taken), -EAGAIN, or an error. */
+static int read_datagram(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    d->rx_fromlen = sizeof d->rx_from;
+    ssize_t n = recvfrom(s->fd, d->rx, DGRAM_CAP, MSG_DONTWAIT | MSG_TRUNC,
+                         (struct sockaddr *)&d->rx_from, &d->rx_fromlen);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return -EAGAIN;
+        if (errno == ECONNREFUSED && !t->server) {
+            /* ICMP port unreachable for our connected peer. */
+            if (t->state == ST_HANDSHAKE) {
+                client_fail(t, ECONNREFUSED);
+                return -ECONNREFUSED;
+            }
+            return 1; /* an open session outlives a stray ICMP */
+        }
+        return -errno;
+    }
+    if ((size_t)n > DGRAM_CAP)
+        return 1; /* longer than any record: cut by the kernel, dropped */
+    const uint8_t *buf = d->rx;
+    struct peer *p = t->server ? find_by_addr(d, &d->rx_from, d->rx_fromlen)
+                               : (d->npeers ? d->peers[0] : NULL);
+    if (p == NULL && t->server)
+        p = find_by_cid(d, buf, (size_t)n);
+    if (p && p->state == P_HANDSHAKE) {
+        handshake_input(s, p, buf, (size_t)n);
+        return 1;
+    }
+    if (t->server && is_client_hello(buf, (size_t)n)) {
+        server_hello(s, p, buf, (size_t)n);
+        return 1;
+    }
+    if (p == NULL)
+        return 1; /* nobody's: dropped */
+    d->rx_peer = p;
+    d->rx_off = 0;
+    d->rx_len = (size_t)n;
+    return 1;
+}
+
+/* Send a control record (alert, ACK, KeyUpdate) to p, best effort. */
+static void send_control(struct peer *p, int len, const uint8_t *rec)
+{
+    if (len > 0)
+        (void)send_to_peer(p, rec, (size_t)len);
+}
+
+/* Owed post-handshake work (DTLS 1.3): ACKs of KeyUpdate / NewSessionTicket
+ * (RFC 9147 §7), our KeyUpdate when asked or near the key's limit (§8),
+ * retransmitted until the peer's ACK switches the key. */
+static void maintenance(struct zs_sock *s, struct peer *p)
+{
+    struct zs_dtls *d = s->tls->d;
+    if (p->state != P_OPEN || zrec_session_proto(p->zs) != ZREC_DTLS13)
+        return;
+    unsigned ev = zrec_session_events(p->zs);
+    uint8_t buf[256];
+    if (ev & ZREC_EV_ACK_OWED)
+        send_control(p, zrec_seal_ack(p->zs, buf, sizeof buf), buf);
+    int64_t now = zs_now_ms();
+    if ((ev & (ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE)) && now >= p->key_update_at) {
+        p->key_update_at = now + KEY_UPDATE_RTX_MS;
+        send_control(p, zrec_seal_key_update(p->zs, false, d->tx, DGRAM_CAP), d->tx);
+    }
+}
+
+/* The session's peer sent close_notify or a fatal alert. */
+static void peer_gone(struct zs_sock *s, struct peer *p, bool clean)
+{
+    struct zs_tls *t = s->tls;
+    if (!t->server) {
+        if (clean)
+            t->d->closed = true;
+        else
+            client_fail(t, ECONNRESET);
+        return;
+    }
+    peer_free(t->d, p);
+}
+
+/* Open the next record of the datagram in rx.  into/cap: where application
+ * data may go directly, or NULL.  Returns the record's application data
+ * length when it went into `into` (*whole: it fitted), 0 when a record was
+ * consumed (control, dropped, or data left pending), -EAGAIN when the
+ * datagram is used up. */
+static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
+{
+    struct zs_dtls *d = s->tls->d;
+    struct peer *p = d->rx_peer;
+    if (p == NULL || d->rx_len == 0) {
+        d->rx_peer = NULL;
+        d->rx_len = 0;
+        return -EAGAIN;
+    }
+    uint8_t *rec = d->rx + d->rx_off;
+    long need = zrec_record_length(p->zs, rec, d->rx_len);
+    if (need <= 0 || (size_t)need > d->rx_len) {
+        /* Not a record of this session (e.g. a handshake record of an epoch
+         * that is over): the rest of the datagram goes with it. */
+        if (rec[0] == ZREC_CT_HANDSHAKE)
+            replay_flight(p);
+        d->rx_len = 0;
+        return 0;
+    }
+    d->rx_off += (size_t)need;
+    d->rx_len -= (size_t)need;
+    struct zrec_op op = {.sess = p->zs, .data = rec, .len = (uint32_t)need};
+    if (into) {
+        op.dst = into;
+        op.dst_cap = (uint32_t)cap;
+    }
+    zrec_open_burst(&op, 1);
+    if (op.status == -ENOBUFS) { /* larger than the caller's buffer: in place */
+        op.dst = NULL;
+        zrec_open_burst(&op, 1);
+    }
+    if (op.status < 0) {
+        /* Dropped.  A record of an earlier epoch is the peer repeating its
+         * handshake flight: it missed our last one. */
+        if (op.status == -ESTALE)
+            replay_flight(p);
+        return 0;
+    }
+    /* Authenticated: a peer found by its CID may have a new address
+     * (RFC 9146 §6, RFC 9147 §9). */
+    if (s->tls->server && !same_addr(p, &d->rx_from, d->rx_fromlen)) {
+        memcpy(&p->addr, &d->rx_from, d->rx_fromlen);
+        p->addrlen = d->rx_fromlen;
+    }
+    unsigned ev = zrec_session_events(p->zs);
+    maintenance(s, p);
+    switch (op.content_type) {
+    case ZREC_CT_APPLICATION_DATA:
+        /* The peer sends data only once it finished: our flight arrived. */
+        if (p->flight)
+            release_flight(p);
+        if (op.rec_len == 0)
+            return 0;
+        d->last = p;
+        if (op.dst)
+            return op.rec_len;
+        d->pend = op.rec;
+        d->pend_len = op.rec_len;
+        d->pend_peer = p;
+        return 0;
+    case ZREC_CT_ALERT:
+        if (ev & ZREC_EV_PEER_CLOSED)
+            peer_gone(s, p, true);
+        else if (ev & ZREC_EV_PEER_ALERT)
+            peer_gone(s, p, false);
+        return 0;
+    case ZREC_CT_ACK:
+        if (p->flight)
+            release_flight(p);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- the socket's life ------------------------------------------------------ */
+
+int zs_dtls_create(struct zs_sock *s)
+{
+    struct zs_dtls *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return -ENOMEM;
+    d->rx = malloc(DGRAM_CAP);
+    d->tx = malloc(DGRAM_CAP);
+    if (d->rx == NULL || d->tx == NULL ||
+        getrandom(d->cookie_secret, sizeof d->cookie_secret, 0) != sizeof d->cookie_secret) {
+        free(d->rx);
+        free(d->tx);
+        free(d);
+        return -ENOMEM;
+    }
+    s->tls->d = d;
+    return 0;
+}
+
+static void close_notify_all(struct zs_sock *s)
+{
+    struct zs_dtls *d = s->tls->d;
+    uint8_t buf[64];
+    for (int i = 0; i < d->npeers; i++) {
+        struct peer *p = d->peers[i];
+        if (p->state == P_OPEN)
+            send_control(p,
+                         zrec_seal_alert(p->zs, ZREC_ALERT_WARNING, ZREC_ALERT_CLOSE_NOTIFY, buf,
+                                         sizeof buf),
+                         buf);
+    }
+}
+
+void zs_dtls_destroy(struct zs_sock *s)
+{
+    struct zs_dtls *d = s->tls->d;
+    if (d == NULL)
+        return;
+    if (!atomic_load(&s->closing) && !s->tls->close_sent)
+        close_notify_all(s);
+    while (d->npeers)
+        peer_free(d, d->peers[0]);
+    free(d->peers);
+    free(d->rx);
+    free(d->tx);
+    free(d);
+    s->tls->d = NULL;
+}
+
+int zs_dtls_shutdown(struct zs_sock *s, int how)
+{
+    pthread_mutex_lock(&s->lock);
+    if ((how == SHUT_WR || how == SHUT_RDWR) && !s->tls->close_sent) {
+        close_notify_all(s);
+        s->tls->close_sent = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    /* An unconnected UDP socket has nothing to shut down in the kernel. */
+    if (shutdown(s->fd, how) < 0 && errno != ENOTCONN)
+        return -errno;
+    return 0;
+}
+
+/* The client's handshake, to its end (blocking) or as far as it goes. */
+static int client_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
+{
+    struct zs_tls *t = s->tls;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        run_timers(s);
+        int rc = 0;
+        while (t->state == ST_HANDSHAKE && (rc = read_datagram(s)) == 1)
+            ;
+        int64_t timer = next_timer(t->d);
+        enum tls_state st = t->state;
+        pthread_mutex_unlock(&s->lock);
+        if (st == ST_OPEN)
+            return 0;
+        if (st == ST_FAILED)
+            return -t->error;
+        if (st != ST_HANDSHAKE)
+            return -ENOTCONN;
+        if (rc < 0 && rc != -EAGAIN)
+            return rc;
+        if (dontwait)
+            return -EAGAIN;
+        int64_t until = deadline < 0 || (timer >= 0 && timer < deadline) ? timer : deadline;
+        rc = zs_wait(s, POLLIN, until);
+        if (rc == -EAGAIN && deadline >= 0 && zs_now_ms() >= deadline)
+            return -ETIMEDOUT;
+        if (rc < 0 && rc != -EAGAIN)
+            return rc;
+    }
+}
+
+static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    struct zs_tls *t = s->tls;
+    if (connect(s->fd, addr, len) < 0)
+        return -errno;
+    struct sockaddr_storage peer = {0};
+    memcpy(&peer, addr, len < sizeof peer ? len : sizeof peer);
+    pthread_mutex_lock(&s->lock);
+    int err;
+    struct peer *p = peer_new(s, &peer, len, &err);
+    if (p && (err = peer_add(t->d, p)) < 0) {
+        peer_free(t->d, p);
+        p = NULL;
+    }
+    if (p) {
+        t->state = ST_HANDSHAKE;
+        err = peer_step(s, p); /* the ClientHello */
+        if (err == -EAGAIN)
+            err = 0;
+        else if (err < 0) {
+            client_fail(t, -err);
+            peer_free(t->d, p);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return err;
+}
+
+int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    struct zs_tls *t = s->tls;
+    if (t->server)
+        return -EOPNOTSUPP; /* a server socket answers whoever writes to it */
+    if (t->state != ST_IDLE)
+        return t->state == ST_FAILED ? -t->error : -EISCONN;
+    int rc = client_start(s, addr, len);
+    if (rc < 0)
+        return rc;
+    if (!t->handshake_on_connect)
+        return 0; /* the first send()/recv() completes it */
+    if (s->nonblock)
+        return -EINPROGRESS; /* poll(POLLOUT) says when it is done */
+    return client_drive(s, false, zs_deadline(s->sndtimeo_ms));
+}
+
+/* The client may send/receive: drive its handshake first. */
+static int client_ready(struct zs_sock *s, bool dontwait, int64_t deadline)
+{
+    struct zs_tls *t = s->tls;
+    switch (t->state) {
+    case ST_OPEN:
+        return 0;
+    case ST_FAILED:
+        return -t->error;
+    case ST_HANDSHAKE:
+        return client_drive(s, dontwait, deadline);
+    default:
+        return -ENOTCONN;
+    }
+}
+
+/* ---- records out -------------------------------------------------------------- */
+
+ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
+    int64_t deadline = zs_deadline(s->sndtimeo_ms);
+    if (!t->server && t->state == ST_IDLE && msg->msg_name) {
+        /* sendto() on an unconnected client: connect to that peer. */
+        int rc = client_start(s, msg->msg_name, msg->msg_namelen);
+        if (rc < 0)
+            return rc;
+    }
+    if (!t->server) {
+        int rc = client_ready(s, dontwait, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+        len += msg->msg_iov[i].iov_len;
+    /* One send is one record in one datagram (RFC 9147 §4.4). */
+    if (len > ZREC_MAX_PLAINTEXT)
+        return -EMSGSIZE;
+    pthread_mutex_lock(&s->lock);
+    ssize_t rc;
+    for (;;) {
+        struct peer *p;
+        if (!t->server)
+            p = d->npeers ? d->peers[0] : NULL;
+        else if (msg->msg_name) {
+            struct sockaddr_storage to = {0};
+            socklen_t tl = msg->msg_namelen < sizeof to ? msg->msg_namelen : sizeof to;
+            memcpy(&to, msg->msg_name, tl);
+            p = find_by_addr(d, &to, tl);
+        } else
+            p = d->last;
+        if (p == NULL || p->state != P_OPEN) {
+            rc = t->server || t->state == ST_OPEN ? -ENOTCONN : -t->error;
+            break;
+        }
+        maintenance(s, p);
+        struct zrec_op op = {.sess = p->zs, .data = d->tx + ZREC_MAX_HEADROOM,
+                             .len = (uint32_t)len, .headroom = ZREC_MAX_HEADROOM,
+                             .tailroom = (uint16_t)(DGRAM_CAP - ZREC_MAX_HEADROOM - len),
+                             .content_type = ZREC_CT_APPLICATION_DATA};
+        if (msg->msg_iovlen == 1) {
+            op.src = msg->msg_iov[0].iov_base; /* sealed from the caller's buffer */
+        } else {
+            size_t off = 0;
+            for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+                memcpy(op.data + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+                off += msg->msg_iov[i].iov_len;
+            }
+        }
+        if (zrec_seal_burst(&op, 1) != 1) {
+            rc = op.status == -EKEYEXPIRED ? -ECONNABORTED : op.status;
+            break;
+        }
+        ssize_t n = send_to_peer(p, op.rec, op.rec_len);
+        if (n >= 0) {
+            rc = (ssize_t)len;
+            break;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (dontwait) {
+            rc = -EAGAIN;
+            break;
+        }
+        /* The kernel's buffer is full: wait, then seal again (the sealed
+         * record's number is simply skipped; DTLS allows gaps). */
+        pthread_mutex_unlock(&s->lock);
+        int w = zs_wait(s, POLLOUT, deadline);
+        pthread_mutex_lock(&s->lock);
+        if (w < 0) {
+            rc = w;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- records in ------------------------------------------------------------------ */
+
+static void put_addr(struct msghdr *msg, const struct peer *p)
+{
+    if (msg->msg_name == NULL || p == NULL)
+        return;
+    socklen_t n = p->addrlen < msg->msg_namelen ? p->addrlen : msg->msg_namelen;
+    memcpy(msg->msg_name, &p->addr, n);
+    msg->msg_namelen = p->addrlen;
+}
+
+/* Deliver the pending record: datagram semantics, what does not fit is
+ * dropped and flagged (MSG_TRUNC). */
+static ssize_t deliver_pending(struct zs_dtls *d, struct msghdr *msg, int flags)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen && done < d->pend_len; i++) {
+        size_t n = msg->msg_iov[i].iov_len;
+        if (n > d->pend_len - done)
+            n = d->pend_len - done;
+        memcpy(msg->msg_iov[i].iov_base, d->pend + done, n);
+        done += n;
+    }
+    size_t whole = d->pend_len;
+    if (done < whole)
+        msg->msg_flags |= MSG_TRUNC;
+    put_addr(msg, d->pend_peer);
+    if (!(flags & MSG_PEEK)) {
+        d->last = d->pend_peer;
+        d->pend = NULL;
+        d->pend_len = 0;
+        d->pend_peer = NULL;
+    }
+    return (flags & MSG_TRUNC) ? (ssize_t)whole : (ssize_t)done;
+}
+
+ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
+    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
+    if (!t->server) {
+        int rc = client_ready(s, dontwait, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    msg->msg_flags = 0;
+    size_t want = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+        want += msg->msg_iov[i].iov_len;
+    ssize_t rc;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        if (d->pend_len) {
+            rc = deliver_pending(d, msg, flags);
+            break;
+        }
+        if (!t->server && t->state == ST_FAILED) {
+            rc = -t->error;
+            break;
+        }
+        if (!t->server && d->closed) {
+            rc = 0;
+            break;
+        }
+        /* Decrypt straight into the caller's buffer when it is one piece. */
+        bool direct = !(flags & MSG_PEEK) && msg->msg_iovlen == 1;
+        struct peer *from = d->rx_peer;
+        ssize_t n = open_next(s, direct ? msg->msg_iov[0].iov_base : NULL, direct ? want : 0);
+        if (n > 0) {
+            put_addr(msg, from);
+            rc = n;
+            break;
+        }
+        if (n == 0)
+            continue;
+        run_timers(s);
+        int r = read_datagram(s);
+        if (r == 1)
+            continue;
+        if (r != -EAGAIN) {
+            rc = r;
+            break;
+        }
+        if (dontwait) {
+            rc = -EAGAIN;
+            break;
+        }
+        int64_t timer = next_timer(d);
+        int64_t until = deadline < 0 || (timer >= 0 && timer < deadline) ? timer : deadline;
+        pthread_mutex_unlock(&s->lock);
+        int w = zs_wait(s, POLLIN, until);
+        pthread_mutex_lock(&s->lock);
+        if (w == -EAGAIN && deadline >= 0 && zs_now_ms() >= deadline) {
+            rc = -EAGAIN;
+            break;
+        }
+        if (w < 0 && w != -EAGAIN) {
+            rc = w;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- poll, ioctl, options ------------------------------------------------------------ */
+
+bool zs_dtls_poll_passthrough(struct zs_sock *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool pass = !s->tls->server && s->tls->state == ST_IDLE;
+    pthread_mutex_unlock(&s->lock);
+    return pass;
+}
+
+short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    short ready = 0;
+    *kev = 0;
+    pthread_mutex_lock(&s->lock);
+    run_timers(s);
+    /* Pump: take datagrams (handshakes progress) until data is pending. */
+    while (!d->pend_len && !d->closed && t->state != ST_FAILED) {
+        ssize_t n = open_next(s, NULL, 0);
+        if (n == 0)
+            continue;
+        if (read_datagram(s) != 1)
+            break;
+    }
+    if (!t->server && t->state == ST_FAILED) {
+        pthread_mutex_unlock(&s->lock);
+        return POLLERR;
+    }
+    bool open = t->server || t->state == ST_OPEN;
+    if (want & POLLIN) {
+        if (d->pend_len)
+            ready |= POLLIN;
+        if (d->closed)
+            ready |= POLLHUP | POLLIN; /* recv() returns 0 */
+    }
+    if ((want & POLLOUT) && open)
+        ready |= POLLOUT;
+    /* Waiting: for datagrams (handshake, data); a handshake's timer is
+     * zs_dtls_next_timer()'s. */
+    if (!(ready & (POLLIN | POLLHUP)) && ((want & POLLIN) || !open))
+        *kev |= POLLIN;
+    pthread_mutex_unlock(&s->lock);
+    return ready;
+}
+
+int64_t zs_dtls_next_timer(struct zs_sock *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t at = next_timer(s->tls->d);
+    pthread_mutex_unlock(&s->lock);
+    return at;
+}
+
+int zs_dtls_fionread(struct zs_sock *s, int *avail)
+{
+    pthread_mutex_lock(&s->lock);
+    *avail = (int)s->tls->d->pend_len;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static int put_bytes(void *val, socklen_t *len, const uint8_t *b, size_t n)
+{
+    if (len == NULL || (val == NULL && n) || *len < n)
+        return -EINVAL;
+    memcpy(val, b, n);
+    *len = (socklen_t)n;
+    return 0;
+}
+
+/* The CID options read the client's session, or on a server the session
+ * of the last datagram delivered.  (Called with the lock held.) */
+int zs_dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+{
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    struct peer *p = t->server ? d->last : (d->npeers ? d->peers[0] : NULL);
+    bool open = p && p->state == P_OPEN;
+    switch (name) {
+    case TLS_DTLS_CID_STATUS: {
+        if (!open)
+            return -ENOTCONN;
+        int v = (p->my_cid_len ? TLS_DTLS_CID_STATUS_DOWNLINK : 0) |
+                (p->peer_cid_len ? TLS_DTLS_CID_STATUS_UPLINK : 0);
+        if (val == NULL || len == NULL || *len < sizeof v)
+            return -EINVAL;
+        memcpy(val, &v, sizeof v);
+        *len = sizeof v;
+        return 0;
+    }
+    case TLS_DTLS_CID_VALUE:
+        if (open)
+            return put_bytes(val, len, p->my_cid, p->my_cid_len);
+        return put_bytes(val, len, t->cid_value, t->cid_value_len > 0 ? (size_t)t->cid_value_len : 0);
+    case TLS_DTLS_PEER_CID_VALUE:
+        if (!open)
+            return -ENOTCONN;
+        return put_bytes(val, len, p->peer_cid, p->peer_cid_len);
+    default:
+        return -ENOPROTOOPT;
+    }
+}

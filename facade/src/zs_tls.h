@@ -1,0 +1,94 @@
+/* libzrec-zsock internals shared by tls.c (configuration, wolfSSL set-up,
+ * TLS over TCP) and dtls.c (DTLS over UDP). */
+#ifndef ZS_TLS_H
+#define ZS_TLS_H
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <zephyr/net/socket.h>
+#include <zephyr/net/tls_credentials.h>
+
+#include "zrec/wolfssl.h"
+#include "zrec/zrec.h"
+#include "zs_internal.h"
+
+#define MAX_TAGS 16
+#define MAX_CIPHERS 32
+#define ALPN_MAX 256
+#define REC_MAX (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
+#define RX_CAP (2 * REC_MAX)
+
+enum tls_state {
+    ST_IDLE,      /* configured, no connection yet */
+    ST_LISTEN,    /* listening (TLS) */
+    ST_HANDSHAKE, /* wolfSSL owns the connection */
+    ST_OPEN,      /* the engine owns the records */
+    ST_FAILED,    /* fatal error: `error` says which */
+};
+
+struct zs_tls {
+    /* Configuration (SOL_TLS options). */
+    bool server;
+    bool dtls;
+    uint16_t version; /* 0x0303 / 0x0304 */
+    sec_tag_t tags[MAX_TAGS];
+    int ntags;
+    char *hostname;
+    bool hostname_set;
+    int peer_verify; /* -1: the role's default */
+    int ciphers[MAX_CIPHERS];
+    int nciphers;
+    char alpn[ALPN_MAX]; /* comma-separated, wolfSSL's format */
+    uint32_t hs_timeout_min, hs_timeout_max;
+    int cert_nocopy;
+    int session_cache;
+    int handshake_on_connect;
+    int cert_verify_result;
+    int dtls_cid;                 /* TLS_DTLS_CID */
+    uint8_t cid_value[8];         /* TLS_DTLS_CID_VALUE as set (client) */
+    int cid_value_len;            /* -1: pick one */
+    /* Runtime. */
+    enum tls_state state;
+    int error; /* errno once ST_FAILED */
+    WOLFSSL_CTX *ctx;
+    WOLFSSL *ssl;
+    struct zrec_wolfssl_capture *cap;
+    short hs_want; /* POLLIN / POLLOUT the handshake waits for */
+    struct zrec_session *zs;
+    int cipher_used;
+    bool resumed;
+    bool peer_closed;
+    bool close_sent;
+    char alpn_chosen[ALPN_MAX]; /* the protocol the handshake selected */
+    struct zs_dtls *d;          /* DTLS: peers and datagram state (dtls.c) */
+    /* Received bytes (ciphertext) not yet consumed: rx[rx_off .. rx_off+rx_len). */
+    uint8_t *rx;
+    size_t rx_off, rx_len;
+    /* Decrypted application data not yet delivered (inside rx). */
+    uint8_t *pend;
+    size_t pend_len;
+    /* Sealed bytes not yet written: tx[tx_off .. tx_off+tx_len). */
+    uint8_t *tx;
+    size_t tx_off, tx_len;
+};
+
+/* Shared by tls.c and dtls.c (the socket's lock held). */
+int zs_tls_make_ctx(struct zs_tls *t);               /* t->ctx once, from the options */
+int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl); /* SNI, ALPN, PSK, cache */
+void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl); /* suite, verify, ALPN… */
+
+/* DTLS (dtls.c). */
+int zs_dtls_create(struct zs_sock *s);
+void zs_dtls_destroy(struct zs_sock *s);
+int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags);
+ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags);
+short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kernel_events);
+bool zs_dtls_poll_passthrough(struct zs_sock *s);
+int zs_dtls_fionread(struct zs_sock *s, int *avail);
+int64_t zs_dtls_next_timer(struct zs_sock *s);
+int zs_dtls_shutdown(struct zs_sock *s, int how);
+int zs_dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len);
+
+#endif

@@ -398,7 +398,7 @@ static int peer_step(struct zs_sock *s, struct peer *p)
         return -EAGAIN;
     }
     if (!t->server)
-        t->cert_verify_result = (int)wolfSSL_get_verify_result(p->ssl);
+        zs_tls_verify_done(t);
     return p->refused ? -ECONNREFUSED : -ECONNABORTED;
 }
 

@@ -22,7 +22,10 @@
 
 #include "zrec/zsock_ext.h"
 #include "zs_creds.h"
-#include "zs_tls.h"
+#include "zs_tls.h" /* wolfSSL's options.h first, then the rest of wolfSSL */
+
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 
 bool zs_is_tls_proto(int proto)
 {
@@ -314,12 +317,65 @@ static int load_credentials(struct zs_tls *t)
     return loaded_ca;
 }
 
-/* TLS_PEER_VERIFY_OPTIONAL: verify, record the result, never fail. */
-static int verify_optional(int preverify, WOLFSSL_X509_STORE_CTX *store)
+static int effective_verify(const struct zs_tls *t)
 {
-    (void)store;
-    (void)preverify;
-    return 1;
+    /* Zephyr's defaults: clients verify the peer, servers do not. */
+    if (t->peer_verify >= 0)
+        return t->peer_verify;
+    return t->server ? TLS_PEER_VERIFY_NONE : TLS_PEER_VERIFY_REQUIRED;
+}
+
+/* wolfSSL's reason for rejecting a certificate as mbedTLS's flag. */
+static uint32_t badcert_flags(int err)
+{
+    switch (err) {
+    case 0:
+        return 0;
+    case ASN_AFTER_DATE_E:
+        return ZREC_X509_BADCERT_EXPIRED;
+    case ASN_BEFORE_DATE_E:
+        return ZREC_X509_BADCERT_FUTURE;
+    case DOMAIN_NAME_MISMATCH:
+    case IPADDR_MISMATCH:
+        return ZREC_X509_BADCERT_CN_MISMATCH;
+    case ASN_NO_SIGNER_E:
+    case ASN_SELF_SIGNED_E:
+        return ZREC_X509_BADCERT_NOT_TRUSTED;
+    default:
+        return ZREC_X509_BADCERT_OTHER;
+    }
+}
+
+/* Called for every certificate of the peer's chain (WOLFSSL_ALWAYS_VERIFY_CB)
+ * under TLS_PEER_VERIFY_OPTIONAL / _REQUIRED: collects the flags for
+ * TLS_CERT_VERIFY_RESULT, lets TLS_CERT_VERIFY_CALLBACK have its say, and
+ * fails the handshake only under _REQUIRED. */
+static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+    struct zs_sock *s = store->userCtx;
+    if (s == NULL || s->tls == NULL)
+        return preverify;
+    struct zs_tls *t = s->tls;
+    uint32_t flags = preverify ? 0 : badcert_flags(store->error);
+    if (t->verify_cb.cb) {
+        int len = 0;
+        const unsigned char *der =
+            store->current_cert ? wolfSSL_X509_get_der(store->current_cert, &len) : NULL;
+        zrec_tls_cert_verify_fn fn = (zrec_tls_cert_verify_fn)t->verify_cb.cb;
+        if (fn(t->verify_cb.ctx, der, der ? (size_t)len : 0, store->error_depth, &flags) != 0) {
+            t->verify_flags |= flags ? flags : ZREC_X509_BADCERT_OTHER;
+            return 0; /* the application said no */
+        }
+    }
+    t->verify_flags |= flags;
+    return flags == 0 || effective_verify(t) == TLS_PEER_VERIFY_OPTIONAL;
+}
+
+void zs_tls_verify_done(struct zs_tls *t)
+{
+    t->cert_verify_result = effective_verify(t) == TLS_PEER_VERIFY_NONE
+                                ? (int)ZREC_X509_BADCERT_SKIP_VERIFY
+                                : (int)t->verify_flags;
 }
 
 static int cipher_list(struct zs_tls *t, char *out, size_t cap)
@@ -368,18 +424,15 @@ int zs_tls_make_ctx(struct zs_tls *t)
         int rc = load_credentials(t);
         if (rc < 0)
             return rc;
-        /* Zephyr's defaults: clients verify the peer, servers do not. */
-        int verify = t->peer_verify >= 0 ? t->peer_verify
-                                         : (t->server ? TLS_PEER_VERIFY_NONE
-                                                      : TLS_PEER_VERIFY_REQUIRED);
+        int verify = effective_verify(t);
         if (verify == TLS_PEER_VERIFY_NONE)
             wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_NONE, NULL);
         else if (verify == TLS_PEER_VERIFY_OPTIONAL)
-            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_optional);
+            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_cb);
         else
             wolfSSL_CTX_set_verify(t->ctx,
                                    WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                                   NULL);
+                                   verify_cb);
         if (t->nciphers) {
             char list[2048];
             rc = cipher_list(t, list, sizeof list);
@@ -394,6 +447,8 @@ int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl)
 {
     struct zs_tls *t = s->tls;
     (void)wolfSSL_set_psk_callback_ctx(ssl, s);
+    wolfSSL_SetCertCbCtx(ssl, s);
+    t->verify_flags = 0;
     if (!t->server && t->hostname_set && t->hostname) {
         /* SNI and the name check (RFC 6066 §3; RFC 6125). */
         size_t n = strlen(t->hostname);
@@ -416,7 +471,7 @@ void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl)
 {
     struct zs_tls *t = s->tls;
     t->cipher_used = wolfSSL_get_current_cipher_suite(ssl) & 0xffff;
-    t->cert_verify_result = (int)wolfSSL_get_verify_result(ssl);
+    zs_tls_verify_done(t);
     t->resumed = wolfSSL_session_reused(ssl) == 1;
     char *proto = NULL;
     unsigned short plen = 0;
@@ -506,7 +561,7 @@ static int hs_step(struct zs_sock *s)
     }
     if (e == SOCKET_PEER_CLOSED_E || e == SOCKET_ERROR_E)
         return fail(t, ECONNRESET);
-    t->cert_verify_result = (int)wolfSSL_get_verify_result(t->ssl);
+    zs_tls_verify_done(t);
     return fail(t, ECONNABORTED);
 }
 
@@ -1253,6 +1308,14 @@ int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t le
     }
     case TLS_SESSION_CACHE_PURGE:
         cache_purge();
+        break;
+    case TLS_CERT_VERIFY_CALLBACK:
+        /* struct zsock_tls_cert_verify_cb; cb is a zrec_tls_cert_verify_fn
+         * (zrec/zsock_ext.h), NULL removes it. */
+        if (val == NULL || len != sizeof t->verify_cb)
+            rc = -EINVAL;
+        else
+            memcpy(&t->verify_cb, val, sizeof t->verify_cb);
         break;
     case TLS_DTLS_ROLE:
     case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:

@@ -10,6 +10,7 @@
 #include <zephyr/net/tls_credentials.h>
 
 #include "zrec/wolfssl.h"
+#include "zrec/zsock_ext.h"
 #include "zrec/zrec.h"
 #include "zs_internal.h"
 
@@ -44,7 +45,9 @@ struct zs_tls {
     int cert_nocopy;
     int session_cache;
     int handshake_on_connect;
-    int cert_verify_result;
+    int cert_verify_result;       /* ZREC_X509_BADCERT_* of the last handshake; -1 none */
+    uint32_t verify_flags;        /* accumulating during a handshake */
+    struct zsock_tls_cert_verify_cb verify_cb;
     int dtls_cid;                 /* TLS_DTLS_CID */
     uint8_t cid_value[8];         /* TLS_DTLS_CID_VALUE as set (client) */
     int cid_value_len;            /* -1: pick one */
@@ -77,6 +80,7 @@ struct zs_tls {
 int zs_tls_make_ctx(struct zs_tls *t);               /* t->ctx once, from the options */
 int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl); /* SNI, ALPN, PSK, cache */
 void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl); /* suite, verify, ALPN… */
+void zs_tls_verify_done(struct zs_tls *t); /* TLS_CERT_VERIFY_RESULT, also after a failure */
 
 /* DTLS (dtls.c). */
 int zs_dtls_create(struct zs_sock *s);

@@ -34,7 +34,7 @@ static void *load(const char *name, size_t *len)
     snprintf(path, sizeof path, "%s/%s", certdir, name);
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL, "%s", path);
-    static char bufs[8][8192];
+    static char bufs[16][8192];
     static int used;
     char *b = bufs[used++];
     size_t n = fread(b, 1, sizeof bufs[0] - 1, f);
@@ -83,7 +83,10 @@ struct server {
     int ntags;
     int verify;          /* -1: the server default (none) */
     int cipher;          /* 0: any */
+    char alpn[32];       /* the protocol the last handshake selected */
 };
+
+static const char *server_alpn[4]; /* TLS_ALPN_LIST of the next server, if [0] */
 
 static void *server_main(void *arg)
 {
@@ -98,6 +101,9 @@ static void *server_main(void *arg)
             continue;
         }
         sv->accepted++;
+        socklen_t al = sizeof sv->alpn;
+        if (server_alpn[0] && zsock_getsockopt(c, SOL_TLS, TLS_ALPN_LIST, sv->alpn, &al) < 0)
+            snprintf(sv->alpn, sizeof sv->alpn, "error %d", errno);
         char buf[16384];
         for (;;) {
             ssize_t n = zsock_recv(c, buf, sizeof buf, 0);
@@ -133,6 +139,10 @@ static void server_start_opts(struct server *sv, int mode, const sec_tag_t *tags
     if (cipher)
         CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_CIPHERSUITE_LIST, &cipher, sizeof cipher) == 0,
               "server cipher");
+    if (server_alpn[0])
+        CHECK(zsock_setsockopt(sv->ls, SOL_TLS, TLS_ALPN_LIST, server_alpn, sizeof server_alpn) ==
+                  0,
+              "server ALPN");
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     CHECK(zsock_bind(sv->ls, (struct sockaddr *)&a, sizeof a) == 0, "bind");
@@ -592,6 +602,174 @@ static void case_session_cache(void)
     server_stop(&sv);
 }
 
+/* TLS_PEER_VERIFY_OPTIONAL: the handshake goes on whatever the checks
+ * found, and TLS_CERT_VERIFY_RESULT reports it with mbedTLS's flags. */
+static uint32_t verify_result_of(const struct server *sv, sec_tag_t ca, const char *hostname,
+                                 int verify)
+{
+    int s = client_socket(ca, hostname);
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof verify) == 0, "verify");
+    struct sockaddr_in a = server_addr(sv);
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect (optional verify)");
+    roundtrip(s, 10);
+    uint32_t flags = 0xdead;
+    socklen_t fl = sizeof flags;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_CERT_VERIFY_RESULT, &flags, &fl) == 0,
+          "TLS_CERT_VERIFY_RESULT");
+    zsock_close(s);
+    return flags;
+}
+
+static void case_verify_optional(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    int opt = TLS_PEER_VERIFY_OPTIONAL;
+    uint32_t f = verify_result_of(&sv, TAG_CA, "localhost", opt);
+    CHECK(f == 0, "trusted, right name: 0 (%#x)", f);
+    f = verify_result_of(&sv, TAG_WRONG_CA, "localhost", opt);
+    CHECK(f == ZREC_X509_BADCERT_NOT_TRUSTED, "wrong CA: NOT_TRUSTED (%#x)", f);
+    f = verify_result_of(&sv, TAG_CA, "not-the-server.example", opt);
+    CHECK(f == ZREC_X509_BADCERT_CN_MISMATCH, "wrong name: CN_MISMATCH (%#x)", f);
+    f = verify_result_of(&sv, TAG_WRONG_CA, NULL, TLS_PEER_VERIFY_NONE);
+    CHECK(f == ZREC_X509_BADCERT_SKIP_VERIFY, "verify none: SKIP_VERIFY (%#x)", f);
+    server_stop(&sv);
+    CHECK(sv.accepted == 4 && sv.failed == 0, "server: %d accepted", sv.accepted);
+}
+
+/* TLS_CERT_VERIFY_CALLBACK: sees each certificate of the chain as DER with
+ * the flags found; clearing them overrides, a non-zero return aborts. */
+static struct {
+    const void *server_der;
+    size_t server_der_len;
+    int calls;
+    bool saw_server_cert;
+    int ret;
+    bool clear;
+} vcb;
+
+static int verify_callback(void *ctx, const uint8_t *der, size_t der_len, int depth,
+                           uint32_t *flags)
+{
+    CHECK(ctx == &vcb, "callback context");
+    vcb.calls++;
+    if (depth == 0 && der_len == vcb.server_der_len && memcmp(der, vcb.server_der, der_len) == 0)
+        vcb.saw_server_cert = true;
+    if (vcb.clear)
+        *flags = 0;
+    return vcb.ret;
+}
+
+static void case_verify_callback(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    struct sockaddr_in a = server_addr(&sv);
+    struct zsock_tls_cert_verify_cb cb = {(void *)verify_callback, &vcb};
+    size_t der_len;
+    const void *der = load("server-cert.der", &der_len);
+    for (int round = 0; round < 3; round++) {
+        /* 0: trusted, callback agrees; 1: trusted, callback refuses;
+         * 2: untrusted, callback clears the flags. */
+        memset(&vcb, 0, sizeof vcb);
+        vcb.server_der = der;
+        vcb.server_der_len = der_len;
+        vcb.ret = round == 1 ? -1 : 0;
+        vcb.clear = round == 2;
+        int s = client_socket(round == 2 ? TAG_WRONG_CA : TAG_CA, "localhost");
+        CHECK(zsock_setsockopt(s, SOL_TLS, TLS_CERT_VERIFY_CALLBACK, &cb, sizeof cb) == 0,
+              "TLS_CERT_VERIFY_CALLBACK");
+        int rc = zsock_connect(s, (struct sockaddr *)&a, sizeof a);
+        CHECK(vcb.calls >= 1 && vcb.saw_server_cert, "round %d: callback saw the server's "
+              "certificate at depth 0 (%d calls)", round, vcb.calls);
+        if (round == 1) {
+            CHECK(rc == -1 && errno == ECONNABORTED, "callback refused: ECONNABORTED");
+        } else {
+            CHECK(rc == 0, "round %d: connect", round);
+            roundtrip(s, 10);
+        }
+        zsock_close(s);
+    }
+    server_stop(&sv);
+}
+
+/* SNI (RFC 6066 §3): TLS_HOSTNAME goes into the ClientHello; without it no
+ * server_name is sent.  A plain TCP listener reads the ClientHello. */
+static const char *sni_name;
+static void *sni_client(void *arg)
+{
+    const struct server *probe = arg;
+    int s = client_socket(TAG_CA, sni_name);
+    int none = TLS_PEER_VERIFY_NONE;
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) == 0, "verify");
+    struct sockaddr_in a = server_addr(probe);
+    (void)zsock_connect(s, (struct sockaddr *)&a, sizeof a); /* the probe hangs up */
+    zsock_close(s);
+    return NULL;
+}
+
+static bool hello_has(const char *name)
+{
+    struct server probe = {0};
+    int ls = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(zsock_bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && zsock_listen(ls, 1) == 0,
+          "probe listener");
+    socklen_t al = sizeof a;
+    CHECK(zsock_getsockname(ls, (struct sockaddr *)&a, &al) == 0, "getsockname");
+    probe.port = ntohs(a.sin_port);
+    sni_name = name;
+    pthread_t th;
+    pthread_create(&th, NULL, sni_client, &probe);
+    int c = zsock_accept(ls, NULL, NULL);
+    CHECK(c >= 0, "accept");
+    static char hello[4096];
+    size_t got = 0;
+    struct timeval tv = {2, 0};
+    zsock_setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (got < 5 || got < 5 + (size_t)((uint8_t)hello[3] << 8 | (uint8_t)hello[4])) {
+        ssize_t n = zsock_recv(c, hello + got, sizeof hello - got, 0);
+        CHECK(n > 0, "ClientHello");
+        got += (size_t)n;
+    }
+    zsock_close(c);
+    zsock_close(ls);
+    pthread_join(th, NULL);
+    const char *look = "sni-probe.example";
+    return memmem(hello, got, look, strlen(look)) != NULL;
+}
+
+static void case_sni(void)
+{
+    CHECK(hello_has("sni-probe.example"), "TLS_HOSTNAME set: server_name in the ClientHello");
+    CHECK(!hello_has(NULL), "no TLS_HOSTNAME: no server_name");
+}
+
+/* ALPN (RFC 7301): getsockopt(TLS_ALPN_LIST) after the handshake returns
+ * the protocol selected, on both ends. */
+static void case_alpn(void)
+{
+    server_alpn[0] = "http/1.1";
+    server_alpn[1] = NULL;
+    struct server sv;
+    server_start(&sv, 0);
+    int s = client_socket(TAG_CA, "localhost");
+    const char *offer[] = {"h2", "http/1.1", NULL};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_ALPN_LIST, offer, sizeof offer) == 0, "client ALPN");
+    struct sockaddr_in a = server_addr(&sv);
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+    char chosen[32] = {0};
+    socklen_t cl = sizeof chosen;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_ALPN_LIST, chosen, &cl) == 0 &&
+              strcmp(chosen, "http/1.1") == 0 && cl == 8,
+          "client: selected %s", chosen);
+    roundtrip(s, 10);
+    zsock_close(s);
+    server_stop(&sv);
+    CHECK(strcmp(sv.alpn, "http/1.1") == 0, "server: selected %s", sv.alpn);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -618,6 +796,10 @@ int main(int argc, char **argv)
         {"nonblock-accept", case_nonblock_accept},
         {"threads", case_threads},
         {"session-cache", case_session_cache},
+        {"verify-optional", case_verify_optional},
+        {"verify-callback", case_verify_callback},
+        {"sni", case_sni},
+        {"alpn", case_alpn},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

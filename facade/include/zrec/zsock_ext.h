@@ -3,8 +3,31 @@
 #ifndef ZREC_ZSOCK_EXT_H
 #define ZREC_ZSOCK_EXT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /** getsockopt(SOL_TLS): int, 1 if the connection's handshake resumed a
  *  session (TLS_SESSION_CACHE, RFC 8446 §2.2 / RFC 5077), else 0. */
 #define ZREC_TLS_SESSION_RESUMED 1001
+
+/* Certificate verification flags, as TLS_CERT_VERIFY_RESULT reports them
+ * and the TLS_CERT_VERIFY_CALLBACK callback sees them: mbedTLS's
+ * MBEDTLS_X509_BADCERT_* values, which Zephyr code already tests for. */
+#define ZREC_X509_BADCERT_EXPIRED     0x01u   /* not after: passed */
+#define ZREC_X509_BADCERT_CN_MISMATCH 0x04u   /* not the name in TLS_HOSTNAME */
+#define ZREC_X509_BADCERT_NOT_TRUSTED 0x08u   /* no chain to a CA in the tags */
+#define ZREC_X509_BADCERT_SKIP_VERIFY 0x80u   /* TLS_PEER_VERIFY_NONE */
+#define ZREC_X509_BADCERT_OTHER       0x0100u /* any other reason */
+#define ZREC_X509_BADCERT_FUTURE      0x0200u /* not before: still ahead */
+
+/** The function in struct zsock_tls_cert_verify_cb (TLS_CERT_VERIFY_CALLBACK).
+ *  Zephyr's is mbedTLS's verify callback, which takes an mbedtls_x509_crt;
+ *  zrec has no mbedTLS, so it passes the certificate as DER instead.  It is
+ *  called for each certificate of the peer's chain (depth 0: the peer's own)
+ *  with the flags found for it; it may clear or set flags.  A non-zero
+ *  return aborts the handshake; flags left set fail it under
+ *  TLS_PEER_VERIFY_REQUIRED and are reported by TLS_CERT_VERIFY_RESULT. */
+typedef int (*zrec_tls_cert_verify_fn)(void *ctx, const uint8_t *der, size_t der_len, int depth,
+                                       uint32_t *flags);
 
 #endif

@@ -64,6 +64,10 @@ struct peer {
     bool sent;         /* wolfSSL sent something */
     bool server_hello; /* it sent a ServerHello (not just a cookie request) */
     bool refused;      /* the kernel reported ECONNREFUSED (ICMP) */
+    bool rtx;          /* wolfSSL is retransmitting: not a new flight */
+    bool started;      /* the first step (a client's ClientHello) ran */
+    uint8_t held_alert[32]; /* a fatal alert held until the step's outcome */
+    size_t held_len;
     uint32_t rtx_ms;   /* current retransmission timeout */
     int64_t rtx_at;    /* when it expires */
     /* Our last flight as sent: [u16 length][datagram]… */
@@ -168,13 +172,32 @@ static ssize_t send_to_peer(struct peer *p, const void *buf, size_t n)
                   server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
 }
 
+/* A plaintext fatal alert (DTLSPlaintext, epoch 0) during the handshake. */
+static bool is_plain_fatal_alert(const uint8_t *b, size_t n)
+{
+    return n >= 15 && b[0] == ZREC_CT_ALERT && b[3] == 0 && b[4] == 0 && b[13] == ZREC_ALERT_FATAL;
+}
+
 static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     (void)ssl;
     struct peer *p = ctx;
-    if (is_server_hello((const uint8_t *)buf, (size_t)sz))
+    const uint8_t *b = (const uint8_t *)buf;
+    if (p->state == P_HANDSHAKE && is_plain_fatal_alert(b, (size_t)sz) &&
+        (size_t)sz <= sizeof p->held_alert) {
+        /* wolfSSL 5.5.4 (WOLFSSL_EXTRA_ALERTS) sends a fatal
+         * unexpected_message when a DTLS 1.2 ChangeCipherSpec overtakes a
+         * lost ClientKeyExchange, then ignores the CCS and goes on, as RFC
+         * 6347 §4.1 wants; the peer would abort.  peer_step() sends the
+         * alert only if the handshake really failed. */
+        memcpy(p->held_alert, b, (size_t)sz);
+        p->held_len = (size_t)sz;
+        return sz;
+    }
+    if (is_server_hello(b, (size_t)sz))
         p->server_hello = true;
-    flight_add(p, (const uint8_t *)buf, (size_t)sz);
+    if (!p->rtx)
+        flight_add(p, b, (size_t)sz);
     ssize_t n = send_to_peer(p, buf, (size_t)sz);
     if (n >= 0) {
         p->sent = true;
@@ -383,11 +406,15 @@ static int peer_step(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
     p->consumed = p->sent = false;
+    p->held_len = 0;
+    p->started = true;
     int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
     p->in = NULL; /* a datagram wolfSSL did not ask for is dropped */
     if (rc == WOLFSSL_SUCCESS)
         return peer_handoff(s, p);
     int e = wolfSSL_get_error(p->ssl, rc);
+    if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE && p->held_len)
+        (void)send_to_peer(p, p->held_alert, p->held_len);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
         if (p->consumed && p->sent) {
             /* The peer's flight got our next one: a new timer (RFC 6347
@@ -402,15 +429,46 @@ static int peer_step(struct zs_sock *s, struct peer *p)
     return p->refused ? -ECONNREFUSED : -ECONNABORTED;
 }
 
+/* The peer repeats its flight, so it missed our last one: send it again. */
+static void replay_flight(struct peer *p, bool timer)
+{
+    int64_t now = zs_now_ms();
+    if (p->flight_len == 0 || p->flight_lost || (!timer && now < p->replay_at))
+        return;
+    p->replay_at = now + REPLAY_GAP_MS;
+    for (size_t off = 0; off + 2 <= p->flight_len;) {
+        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
+        (void)send_to_peer(p, p->flight + off + 2, n);
+        off += 2 + n;
+    }
+}
+
+static void release_flight(struct peer *p)
+{
+    free(p->flight);
+    p->flight = NULL;
+    p->flight_len = 0;
+}
+
 /* The retransmission timer of a handshake expired. */
 static int peer_timeout(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
     if (p->rtx_ms >= t->hs_timeout_max)
         return -ETIMEDOUT;
-    if (wolfSSL_dtls_got_timeout(p->ssl) != WOLFSSL_SUCCESS &&
-        wolfSSL_get_error(p->ssl, 0) != WOLFSSL_ERROR_WANT_WRITE)
+    p->sent = false;
+    p->rtx = true;
+    int rc = wolfSSL_dtls_got_timeout(p->ssl);
+    p->rtx = false;
+    if (rc != WOLFSSL_SUCCESS && wolfSSL_get_error(p->ssl, 0) != WOLFSSL_ERROR_WANT_WRITE)
         return p->refused ? -ECONNREFUSED : -ECONNABORTED;
+    if (!p->sent)
+        /* wolfSSL 5.5.4 retransmits a DTLS 1.3 flight at most once per
+         * second (DTLS13_MIN_RTX_INTERVAL, in whole seconds): resend the
+         * flight as it went out, so TLS_DTLS_HANDSHAKE_TIMEOUT_MIN below a
+         * second still means what it says.  Identical records are harmless:
+         * a peer that has them drops them as duplicates. */
+        replay_flight(p, true);
     uint64_t next = (uint64_t)p->rtx_ms * 2;
     p->rtx_ms = next > t->hs_timeout_max ? t->hs_timeout_max : (uint32_t)next;
     p->rtx_at = zs_now_ms() + p->rtx_ms;
@@ -453,27 +511,6 @@ static int64_t next_timer(struct zs_dtls *d)
 }
 
 /* ---- datagrams in --------------------------------------------------------- */
-
-/* The peer repeats its flight, so it missed our last one: send it again. */
-static void replay_flight(struct peer *p)
-{
-    int64_t now = zs_now_ms();
-    if (p->flight_len == 0 || p->flight_lost || now < p->replay_at)
-        return;
-    p->replay_at = now + REPLAY_GAP_MS;
-    for (size_t off = 0; off + 2 <= p->flight_len;) {
-        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
-        (void)send_to_peer(p, p->flight + off + 2, n);
-        off += 2 + n;
-    }
-}
-
-static void release_flight(struct peer *p)
-{
-    free(p->flight);
-    p->flight = NULL;
-    p->flight_len = 0;
-}
 
 static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *buf, size_t n)
 {
@@ -617,7 +654,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Not a record of this session (e.g. a handshake record of an epoch
          * that is over): the rest of the datagram goes with it. */
         if (rec[0] == ZREC_CT_HANDSHAKE)
-            replay_flight(p);
+            replay_flight(p, false);
         d->rx_len = 0;
         return 0;
     }
@@ -637,7 +674,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Dropped.  A record of an earlier epoch is the peer repeating its
          * handshake flight: it missed our last one. */
         if (op.status == -ESTALE)
-            replay_flight(p);
+            replay_flight(p, false);
         return 0;
     }
     /* Authenticated: a peer found by its CID may have a new address
@@ -741,14 +778,30 @@ int zs_dtls_shutdown(struct zs_sock *s, int how)
     return 0;
 }
 
+/* The client's first step: the ClientHello (lock held). */
+static int client_kick(struct zs_sock *s)
+{
+    struct zs_tls *t = s->tls;
+    struct peer *p = t->d->npeers ? t->d->peers[0] : NULL;
+    if (p == NULL || p->started || p->state != P_HANDSHAKE)
+        return 0;
+    p->rtx_at = zs_now_ms() + p->rtx_ms; /* the timer runs from now */
+    int rc = peer_step(s, p);
+    if (rc == 0 || rc == -EAGAIN)
+        return 0;
+    client_fail(t, -rc);
+    peer_free(t->d, p);
+    return rc;
+}
+
 /* The client's handshake, to its end (blocking) or as far as it goes. */
 static int client_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
 {
     struct zs_tls *t = s->tls;
     for (;;) {
         pthread_mutex_lock(&s->lock);
+        int rc = client_kick(s);
         run_timers(s);
-        int rc = 0;
         while (t->state == ST_HANDSHAKE && (rc = read_datagram(s)) == 1)
             ;
         int64_t timer = next_timer(t->d);
@@ -773,7 +826,7 @@ static int client_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
     }
 }
 
-static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_t len, bool kick)
 {
     struct zs_tls *t = s->tls;
     if (connect(s->fd, addr, len) < 0)
@@ -789,13 +842,7 @@ static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_
     }
     if (p) {
         t->state = ST_HANDSHAKE;
-        err = peer_step(s, p); /* the ClientHello */
-        if (err == -EAGAIN)
-            err = 0;
-        else if (err < 0) {
-            client_fail(t, -err);
-            peer_free(t->d, p);
-        }
+        err = kick ? client_kick(s) : 0;
     }
     pthread_mutex_unlock(&s->lock);
     return err;
@@ -808,7 +855,7 @@ int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t le
         return -EOPNOTSUPP; /* a server socket answers whoever writes to it */
     if (t->state != ST_IDLE)
         return t->state == ST_FAILED ? -t->error : -EISCONN;
-    int rc = client_start(s, addr, len);
+    int rc = client_start(s, addr, len, t->handshake_on_connect || s->nonblock);
     if (rc < 0)
         return rc;
     if (!t->handshake_on_connect)
@@ -844,7 +891,7 @@ ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
     int64_t deadline = zs_deadline(s->sndtimeo_ms);
     if (!t->server && t->state == ST_IDLE && msg->msg_name) {
         /* sendto() on an unconnected client: connect to that peer. */
-        int rc = client_start(s, msg->msg_name, msg->msg_namelen);
+        int rc = client_start(s, msg->msg_name, msg->msg_namelen, true);
         if (rc < 0)
             return rc;
     }
@@ -1045,6 +1092,8 @@ short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
     short ready = 0;
     *kev = 0;
     pthread_mutex_lock(&s->lock);
+    if (!t->server)
+        (void)client_kick(s); /* poll drives the handshake as recv/send do */
     run_timers(s);
     /* Pump: take datagrams (handshakes progress) until data is pending. */
     while (!d->pend_len && !d->closed && t->state != ST_FAILED) {

@@ -100,6 +100,13 @@ std::string raw_name_for(const std::vector<std::string> &f)
     return "raw:" + f[2] + ":seal:" + f[4];
 }
 
+// "facade:tls13:send_recv:1400" -> "plain:tcp:send_recv:1400", the same
+// traffic over plain TCP.
+std::string plain_name_for(const std::vector<std::string> &f)
+{
+    return "plain:tcp:send_recv:" + f[3];
+}
+
 // ---------------------------------------------------------------------------
 // Progress reporter: one line per finished point on stderr, results kept.
 // ---------------------------------------------------------------------------
@@ -150,12 +157,17 @@ class Progress : public benchmark::BenchmarkReporter {
         if (res.error) {
             line << "  ERROR: " << res.message;
         } else {
-            line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  " << fmt("%.3f", res.ips / 1e6)
-                 << " Mrec/s";
             auto f = split(name, ':');
+            const bool msgs = f.size() == 4 && f[2] == "send_recv";
+            line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  " << fmt("%.3f", res.ips / 1e6)
+                 << (msgs ? " Mmsg/s" : " Mrec/s");
             if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
                 if (const Result *raw = find(raw_name_for(f)))
                     line << "  (" << fmt("%.2f", res.bps / raw->bps) << "x raw)";
+            }
+            if (f[0] == "facade" && f.size() == 4) {
+                if (const Result *plain = find(plain_name_for(f)))
+                    line << "  (" << fmt("%.2f", res.bps / plain->bps) << "x plain TCP)";
             }
         }
         std::cerr << line.str() << std::endl;
@@ -329,6 +341,65 @@ std::string pad(const std::string &s, size_t w, bool right = true)
     return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
+// Loopback socket rows: per size, plain TCP then the facade protocols.
+//   vs plain   facade bytes/s / plain TCP bytes/s: the share of plain-TCP
+//              throughput the facade keeps (1.00 = TLS for free).
+//   +us/msg    facade time per message - plain time per message: what the
+//              facade adds to a message, in microseconds.
+//   engine s+o zrec:<proto>:aes128gcm:{seal,open}:<size>:burst1 time per
+//              record added up: the part of +us/msg that the record work
+//              itself explains (the rest is socket bookkeeping, copies,
+//              record framing on the wire).
+std::string socket_table()
+{
+    std::ostringstream t;
+    std::vector<std::pair<std::string, const Result *>> rows;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if ((f[0] == "facade" || f[0] == "plain") && f.size() == 4)
+            rows.push_back({kv.first, kv.second.error ? nullptr : &kv.second});
+    }
+    if (rows.empty())
+        return "";
+    std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+        auto key = [](const std::string &n) {
+            auto f = split(n, ':');
+            int kind = f[0] == "plain" ? -1 : index_of(protos(), f[1]);
+            return std::make_tuple(std::strtoul(f[3].c_str(), nullptr, 10), kind);
+        };
+        return key(a.first) < key(b.first);
+    });
+    const size_t w0 = 52;
+    t << "\n" << pad("socket point (127.0.0.1 TCP, send + recv)", w0, false) << pad("Mmsg/s", 8)
+      << pad("MB/s", 9) << pad("vs", 7) << pad("+us/", 8) << pad("engine", 8) << "\n";
+    t << pad("facade:<proto>:send_recv:<size> (AES-128-GCM)", w0, false) << pad("", 8)
+      << pad("", 9) << pad("plain", 7) << pad("msg", 8) << pad("s+o us", 8) << "\n";
+    t << std::string(w0 + 8 + 9 + 7 + 8 + 8, '-') << "\n";
+    std::string last_size;
+    for (const auto &r : rows) {
+        auto f = split(r.first, ':');
+        if (!last_size.empty() && f[3] != last_size)
+            t << "\n";
+        last_size = f[3];
+        std::string vs = "-", added = "-", engine = "-";
+        if (f[0] == "facade") {
+            const Result *plain = find(plain_name_for(f));
+            vs = ratio(r.second, plain);
+            if (r.second != nullptr && plain != nullptr)
+                added = fmt("%.2f", (1 / r.second->ips - 1 / plain->ips) * 1e6);
+            const std::string pre = "zrec:" + f[1] + ":aes128gcm:";
+            const Result *seal = find(pre + "seal:" + f[3] + ":burst1");
+            const Result *open = find(pre + "open:" + f[3] + ":burst1");
+            if (seal != nullptr && open != nullptr)
+                engine = fmt("%.2f", (1 / seal->ips + 1 / open->ips) * 1e6);
+        }
+        t << pad(r.first, w0, false) << pad(rate(r.second, 1e6, "%.3f"), 8)
+          << pad(rate(r.second, 0, "%.1f"), 9) << pad(vs, 7) << pad(added, 8) << pad(engine, 8)
+          << "\n";
+    }
+    return t.str();
+}
+
 struct Target {
     std::string what;
     double got;  // 0 = not measured
@@ -353,12 +424,18 @@ std::string build_table(const Env &env, bool quick)
     t << "Machine: SHARED and NOISY (other engineers build/test on it; loadavg at start: "
       << env.loadavg << "). Absolute numbers move; read the ratios, all from this one run.\n";
     t << "Rates: Google Benchmark CPU-time rates; MB/s = 10^6 payload bytes/s, Mrec/s = 10^6 "
-         "records/s (burst points: per record).\n";
+         "records/s (burst points: per record), Mmsg/s = 10^6 messages/s.\n";
     t << "  vs raw = engine bytes/s / raw:<aead>:seal:<size> bytes/s (same AEAD, size; per "
          "record for bursts).\n";
     t << "  s+o vs X = X's (write+read) time per record / engine's (seal+open) time per record.\n";
     t << "  open: pool sealed untimed, re-sealed untimed when used up (fresh sequence numbers: "
-         "DTLS replay window accepts every record).\n\n";
+         "DTLS replay window accepts every record).\n";
+    t << "  send_recv: one message per iteration over one 127.0.0.1 TCP connection, client "
+         "send + server recv in the one pinned thread;\n"
+         "    facade = libzrec-zsock TLS sockets (AES-128-GCM), plain = kernel TCP sockets; "
+         "vs plain = facade bytes/s / plain bytes/s (same size);\n"
+         "    +us/msg = facade - plain time per message; engine s+o us = zrec seal+open burst1 "
+         "time per record (same proto, size).\n\n";
 
     // Engine rows.
     std::map<RowKey, int> rows;
@@ -431,6 +508,8 @@ std::string build_table(const Env &env, bool quick)
         t << "(no reference points ran)\n";
     t << "openssl:dtls13:*: left out — OpenSSL 3.0 has no DTLS 1.3.\n";
 
+    t << socket_table();
+
     // Errors.
     bool any_error = false;
     for (const auto &kv : g_results)
@@ -479,12 +558,12 @@ std::string build_table(const Env &env, bool quick)
         t << "  " << pad(tg.what, 46, false) << pad(got, 13) << "  (target >= "
           << fmt("%.2f", tg.need) << ")  " << verdict << "\n";
     }
-    t << "\nLeft out: facade:* and plain:tcp:* points — the socket facade does not exist yet.\n";
     return t.str();
 }
 
 // ---------------------------------------------------------------------------
-// Plot (gnuplot): throughput vs record size, AES-128-GCM headline series.
+// Plot (gnuplot): throughput vs record size, AES-128-GCM headline series,
+// and the loopback socket points (facade, plain TCP) vs message size.
 // ---------------------------------------------------------------------------
 
 std::string gp_quote(const std::string &s)
@@ -517,6 +596,82 @@ bool plotted_series(const std::vector<std::string> &f)
     return false;
 }
 
+bool plotted_socket_series(const std::vector<std::string> &f)
+{
+    return (f[0] == "facade" || f[0] == "plain") && f.size() == 4;
+}
+
+// Where the size is in a point's name.
+size_t size_index(const std::vector<std::string> &f)
+{
+    return f[0] == "raw" || f[0] == "facade" || f[0] == "plain" ? 3 : 4;
+}
+
+// Every series gets its own colour, and the kind of work its own point
+// shape and dash pattern, set explicitly: gnuplot's default cycle has eight
+// colours, so a ninth series silently reused the first one's (the OpenSSL
+// and zrec seal series both came out purple).  Known series have fixed
+// colours, stable from run to run; any other series takes the next colour
+// of the spare list no other series uses.
+struct Style {
+    std::string colour;
+    int pt;     // point type: seal circle, open triangle, writeread diamond, send_recv square
+    int dt;     // dash type: engine solid, raw dashed, references and plain TCP dotted/dashed
+    double lw;  // line width
+};
+
+std::map<std::string, Style> plot_styles(const std::vector<std::string> &labels)
+{
+    static const std::map<std::string, std::string> fixed = {
+        {"raw:aes128gcm:seal", "#000000"},
+        {"zrec:tls13:aes128gcm:seal:burst32", "#1f77b4"},
+        {"zrec:tls13:aes128gcm:open:burst32", "#17becf"},
+        {"zrec:dtls13:aes128gcm:seal:burst32", "#2ca02c"},
+        {"zrec:dtls13:aes128gcm:open:burst32", "#9acd32"},
+        {"zrec-wolfcrypt:tls13:aes128gcm:seal:burst32", "#e377c2"},
+        {"openssl:tls13:aes128gcm:writeread", "#d62728"},
+        {"openssl:dtls12:aes128gcm:writeread", "#ff7f0e"},
+        {"wolfssl:tls13:aes128gcm:writeread", "#8c564b"},
+        {"wolfssl:dtls13:aes128gcm:writeread", "#b8860b"},
+        {"facade:tls13:send_recv", "#9467bd"},
+        {"facade:tls12:send_recv", "#393b79"},
+        {"plain:tcp:send_recv", "#7f7f7f"},
+    };
+    static const char *const spare[] = {"#8b0000", "#006400", "#00008b", "#ff1493",
+                                        "#008b8b", "#bcbd22", "#4b0082", "#556b2f"};
+    std::map<std::string, Style> out;
+    std::vector<std::string> used;
+    auto taken = [&](const std::string &c) {
+        return std::find(used.begin(), used.end(), c) != used.end();
+    };
+    size_t next_spare = 0;
+    for (const auto &label : labels) {
+        auto f = split(label, ':');
+        Style st;
+        auto it = fixed.find(label);
+        if (it != fixed.end() && !taken(it->second)) {
+            st.colour = it->second;
+        } else {
+            while (next_spare < sizeof spare / sizeof spare[0] && taken(spare[next_spare]))
+                next_spare++;
+            // Past the spare list (more series than anyone plots), colours
+            // repeat but the dash pattern below still tells series apart.
+            st.colour = next_spare < sizeof spare / sizeof spare[0] ? spare[next_spare++]
+                                                                    : "#444444";
+        }
+        used.push_back(st.colour);
+        auto op = [&](const char *w) { return std::find(f.begin(), f.end(), w) != f.end(); };
+        st.pt = op("open") ? 9 : op("writeread") ? 13 : op("send_recv") ? 5 : 7;
+        st.dt = f[0] == "raw" ? 2 : f[0] == "openssl" ? 4 : f[0] == "wolfssl" ? 5
+                : f[0] == "plain" ? 3 : 1;
+        st.lw = f[0] == "raw" ? 3 : 2;
+        if (st.colour == "#444444")
+            st.dt = 6 + static_cast<int>(out.size() % 4);
+        out[label] = st;
+    }
+    return out;
+}
+
 void plot(const std::string &dir)
 {
     std::map<std::string, std::vector<std::pair<size_t, double>>> series;
@@ -524,9 +679,9 @@ void plot(const std::string &dir)
         if (kv.second.error || kv.second.bps <= 0)
             continue;
         auto f = split(kv.first, ':');
-        if (!plotted_series(f))
+        if (!plotted_series(f) && !plotted_socket_series(f))
             continue;
-        size_t size_idx = f[0] == "raw" ? 3 : 4;
+        size_t size_idx = size_index(f);
         size_t size = std::strtoul(f[size_idx].c_str(), nullptr, 10);
         std::string label;
         for (size_t i = 0; i < f.size(); i++)
@@ -543,11 +698,12 @@ void plot(const std::string &dir)
         std::ofstream gp(script);
         gp << "set terminal pngcairo size 1400,850 font ',10'\n";
         gp << "set output " << gp_quote(dir + "/throughput.png") << "\n";
-        gp << "set title 'zrec-bench: payload throughput vs record size, AES-128-GCM, one "
-              "pinned core (noisy shared machine)'\n";
+        gp << "set title 'zrec-bench: payload throughput vs record (send_recv: message) size, "
+              "AES-128-GCM, one pinned core (noisy shared machine)' noenhanced\n";
         gp << "set logscale x 2\nset logscale y 10\nset grid\n";
         gp << "set xrange [48:22000]\nset xtics (64, 256, 1400, 4096, 16384)\n";
-        gp << "set xlabel 'record payload (bytes)'\nset ylabel 'MB/s (10^6 payload bytes/s)'\n";
+        gp << "set xlabel 'record (send_recv: message) payload (bytes)' noenhanced\n";
+        gp << "set ylabel 'MB/s (10^6 payload bytes/s)'\n";
         gp << "set key outside right top noenhanced\n";
         int i = 0;
         for (auto &kv : series) {
@@ -557,13 +713,17 @@ void plot(const std::string &dir)
                 gp << pt.first << " " << pt.second << "\n";
             gp << "EOD\n";
         }
+        std::vector<std::string> labels;
+        for (const auto &kv : series)
+            labels.push_back(kv.first);
+        const auto styles = plot_styles(labels);
         gp << "plot ";
         i = 0;
         for (const auto &kv : series) {
-            const bool raw = kv.first.rfind("raw:", 0) == 0;
-            gp << (i ? ", \\\n     " : "") << "$d" << i << " using 1:2 with linespoints "
-               << (raw ? "lw 3 dt 2 lc rgb 'black'" : "lw 2") << " title "
-               << gp_quote(kv.first);
+            const Style &st = styles.at(kv.first);
+            gp << (i ? ", \\\n     " : "") << "$d" << i << " using 1:2 with linespoints"
+               << " lc rgb " << gp_quote(st.colour) << " pt " << st.pt << " ps 1.3"
+               << " dt " << st.dt << " lw " << st.lw << " title " << gp_quote(kv.first);
             i++;
         }
         gp << "\n";
@@ -597,7 +757,8 @@ void usage(const char *argv0)
         "\n"
         "  --quick         headline subset: every zrec point for tls13 and dtls13 with\n"
         "                  aes128gcm, raw aes128gcm at every size, OpenSSL (tls13) and\n"
-        "                  wolfSSL (tls13, dtls13) aes128gcm at 64/1400/16384; default\n"
+        "                  wolfSSL (tls13, dtls13) aes128gcm at 64/1400/16384, the facade\n"
+        "                  (tls13) and plain TCP over loopback at 64/1400/16384; default\n"
         "                  --benchmark_min_time=%s.  Without it: every point.\n"
         "  --results DIR   where to write zrec-bench.json, table.txt, throughput.png\n"
         "                  (default ./results)\n"
@@ -698,11 +859,14 @@ int main(int argc, char **argv)
     register_zrec(plan);
     register_openssl(plan);
     register_wolfssl(plan);
+    register_facade(plan);
 
     // Google Benchmark's argv: our defaults first, so that the user's flags
     // (later on the line) win.
     std::vector<std::string> gargs = {argv[0]};
-    if (!user_out) {
+    // Listing runs nothing: no --benchmark_out then, which Google Benchmark
+    // would open (truncating the JSON of the last real run) all the same.
+    if (!user_out && !list_only) {
         gargs.push_back("--benchmark_out=" + results + "/zrec-bench.json");
         gargs.push_back("--benchmark_out_format=json");
     }
@@ -727,8 +891,6 @@ int main(int argc, char **argv)
     std::cerr << "zrec-bench: " << total << " of " << registered().size() << " points selected"
               << (quick ? " (--quick)" : "") << "; " << env.pin_note << "; "
               << ipsecmb_description() << "\n"
-              << "zrec-bench: facade:* and plain:tcp:* points left out: the socket facade does "
-                 "not exist yet\n"
               << "zrec-bench: openssl:dtls13:* left out: OpenSSL 3.0 has no DTLS 1.3\n"
               << "zrec-bench: machine is shared and noisy: read ratios, not absolute numbers\n";
     Progress progress(total);

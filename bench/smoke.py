@@ -2,8 +2,9 @@
 """bench-smoke: run zrec-bench on a handful of points with very short
 measurement times into a temporary results folder, then check the output:
 every expected point is in Google Benchmark's JSON under its exact name, did
-not fail, and has bytes_per_second > 0 and items_per_second > 0.  Timings are
-not checked (the machine is shared and noisy).
+not fail, and has bytes_per_second > 0 and items_per_second > 0; the table
+has its rows, including the facade vs plain TCP ratio of the loopback socket
+points.  Timings are not checked (the machine is shared and noisy).
 
 usage: smoke.py PATH/TO/zrec-bench
 """
@@ -28,6 +29,11 @@ EXPECTED = [
     "openssl:dtls12:aes128gcm:writeread:1400",
     "wolfssl:tls12:aes256gcm:writeread:64",
     "wolfssl:dtls13:aes128gcm:writeread:1400",
+    # Loopback sockets: zsock TLS sockets of libzrec-zsock beside plain TCP.
+    "plain:tcp:send_recv:64",
+    "plain:tcp:send_recv:1400",
+    "facade:tls13:send_recv:64",
+    "facade:tls12:send_recv:1400",
 ]
 
 
@@ -38,9 +44,9 @@ def main():
     exe = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="zrec-bench-smoke-")
     try:
-        # The names hold only [a-z0-9:-]: no regex metacharacters to escape
+        # The names hold only [a-z0-9:_-]: no regex metacharacters to escape
         # (and Google Benchmark's regex rejects Python's "\\-").
-        assert all(re.fullmatch(r"[a-z0-9:-]+", n) for n in EXPECTED)
+        assert all(re.fullmatch(r"[a-z0-9:_-]+", n) for n in EXPECTED)
         flt = "^(" + "|".join(EXPECTED) + ")$"
         cmd = [exe, "--results", tmp, "--benchmark_filter=" + flt,
                "--benchmark_min_time=0.01"]
@@ -80,8 +86,23 @@ def main():
         table = os.path.join(tmp, "table.txt")
         if not os.path.isfile(table) or os.path.getsize(table) == 0:
             fails.append("table.txt missing or empty")
-        elif "zrec:tls13:aes128gcm:64:burst1" not in open(table).read():
-            fails.append("table.txt lacks the zrec:tls13:aes128gcm:64:burst1 row")
+        else:
+            text = open(table).read()
+            if "zrec:tls13:aes128gcm:64:burst1" not in text:
+                fails.append("table.txt lacks the zrec:tls13:aes128gcm:64:burst1 row")
+            # The socket rows carry the facade vs plain TCP ratio (the
+            # column after MB/s): a positive number wherever both ran.
+            for name in ("facade:tls13:send_recv:64", "facade:tls12:send_recv:1400"):
+                row = [l.split() for l in text.splitlines() if l.split()[:1] == [name]]
+                if not row:
+                    fails.append("table.txt lacks the %s row" % name)
+                    continue
+                try:
+                    ok = float(row[0][3]) > 0
+                except (IndexError, ValueError):
+                    ok = False
+                if not ok:
+                    fails.append("table.txt: no facade vs plain ratio in %r" % " ".join(row[0]))
         if shutil.which("gnuplot") and not os.path.isfile(os.path.join(tmp, "throughput.png")):
             fails.append("gnuplot is installed but throughput.png is missing")
         for f in fails:

@@ -77,6 +77,7 @@ struct peer {
     bool flight_lost; /* too big to keep */
     int64_t replay_at;
     int64_t key_update_at;
+    int64_t active; /* when the peer last sent an authentic record */
     uint8_t my_cid[CID_LEN], peer_cid[CID_LEN];
     uint8_t my_cid_len, peer_cid_len;
 };
@@ -371,6 +372,27 @@ fail:
     return NULL;
 }
 
+/* The peer repeats its flight, so it missed our last one: send it again. */
+static void replay_flight(struct peer *p, bool timer)
+{
+    int64_t now = zs_now_ms();
+    if (p->flight_len == 0 || p->flight_lost || (!timer && now < p->replay_at))
+        return;
+    p->replay_at = now + REPLAY_GAP_MS;
+    for (size_t off = 0; off + 2 <= p->flight_len;) {
+        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
+        (void)send_to_peer(p, p->flight + off + 2, n);
+        off += 2 + n;
+    }
+}
+
+static void release_flight(struct peer *p)
+{
+    free(p->flight);
+    p->flight = NULL;
+    p->flight_len = 0;
+}
+
 /* The handoff: keys and sequence numbers into the engine, wolfSSL gone. */
 static int peer_handoff(struct zs_sock *s, struct peer *p)
 {
@@ -392,7 +414,11 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
     if (p->zs == NULL)
         return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
     p->state = P_OPEN;
-    p->flight_over = false; /* what we sent last is the flight to replay */
+    p->active = zs_now_ms();
+    /* Our last flight is kept for replays only if it was the last word:
+     * when the peer's flight came after it, the peer has it. */
+    if (p->flight_over)
+        release_flight(p);
     if (!t->server)
         t->state = ST_OPEN;
     else if (t->state == ST_IDLE)
@@ -427,27 +453,6 @@ static int peer_step(struct zs_sock *s, struct peer *p)
     if (!t->server)
         zs_tls_verify_done(t);
     return p->refused ? -ECONNREFUSED : -ECONNABORTED;
-}
-
-/* The peer repeats its flight, so it missed our last one: send it again. */
-static void replay_flight(struct peer *p, bool timer)
-{
-    int64_t now = zs_now_ms();
-    if (p->flight_len == 0 || p->flight_lost || (!timer && now < p->replay_at))
-        return;
-    p->replay_at = now + REPLAY_GAP_MS;
-    for (size_t off = 0; off + 2 <= p->flight_len;) {
-        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
-        (void)send_to_peer(p, p->flight + off + 2, n);
-        off += 2 + n;
-    }
-}
-
-static void release_flight(struct peer *p)
-{
-    free(p->flight);
-    p->flight = NULL;
-    p->flight_len = 0;
 }
 
 /* The retransmission timer of a handshake expired. */
@@ -527,11 +532,22 @@ static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *bu
 
 /* A ClientHello from an address with no handshake in progress: a fresh
  * object answers it; it stays only if it got past the cookie exchange. */
+/* The table is full and a client proved its address: the session that
+ * has been silent longest goes (peers that vanish without close_notify
+ * would otherwise fill a long-running server). */
+static bool evict_one(struct zs_dtls *d)
+{
+    struct peer *oldest = NULL;
+    for (int i = 0; i < d->npeers; i++)
+        if (d->peers[i]->state == P_OPEN && (oldest == NULL || d->peers[i]->active < oldest->active))
+            oldest = d->peers[i];
+    peer_free(d, oldest);
+    return oldest != NULL;
+}
+
 static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf, size_t n)
 {
     struct zs_dtls *d = s->tls->d;
-    if (d->npeers >= MAX_PEERS)
-        return; /* full: the client retries, or gives up */
     int err;
     struct peer *p = peer_new(s, &d->rx_from, d->rx_fromlen, &err);
     if (p == NULL)
@@ -539,6 +555,8 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     p->in = buf;
     p->in_len = n;
     int rc = peer_step(s, p);
+    if ((rc == -EAGAIN || rc == 0) && p->server_hello && d->npeers >= MAX_PEERS && old == NULL)
+        (void)evict_one(d);
     if ((rc == -EAGAIN || rc == 0) && p->server_hello && peer_add(d, p) == 0) {
         /* The same address with a new verified ClientHello: the client
          * restarted (RFC 6347 §4.2.8); its old session goes. */
@@ -677,6 +695,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
             replay_flight(p, false);
         return 0;
     }
+    p->active = zs_now_ms();
     /* Authenticated: a peer found by its CID may have a new address
      * (RFC 9146 §6, RFC 9147 §9). */
     if (s->tls->server && !same_addr(p, &d->rx_from, d->rx_fromlen)) {

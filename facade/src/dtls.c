@@ -61,6 +61,16 @@ struct peer {
     const uint8_t *in;
     size_t in_len;
     bool consumed;     /* wolfSSL read a datagram */
+    bool progress;     /* …that carried something new (handshake_progress()) */
+    bool classified;   /* this step's first datagram out was looked at */
+    bool mute;         /* drop what wolfSSL sends in this step */
+    int peer_epoch;    /* the highest epoch seen from the peer, -1: none */
+    int peer_msg_seq;  /* the highest plaintext message_seq seen, -1: none */
+    int sent_msg_seq;  /* the highest plaintext message_seq we sent, -1: none */
+    uint64_t next_seq0; /* the next record number of our epoch 0 */
+    bool protected_out; /* we sent a record under keys (our epoch moved on) */
+    bool alerted;       /* wolfSSL sent an alert in this step */
+    int64_t answer_at; /* no answer to a repeated flight before this */
     bool sent;         /* wolfSSL sent something */
     bool server_hello; /* it sent a ServerHello (not just a cookie request) */
     bool refused;      /* the kernel reported ECONNREFUSED (ICMP) */
@@ -128,12 +138,60 @@ static bool is_client_hello(const uint8_t *b, size_t n)
            b[13] == 1;
 }
 
+/* Did this datagram move the peer's side of the handshake forward: a record
+ * of a later epoch, or a plaintext handshake message with a higher
+ * message_seq (RFC 6347 §4.2.2, RFC 9147 §5.2) than any before?  If not, it
+ * is the peer repeating a flight. */
+static bool handshake_progress(struct peer *p, const uint8_t *b, size_t n)
+{
+    bool moved = false;
+    while (n > 0) {
+        int epoch, msg_seq = -1;
+        size_t len;
+        if ((b[0] & 0xe0) == 0x20) {
+            /* DTLS 1.3 unified header (RFC 9147 §4): epoch's low bits;
+             * during the handshake no CID is in use. */
+            epoch = b[0] & 3;
+            size_t hdr = 1 + ((b[0] & 0x08) ? 2 : 1);
+            if (b[0] & 0x04) {
+                if (n < hdr + 2)
+                    break;
+                len = hdr + 2 + ((size_t)b[hdr] << 8 | b[hdr + 1]);
+            } else {
+                len = n;
+            }
+        } else {
+            if (n < 13)
+                break;
+            epoch = b[3] << 8 | b[4];
+            len = 13 + ((size_t)b[11] << 8 | b[12]);
+            if (b[0] == ZREC_CT_HANDSHAKE && epoch == 0 && n >= 25)
+                msg_seq = b[17] << 8 | b[18];
+        }
+        if (epoch > p->peer_epoch) {
+            p->peer_epoch = epoch;
+            moved = true;
+        }
+        if (msg_seq > p->peer_msg_seq) {
+            p->peer_msg_seq = msg_seq;
+            moved = true;
+        }
+        if (len > n)
+            break;
+        b += len;
+        n -= len;
+    }
+    return moved;
+}
+
 static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     (void)ssl;
     struct peer *p = ctx;
     if (p->in == NULL)
         return WOLFSSL_CBIO_ERR_WANT_READ;
+    if (handshake_progress(p, p->in, p->in_len))
+        p->progress = true;
     /* A datagram larger than wolfSSL's buffer is cut: its records then fail
      * and are dropped as any invalid record is. */
     size_t n = p->in_len < (size_t)sz ? p->in_len : (size_t)sz;
@@ -173,6 +231,60 @@ static ssize_t send_to_peer(struct peer *p, const void *buf, size_t n)
                   server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
 }
 
+/* Is wolfSSL sending again a flight it sent before?  Its first record is a
+ * plaintext handshake message we already sent (message_seq, RFC 6347
+ * §4.2.2).  Records past it only raise the high-water mark. */
+static bool repeats_flight(struct peer *p, const uint8_t *b, size_t n)
+{
+    bool repeat = false, first = true;
+    while (n >= 13 && b[0] < 0x20 && b[3] == 0 && b[4] == 0) {
+        uint64_t seq = 0;
+        for (int i = 5; i < 11; i++)
+            seq = seq << 8 | b[i];
+        if (seq >= p->next_seq0)
+            p->next_seq0 = seq + 1;
+        if (b[0] == ZREC_CT_ALERT)
+            p->alerted = true;
+        if (b[0] == ZREC_CT_CHANGE_CIPHER_SPEC)
+            p->protected_out = true; /* what follows is under the new keys */
+        int msg_seq = n >= 25 ? b[17] << 8 | b[18] : -1;
+        if (b[0] == ZREC_CT_HANDSHAKE) {
+            if (first && msg_seq <= p->sent_msg_seq)
+                repeat = true;
+            if (msg_seq > p->sent_msg_seq)
+                p->sent_msg_seq = msg_seq;
+        }
+        first = false;
+        size_t len = 13 + ((size_t)b[11] << 8 | b[12]);
+        if (len > n)
+            break;
+        b += len;
+        n -= len;
+    }
+    if (n > 0 && (b[0] >= 0x20 || b[3] != 0 || b[4] != 0))
+        p->protected_out = true; /* DTLS 1.3 unified header, or epoch > 0 */
+    return repeat;
+}
+
+/* The handshake failed and wolfSSL said nothing: wolfSSL 5.5.4 fails a
+ * DTLS 1.2 server handshake without a client certificate (NO_PEER_CERT)
+ * silently, and over UDP the client would wait for its timer to run out.
+ * Send handshake_failure (RFC 5246 §7.4.6) as wolfSSL would over TCP: a
+ * plaintext alert in epoch 0, with the next record number of that epoch,
+ * as long as nothing went out under keys yet. */
+static void alert_failed_handshake(struct peer *p)
+{
+    if (p->alerted || p->protected_out)
+        return;
+    uint8_t a[15] = {ZREC_CT_ALERT, 0xfe, 0xfd, 0, 0};
+    for (int i = 0; i < 6; i++)
+        a[5 + i] = (uint8_t)(p->next_seq0 >> (8 * (5 - i)));
+    a[12] = 2;
+    a[13] = ZREC_ALERT_FATAL;
+    a[14] = 40; /* handshake_failure */
+    (void)send_to_peer(p, a, sizeof a);
+}
+
 /* A plaintext fatal alert (DTLSPlaintext, epoch 0) during the handshake. */
 static bool is_plain_fatal_alert(const uint8_t *b, size_t n)
 {
@@ -195,6 +307,22 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
         p->held_len = (size_t)sz;
         return sz;
     }
+    bool first_of_step = !p->rtx && !p->classified;
+    if (!p->rtx)
+        p->classified = true;
+    if (repeats_flight(p, b, (size_t)sz) && first_of_step) {
+        /* The peer repeated its flight and wolfSSL answers with ours at once
+         * (RFC 6347 §4.2.4).  When both ends do that over a flight that
+         * cannot complete (a wrong PSK: the Finished never verifies) they
+         * bounce retransmissions at wire speed: answer at most once per
+         * retransmission timeout. */
+        int64_t now = zs_now_ms();
+        p->mute = now < p->answer_at;
+        if (!p->mute)
+            p->answer_at = now + p->rtx_ms;
+    }
+    if (p->mute)
+        return sz;
     if (is_server_hello(b, (size_t)sz))
         p->server_hello = true;
     if (!p->rtx)
@@ -307,6 +435,7 @@ static struct peer *peer_new(struct zs_sock *s, const struct sockaddr_storage *a
     if (p == NULL)
         return NULL;
     p->sock = s;
+    p->peer_epoch = p->peer_msg_seq = p->sent_msg_seq = -1;
     memcpy(&p->addr, addr, addrlen);
     p->addrlen = addrlen;
     p->state = P_HANDSHAKE;
@@ -431,7 +560,7 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
 static int peer_step(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
-    p->consumed = p->sent = false;
+    p->consumed = p->sent = p->progress = p->mute = p->classified = p->alerted = false;
     p->held_len = 0;
     p->started = true;
     int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
@@ -439,10 +568,15 @@ static int peer_step(struct zs_sock *s, struct peer *p)
     if (rc == WOLFSSL_SUCCESS)
         return peer_handoff(s, p);
     int e = wolfSSL_get_error(p->ssl, rc);
-    if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE && p->held_len)
-        (void)send_to_peer(p, p->held_alert, p->held_len);
+    if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE) {
+        if (p->held_len) {
+            (void)send_to_peer(p, p->held_alert, p->held_len);
+            p->alerted = true;
+        }
+        alert_failed_handshake(p);
+    }
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
-        if (p->consumed && p->sent) {
+        if (p->progress && p->sent) {
             /* The peer's flight got our next one: a new timer (RFC 6347
              * §4.2.4.1, the timer restarts at its initial value). */
             p->rtx_ms = t->hs_timeout_min;
@@ -461,7 +595,7 @@ static int peer_timeout(struct zs_sock *s, struct peer *p)
     struct zs_tls *t = s->tls;
     if (p->rtx_ms >= t->hs_timeout_max)
         return -ETIMEDOUT;
-    p->sent = false;
+    p->sent = p->mute = false;
     p->rtx = true;
     int rc = wolfSSL_dtls_got_timeout(p->ssl);
     p->rtx = false;

@@ -6,8 +6,8 @@
 //   zrec_bench.cc   raw intel-ipsec-mb and zrec engine points
 //   openssl_bench.cc  OpenSSL 3.0 writeread points (+ the test certificate)
 //   wolfssl_bench.cc  wolfSSL writeread points
-//   facade_bench.cc   libzrec-zsock over loopback vs plain TCP (sockpair.c: the
-//                     C side, which alone sees the Zephyr headers)
+//   facade_bench.cc   libzrec-zsock over loopback vs plain TCP/UDP (sockpair.c:
+//                     the C side, which alone sees the Zephyr headers)
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
@@ -34,8 +34,9 @@ inline const std::vector<size_t> &sizes()
     static const std::vector<size_t> v = {64, 256, 1400, 4096, 16384};
     return v;
 }
-// Message sizes of the loopback socket points (facade:*, plain:tcp:*): a
-// small message, one Ethernet-MTU-sized one, a full TLS record.
+// Message sizes of the loopback socket points (facade:*, plain:tcp:*,
+// plain:udp:*): a small message, one Ethernet-MTU-sized one, a full TLS
+// record (over UDP: one 16384-byte datagram, one DTLS record).
 inline const std::vector<size_t> &socket_sizes()
 {
     static const std::vector<size_t> v = {64, 1400, 16384};
@@ -61,7 +62,7 @@ void register_raw(const Plan &plan);      // raw:<aead>:seal:<size>
 void register_zrec(const Plan &plan);     // zrec:..., zrec-wolfcrypt:...
 void register_openssl(const Plan &plan);  // openssl:<proto>:<aead>:writeread:<size>
 void register_wolfssl(const Plan &plan);  // wolfssl:<proto>:<aead>:writeread:<size>
-void register_facade(const Plan &plan);   // plain:tcp:send_recv:<size>,
+void register_facade(const Plan &plan);   // plain:{tcp,udp}:send_recv:<size>,
                                           // facade:<proto>:send_recv:<size>
 
 // Environment facts for the table header.

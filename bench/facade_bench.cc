@@ -1,48 +1,71 @@
 // zrec-bench: the socket facade (libzrec-zsock) over loopback, beside plain
-// kernel TCP on the same path.
+// kernel TCP and UDP on the same paths.
 //
-//   facade:<proto>:send_recv:<size>     proto: tls12, tls13 (AES-128-GCM)
-//   plain:tcp:send_recv:<size>
-//       One iteration = one message of <size> payload bytes: the client
-//       socket sends it (one send call), the server socket receives exactly
-//       that many bytes (one recv call, MSG_WAITALL).  The two sockets are
-//       the two ends of one 127.0.0.1 TCP connection, both used by the one
-//       measuring thread, pinned to one core.
+//   facade:<proto>:send_recv:<size>     proto: tls12, tls13 over TCP,
+//                                              dtls12, dtls13 over UDP
+//                                       (AES-128-GCM)
+//   plain:tcp:send_recv:<size>          the baseline of tls12, tls13
+//   plain:udp:send_recv:<size>          the baseline of dtls12, dtls13
+//   One iteration = one message of <size> payload bytes; both sockets are
+//   used by the one measuring thread, pinned to one core.
+//   Over TCP: the client socket sends it (one send call), the server socket
+//   receives exactly that many bytes (one recv call, MSG_WAITALL).  The two
+//   sockets are the two ends of one 127.0.0.1 TCP connection.
 //       facade: two zsock TLS sockets (zsock_send / zsock_recv): per message
 //       the engine seals one record from the caller's buffer, the kernel
 //       carries it, the engine opens it into the caller's buffer.
 //       plain: two kernel sockets (send / recv), the same TCP_NODELAY the
 //       facade sets: what the same traffic costs without TLS.
-//       bytes_per_second = payload bytes, items_per_second = messages.
+//   Over UDP: the message is one datagram; the client socket (connected to
+//   the server's 127.0.0.1 port) sends it (one send call), the server
+//   socket (bound, unconnected, as a server serving many clients is)
+//   receives it (one recvfrom call, source address included, as a server
+//   that answers needs it; exactly <size> bytes or the point fails).
+//       facade: a zsock DTLS client and a TLS_DTLS_ROLE_SERVER zsock socket:
+//       per message the engine seals one record from the caller's buffer
+//       into one datagram, the kernel carries it, the server socket finds
+//       the session by source address, checks the replay window and opens
+//       the record into the caller's buffer.
+//       plain: two kernel UDP sockets, same shape (connected client, bound
+//       server, send / recvfrom): the same datagrams without DTLS.
+//   bytes_per_second = payload bytes, items_per_second = messages.
 //
 // Why one thread doing send then recv, not a thread per end: on loopback the
-// kernel delivers a segment into the receiver's queue within the sender's
-// send() (softirq on the way out of the call), so the message is waiting
-// when recv() is called, nothing blocks, and every cycle the message costs -
-// seal, send path, TCP loopback, receive path, open - is spent on the one
-// pinned core, counted once.  (Checked with strace -c: in the timed loop
-// every recv finds its data - no EAGAIN, no poll() - and Google Benchmark's
-// real and CPU times of these points agree within 1%, so no work escapes
-// the thread's CPU time.)  That is the per-core cost of a message, the
-// same accounting as the openssl/wolfssl writeread points (both ends on one
-// core).  With a thread per end, each message would add two cross-core
-// wake-ups (or a spinning second core) and the figure would measure the
-// scheduler and the second core's availability on a shared machine, not
-// the facade.
+// kernel delivers a segment (TCP) or datagram (UDP) into the receiver's
+// queue within the sender's send() (softirq on the way out of the call), so
+// the message is waiting when recv() is called, nothing blocks, and every
+// cycle the message costs - seal, send path, TCP/UDP loopback, receive path,
+// open - is spent on the one pinned core, counted once.  (Checked with
+// strace -c: in the timed loop every recv finds its data - no EAGAIN, no
+// poll().  The facade's DTLS recvfrom() reads the kernel socket with
+// MSG_DONTWAIT first, so a datagram not yet there would show as EAGAIN: its
+// EAGAINs and poll()s, about seven per set-up, come from the handshake and
+// do not grow with the message count.  And Google Benchmark's real and CPU
+// times of these points agree within 1%, so no work escapes the thread's
+// CPU time.)  That is the per-core cost of a message, the same accounting
+// as the openssl/wolfssl writeread points (both ends on one core).  With a
+// thread per end, each message would add two cross-core wake-ups (or a
+// spinning second core) and the figure would measure the scheduler and the
+// second core's availability on a shared machine, not the facade.
 //
-// The ratio that travels is facade / plain at the same size: the share of
-// plain-TCP throughput left once TLS records go through the facade.  Both
-// rates are Google Benchmark's CPU-time rates like every other point (the
-// thread's CPU time includes its system calls).  Loopback keeps the kernel's
-// share small (no NIC, no driver, no interrupts), so the facade's added
-// microseconds weigh more here than on a wire: read the ratio as
-// pessimistic for the facade.
+// The ratio that travels is facade / plain at the same size and transport
+// (tls* vs plain:tcp, dtls* vs plain:udp): the share of plain throughput
+// left once TLS/DTLS records go through the facade.  Both rates are Google
+// Benchmark's CPU-time rates like every other point (the thread's CPU time
+// includes its system calls).  Loopback keeps the kernel's share small (no
+// NIC, no driver, no interrupts), so the facade's added microseconds weigh
+// more here than on a wire: read the ratio as pessimistic for the facade.
 //
 // Setup, outside the timed loop: a full handshake (ECDHE, ECDSA P-256, the
 // throwaway self-signed certificate of test_certificate(), no verification,
-// as the OpenSSL/wolfSSL points), the negotiated suite checked, then one
-// checked message each way.  The facade's C API lives in sockpair.c: the
-// Zephyr headers are C headers and stay out of C++.
+// as the OpenSSL/wolfSSL points; DTLS with the server's cookie exchange), the
+// negotiated suite checked (AES-128-GCM), then one checked message each way.
+// A DTLS server socket runs its handshakes inside recvfrom(), so during
+// set-up only a helper thread sits in the server's recvfrom() while the
+// client connects (sockpair.c); the timed loop has the one thread.  Google
+// Benchmark calls a point's function several times (to size the iteration
+// count); each call sets up a fresh pair, untimed.  The facade's C API
+// lives in sockpair.c: the Zephyr headers are C headers and stay out of C++.
 #include "bench.h"
 
 #include <benchmark/benchmark.h>
@@ -60,7 +83,7 @@ namespace {
 void bm_send_recv(benchmark::State &st, zb_pair_kind kind, size_t size)
 {
     std::string cert, key;
-    if (kind != ZB_PAIR_PLAIN_TCP) {
+    if (kind != ZB_PAIR_PLAIN_TCP && kind != ZB_PAIR_PLAIN_UDP) {
         test_certificate(&cert, &key);
         if (cert.empty() || key.empty()) {
             st.SkipWithError("certificate generation failed");
@@ -97,20 +120,30 @@ void reg(const std::string &name, zb_pair_kind kind, size_t size)
 
 void register_facade(const Plan &plan)
 {
-    // Google Benchmark runs points in registration order.  Per size, plain
-    // TCP first and the facade right after it: the two halves of a ratio
-    // run seconds apart, so a change in the shared machine's load between
-    // them is less likely, and the facade's progress line can already show
-    // the ratio.
+    // Google Benchmark runs points in registration order.  Per size and
+    // transport, the plain baseline first and the facade right after it:
+    // the two halves of a ratio run seconds apart, so a change in the
+    // shared machine's load between them is less likely, and the facade's
+    // progress line can already show the ratio.  --quick: tls13 and dtls13
+    // with their baselines.
+    struct Proto {
+        const char *name;
+        zb_pair_kind kind;
+        bool quick;
+    };
+    static const Proto tcp[] = {{"tls12", ZB_PAIR_TLS12, false}, {"tls13", ZB_PAIR_TLS13, true}};
+    static const Proto udp[] = {{"dtls12", ZB_PAIR_DTLS12, false},
+                                {"dtls13", ZB_PAIR_DTLS13, true}};
     for (size_t size : socket_sizes()) {
         const std::string sz = std::to_string(size);
         reg("plain:tcp:send_recv:" + sz, ZB_PAIR_PLAIN_TCP, size);
-        for (const std::string p : {"tls12", "tls13"}) {
-            if (plan.quick && p != "tls13")
-                continue;
-            reg("facade:" + p + ":send_recv:" + sz, p == "tls13" ? ZB_PAIR_TLS13 : ZB_PAIR_TLS12,
-                size);
-        }
+        for (const Proto &p : tcp)
+            if (p.quick || !plan.quick)
+                reg("facade:" + std::string(p.name) + ":send_recv:" + sz, p.kind, size);
+        reg("plain:udp:send_recv:" + sz, ZB_PAIR_PLAIN_UDP, size);
+        for (const Proto &p : udp)
+            if (p.quick || !plan.quick)
+                reg("facade:" + std::string(p.name) + ":send_recv:" + sz, p.kind, size);
     }
 }
 

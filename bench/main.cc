@@ -100,11 +100,18 @@ std::string raw_name_for(const std::vector<std::string> &f)
     return "raw:" + f[2] + ":seal:" + f[4];
 }
 
-// "facade:tls13:send_recv:1400" -> "plain:tcp:send_recv:1400", the same
-// traffic over plain TCP.
+// The transport under a facade protocol: tls* over TCP, dtls* over UDP.
+bool is_dtls(const std::string &proto)
+{
+    return proto.rfind("dtls", 0) == 0;
+}
+
+// "facade:tls13:send_recv:1400" -> "plain:tcp:send_recv:1400",
+// "facade:dtls13:send_recv:1400" -> "plain:udp:send_recv:1400": the same
+// traffic over plain kernel sockets of the same transport.
 std::string plain_name_for(const std::vector<std::string> &f)
 {
-    return "plain:tcp:send_recv:" + f[3];
+    return std::string("plain:") + (is_dtls(f[1]) ? "udp" : "tcp") + ":send_recv:" + f[3];
 }
 
 // ---------------------------------------------------------------------------
@@ -167,7 +174,8 @@ class Progress : public benchmark::BenchmarkReporter {
             }
             if (f[0] == "facade" && f.size() == 4) {
                 if (const Result *plain = find(plain_name_for(f)))
-                    line << "  (" << fmt("%.2f", res.bps / plain->bps) << "x plain TCP)";
+                    line << "  (" << fmt("%.2f", res.bps / plain->bps) << "x plain "
+                         << (is_dtls(f[1]) ? "UDP" : "TCP") << ")";
             }
         }
         std::cerr << line.str() << std::endl;
@@ -341,9 +349,11 @@ std::string pad(const std::string &s, size_t w, bool right = true)
     return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
-// Loopback socket rows: per size, plain TCP then the facade protocols.
-//   vs plain   facade bytes/s / plain TCP bytes/s: the share of plain-TCP
-//              throughput the facade keeps (1.00 = TLS for free).
+// Loopback socket rows: per size, plain TCP then the TLS facade protocols,
+// plain UDP then the DTLS ones.
+//   vs plain   facade bytes/s / plain bytes/s of the same transport (tls*:
+//              plain TCP, dtls*: plain UDP): the share of plain throughput
+//              the facade keeps (1.00 = TLS/DTLS for free).
 //   +us/msg    facade time per message - plain time per message: what the
 //              facade adds to a message, in microseconds.
 //   engine s+o zrec:<proto>:aes128gcm:{seal,open}:<size>:burst1 time per
@@ -364,13 +374,16 @@ std::string socket_table()
     std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
         auto key = [](const std::string &n) {
             auto f = split(n, ':');
+            // Transport (TCP before UDP), then the baseline before the
+            // facade protocols.
+            const bool udp = f[0] == "plain" ? f[1] == "udp" : is_dtls(f[1]);
             int kind = f[0] == "plain" ? -1 : index_of(protos(), f[1]);
-            return std::make_tuple(std::strtoul(f[3].c_str(), nullptr, 10), kind);
+            return std::make_tuple(std::strtoul(f[3].c_str(), nullptr, 10), udp, kind);
         };
         return key(a.first) < key(b.first);
     });
     const size_t w0 = 52;
-    t << "\n" << pad("socket point (127.0.0.1 TCP, send + recv)", w0, false) << pad("Mmsg/s", 8)
+    t << "\n" << pad("socket point (127.0.0.1 TCP/UDP, send + recv)", w0, false) << pad("Mmsg/s", 8)
       << pad("MB/s", 9) << pad("vs", 7) << pad("+us/", 8) << pad("engine", 8) << "\n";
     t << pad("facade:<proto>:send_recv:<size> (AES-128-GCM)", w0, false) << pad("", 8)
       << pad("", 9) << pad("plain", 7) << pad("msg", 8) << pad("s+o us", 8) << "\n";
@@ -430,10 +443,13 @@ std::string build_table(const Env &env, bool quick)
     t << "  s+o vs X = X's (write+read) time per record / engine's (seal+open) time per record.\n";
     t << "  open: pool sealed untimed, re-sealed untimed when used up (fresh sequence numbers: "
          "DTLS replay window accepts every record).\n";
-    t << "  send_recv: one message per iteration over one 127.0.0.1 TCP connection, client "
-         "send + server recv in the one pinned thread;\n"
-         "    facade = libzrec-zsock TLS sockets (AES-128-GCM), plain = kernel TCP sockets; "
-         "vs plain = facade bytes/s / plain bytes/s (same size);\n"
+    t << "  send_recv: one message per iteration over 127.0.0.1 (TCP: one connection; UDP: one "
+         "datagram, client socket to server socket), client send + server recv in the one "
+         "pinned thread;\n"
+         "    facade = libzrec-zsock TLS sockets over TCP, DTLS sockets over UDP (AES-128-GCM), "
+         "plain = kernel TCP / UDP sockets;\n"
+         "    vs plain = facade bytes/s / plain bytes/s (same size; tls*: plain TCP, dtls*: "
+         "plain UDP);\n"
          "    +us/msg = facade - plain time per message; engine s+o us = zrec seal+open burst1 "
          "time per record (same proto, size).\n\n";
 
@@ -563,7 +579,7 @@ std::string build_table(const Env &env, bool quick)
 
 // ---------------------------------------------------------------------------
 // Plot (gnuplot): throughput vs record size, AES-128-GCM headline series,
-// and the loopback socket points (facade, plain TCP) vs message size.
+// and the loopback socket points (facade, plain TCP/UDP) vs message size.
 // ---------------------------------------------------------------------------
 
 std::string gp_quote(const std::string &s)
@@ -615,8 +631,9 @@ size_t size_index(const std::vector<std::string> &f)
 // of the spare list no other series uses.
 struct Style {
     std::string colour;
-    int pt;     // point type: seal circle, open triangle, writeread diamond, send_recv square
-    int dt;     // dash type: engine solid, raw dashed, references and plain TCP dotted/dashed
+    int pt;     // point type: seal circle, open triangle, writeread diamond, send_recv
+                // square (filled: TCP, open: UDP)
+    int dt;     // dash type: engine solid, raw dashed, references and plain TCP/UDP dotted/dashed
     double lw;  // line width
 };
 
@@ -636,6 +653,9 @@ std::map<std::string, Style> plot_styles(const std::vector<std::string> &labels)
         {"facade:tls13:send_recv", "#9467bd"},
         {"facade:tls12:send_recv", "#393b79"},
         {"plain:tcp:send_recv", "#7f7f7f"},
+        {"facade:dtls13:send_recv", "#c51b7d"},
+        {"facade:dtls12:send_recv", "#b35806"},
+        {"plain:udp:send_recv", "#b0b0b0"},
     };
     static const char *const spare[] = {"#8b0000", "#006400", "#00008b", "#ff1493",
                                         "#008b8b", "#bcbd22", "#4b0082", "#556b2f"};
@@ -661,7 +681,8 @@ std::map<std::string, Style> plot_styles(const std::vector<std::string> &labels)
         }
         used.push_back(st.colour);
         auto op = [&](const char *w) { return std::find(f.begin(), f.end(), w) != f.end(); };
-        st.pt = op("open") ? 9 : op("writeread") ? 13 : op("send_recv") ? 5 : 7;
+        const bool udp = op("send_recv") && (op("udp") || is_dtls(f[1]));
+        st.pt = op("open") ? 9 : op("writeread") ? 13 : udp ? 4 : op("send_recv") ? 5 : 7;
         st.dt = f[0] == "raw" ? 2 : f[0] == "openssl" ? 4 : f[0] == "wolfssl" ? 5
                 : f[0] == "plain" ? 3 : 1;
         st.lw = f[0] == "raw" ? 3 : 2;
@@ -758,8 +779,9 @@ void usage(const char *argv0)
         "  --quick         headline subset: every zrec point for tls13 and dtls13 with\n"
         "                  aes128gcm, raw aes128gcm at every size, OpenSSL (tls13) and\n"
         "                  wolfSSL (tls13, dtls13) aes128gcm at 64/1400/16384, the facade\n"
-        "                  (tls13) and plain TCP over loopback at 64/1400/16384; default\n"
-        "                  --benchmark_min_time=%s.  Without it: every point.\n"
+        "                  (tls13, dtls13) and plain TCP/UDP over loopback at\n"
+        "                  64/1400/16384; default --benchmark_min_time=%s.\n"
+        "                  Without it: every point.\n"
         "  --results DIR   where to write zrec-bench.json, table.txt, throughput.png\n"
         "                  (default ./results)\n"
         "  --cpu N         pin to CPU N (default: the highest-numbered allowed CPU)\n"

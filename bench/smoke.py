@@ -3,8 +3,9 @@
 measurement times into a temporary results folder, then check the output:
 every expected point is in Google Benchmark's JSON under its exact name, did
 not fail, and has bytes_per_second > 0 and items_per_second > 0; the table
-has its rows, including the facade vs plain TCP ratio of the loopback socket
-points.  Timings are not checked (the machine is shared and noisy).
+has its rows, including the facade vs plain TCP / plain UDP ratio of the
+loopback socket points (TLS over TCP, DTLS over UDP).  Timings are not
+checked (the machine is shared and noisy).
 
 usage: smoke.py PATH/TO/zrec-bench
 """
@@ -34,6 +35,24 @@ EXPECTED = [
     "plain:tcp:send_recv:1400",
     "facade:tls13:send_recv:64",
     "facade:tls12:send_recv:1400",
+    # DTLS sockets (one record per datagram) beside plain UDP; 16384: the
+    # largest record, one 16 KB datagram.
+    "plain:udp:send_recv:64",
+    "plain:udp:send_recv:1400",
+    "plain:udp:send_recv:16384",
+    "facade:dtls13:send_recv:64",
+    "facade:dtls12:send_recv:1400",
+    "facade:dtls13:send_recv:16384",
+]
+
+# Socket rows whose table line must carry a positive "vs plain" ratio
+# (plain TCP for tls*, plain UDP for dtls*).
+RATIO_ROWS = [
+    "facade:tls13:send_recv:64",
+    "facade:tls12:send_recv:1400",
+    "facade:dtls13:send_recv:64",
+    "facade:dtls12:send_recv:1400",
+    "facade:dtls13:send_recv:16384",
 ]
 
 
@@ -90,9 +109,9 @@ def main():
             text = open(table).read()
             if "zrec:tls13:aes128gcm:64:burst1" not in text:
                 fails.append("table.txt lacks the zrec:tls13:aes128gcm:64:burst1 row")
-            # The socket rows carry the facade vs plain TCP ratio (the
-            # column after MB/s): a positive number wherever both ran.
-            for name in ("facade:tls13:send_recv:64", "facade:tls12:send_recv:1400"):
+            # The socket rows carry the facade vs plain ratio (the column
+            # after MB/s): a positive number wherever both ran.
+            for name in RATIO_ROWS:
                 row = [l.split() for l in text.splitlines() if l.split()[:1] == [name]]
                 if not row:
                     fails.append("table.txt lacks the %s row" % name)

@@ -1,7 +1,7 @@
 /*
- * zrec-bench: socket pairs over 127.0.0.1 TCP for the facade:* and
- * plain:tcp:* points (see sockpair.h, and facade_bench.cc for what a point
- * measures).
+ * zrec-bench: socket pairs over 127.0.0.1 TCP and UDP for the facade:*,
+ * plain:tcp:* and plain:udp:* points (see sockpair.h, and facade_bench.cc
+ * for what a point measures).
  *
  * The facade side is written against the Zephyr API only (zsock_*, SOL_TLS,
  * tls_credential_*), as an application would use it.
@@ -37,15 +37,30 @@
 
 /* TLS_CIPHERSUITE_LIST values (IANA numbers): AES-128-GCM, as the headline
  * engine points, so that facade and engine figures speak of the same AEAD.
- * The server key is ECDSA P-256, hence the ECDSA TLS 1.2 suite. */
+ * The server key is ECDSA P-256, hence the ECDSA TLS 1.2 suite.  DTLS uses
+ * the same numbers (DTLS 1.2: 0xC02B; DTLS 1.3: 0x1301). */
 #define SUITE_TLS12 0xC02B /* TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 */
 #define SUITE_TLS13 0x1301 /* TLS_AES_128_GCM_SHA256 */
 
 struct zb_pair {
     enum zb_pair_kind kind;
+    bool zsock; /* facade sockets (TLS, DTLS), else kernel sockets */
+    bool dgram; /* UDP (plain, DTLS), else TCP */
     int client, server; /* kernel fds (plain), zsock fds (TLS): the same numbers */
     int cipher;
+    /* Datagram pairs: the client's address as the server's recvfrom() saw
+     * it, for the server->client warm-up message. */
+    struct sockaddr_in client_addr;
 };
+
+/* The warm-up message: one each way before anything is timed. */
+#define WARM_LEN 1400
+
+static void warm_fill(uint8_t *b, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 31 + 7 + seed * 13);
+}
 
 /* tls_credential_add() keeps the caller's pointer (Zephyr's contract), so
  * the PEM copies live as long as they are registered. */
@@ -143,6 +158,35 @@ static int open_plain(struct zb_pair *p, char *err, size_t errlen)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_timeouts(fd, false);
     }
+    p->cipher = -1;
+    return 0;
+}
+
+/* ---- plain kernel UDP ---------------------------------------------------- */
+
+/* The same shape as the DTLS pair: a server socket bound to 127.0.0.1 that
+ * learns its peer from recvfrom(), a client socket connected to it.  The
+ * kernel's default socket buffers (net.core.rmem_default/wmem_default,
+ * about 208 KiB) hold a 16 KiB datagram many times over, and at most one
+ * message is in flight: no SO_RCVBUF/SO_SNDBUF, here or on the DTLS
+ * sockets, so both run on the same defaults. */
+static int open_plain_udp(struct zb_pair *p, char *err, size_t errlen)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    p->server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (p->server < 0 || bind(p->server, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(p->server, (struct sockaddr *)&a, &al) != 0) {
+        fail(err, errlen, "UDP bind on 127.0.0.1", errno);
+        return -1;
+    }
+    p->client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (p->client < 0 || connect(p->client, (struct sockaddr *)&a, sizeof a) != 0) {
+        fail(err, errlen, "UDP connect", errno);
+        return -1;
+    }
+    set_timeouts(p->server, false);
+    set_timeouts(p->client, false);
     p->cipher = -1;
     return 0;
 }
@@ -257,11 +301,150 @@ static int open_tls(struct zb_pair *p, const char *cert, const char *key, char *
     return 0;
 }
 
+/* ---- zsock DTLS ---------------------------------------------------------- */
+
+/* A DTLS server socket does its handshakes inside recvfrom() (or poll()):
+ * while the client's zsock_connect() runs its side, something must call
+ * recvfrom() on the server.  During set-up only, a helper thread does: one
+ * blocking zsock_recvfrom(), which takes the handshake's datagrams and
+ * returns with the first application datagram - the client's warm-up
+ * message, sent right after connect() - or fails after the socket's
+ * SO_RCVTIMEO.  The thread inherits the measuring thread's CPU pinning;
+ * nothing is timed yet, and the timed loop has no second thread. */
+struct dtls_serve {
+    int fd;
+    uint8_t buf[WARM_LEN + 100]; /* room to see a longer (merged) datagram */
+    ssize_t n;
+    int err;
+    struct sockaddr_in from;
+    socklen_t fromlen;
+};
+
+static void *dtls_serve_main(void *arg)
+{
+    struct dtls_serve *h = arg;
+    h->fromlen = sizeof h->from;
+    h->n = zsock_recvfrom(h->fd, h->buf, sizeof h->buf, 0, (struct sockaddr *)&h->from,
+                          &h->fromlen);
+    h->err = h->n < 0 ? errno : 0;
+    return NULL;
+}
+
+static int open_dtls(struct zb_pair *p, const char *cert, const char *key, char *err,
+                     size_t errlen)
+{
+    const bool dtls13 = p->kind == ZB_PAIR_DTLS13;
+    const int proto = dtls13 ? IPPROTO_DTLS_1_3 : IPPROTO_DTLS_1_2;
+    const int suite = dtls13 ? SUITE_TLS13 : SUITE_TLS12;
+    int rc = register_credentials(cert, key);
+    if (rc != 0) {
+        fail(err, errlen, "tls_credential_add", -rc);
+        return -1;
+    }
+    /* The server: one socket that would serve every client. */
+    p->server = zsock_socket(AF_INET, SOCK_DGRAM, proto);
+    if (p->server < 0) {
+        fail(err, errlen, "zsock_socket (DTLS server)", errno);
+        return -1;
+    }
+    static const sec_tag_t tags[] = {BENCH_TAG};
+    const int role = TLS_DTLS_ROLE_SERVER;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (zsock_setsockopt(p->server, SOL_TLS, TLS_DTLS_ROLE, &role, sizeof role) != 0 ||
+        zsock_setsockopt(p->server, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) != 0 ||
+        zsock_setsockopt(p->server, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite, sizeof suite) != 0) {
+        fail(err, errlen, "DTLS server SOL_TLS options", errno);
+        return -1;
+    }
+    set_timeouts(p->server, true);
+    if (zsock_bind(p->server, (struct sockaddr *)&a, sizeof a) != 0 ||
+        zsock_getsockname(p->server, (struct sockaddr *)&a, &al) != 0) {
+        fail(err, errlen, "zsock_bind on 127.0.0.1 (DTLS server)", errno);
+        return -1;
+    }
+    static struct dtls_serve h; /* set-up is single-threaded: one at a time */
+    memset(&h, 0, sizeof h);
+    h.fd = p->server;
+    h.n = -1;
+    pthread_t th;
+    rc = pthread_create(&th, NULL, dtls_serve_main, &h);
+    if (rc != 0) {
+        fail(err, errlen, "pthread_create", rc);
+        return -1;
+    }
+    /* The client: no verification, as for TLS (see open_tls()). */
+    uint8_t out[WARM_LEN];
+    warm_fill(out, sizeof out, 1);
+    const int none = TLS_PEER_VERIFY_NONE;
+    p->client = zsock_socket(AF_INET, SOCK_DGRAM, proto);
+    int cerr = 0;
+    const char *cwhat = "zsock_socket (DTLS client)";
+    if (p->client < 0) {
+        cerr = errno;
+    } else if (zsock_setsockopt(p->client, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) != 0 ||
+               zsock_setsockopt(p->client, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite,
+                                sizeof suite) != 0) {
+        cerr = errno;
+        cwhat = "DTLS client SOL_TLS options";
+    } else {
+        set_timeouts(p->client, true);
+        if (zsock_connect(p->client, (struct sockaddr *)&a, sizeof a) != 0) {
+            cerr = errno;
+            cwhat = "zsock_connect (DTLS handshake)";
+        } else {
+            /* The warm-up's client->server leg: what the helper waits for. */
+            ssize_t w = zsock_send(p->client, out, sizeof out, 0);
+            if (w != (ssize_t)sizeof out) {
+                cerr = w < 0 ? errno : EIO;
+                cwhat = "warm-up client->server (DTLS send)";
+            }
+        }
+    }
+    if (cerr != 0) {
+        /* Wakes a still-blocked zsock_recvfrom() (EINTR), as in Zephyr. */
+        zsock_close(p->server);
+        p->server = -1;
+        pthread_join(th, NULL);
+        fail(err, errlen, cwhat, cerr);
+        return -1;
+    }
+    pthread_join(th, NULL);
+    if (h.n < 0) {
+        fail(err, errlen, "warm-up client->server (DTLS server recvfrom)", h.err);
+        return -1;
+    }
+    if (h.n != (ssize_t)sizeof out || memcmp(h.buf, out, sizeof out) != 0) {
+        snprintf(err, errlen, "warm-up client->server: %zd bytes received, %zu sent%s", h.n,
+                 sizeof out, h.n == (ssize_t)sizeof out ? ", data corrupted" : "");
+        return -1;
+    }
+    if (h.fromlen != sizeof h.from || h.from.sin_family != AF_INET) {
+        snprintf(err, errlen, "DTLS server recvfrom: no IPv4 source address");
+        return -1;
+    }
+    p->client_addr = h.from;
+    /* Both ends: the server socket reports its latest handshake. */
+    for (int i = 0; i < 2; i++) {
+        int used = 0;
+        socklen_t ul = sizeof used;
+        if (zsock_getsockopt(i ? p->server : p->client, SOL_TLS, TLS_CIPHERSUITE_USED, &used,
+                             &ul) != 0 ||
+            used != suite) {
+            snprintf(err, errlen, "DTLS %s: negotiated suite %#x, wanted %#x",
+                     i ? "server" : "client", (unsigned)used, (unsigned)suite);
+            return -1;
+        }
+    }
+    p->cipher = suite;
+    return 0;
+}
+
 /* ---- messages ------------------------------------------------------------ */
 
 static int xfer(struct zb_pair *p, int from, int to, const void *out, void *in, size_t len)
 {
-    const bool z = p->kind != ZB_PAIR_PLAIN_TCP;
+    const bool z = p->zsock;
     for (size_t off = 0; off < len;) {
         ssize_t w = z ? zsock_send(from, (const uint8_t *)out + off, len - off, 0)
                       : send(from, (const uint8_t *)out + off, len - off, MSG_NOSIGNAL);
@@ -279,19 +462,83 @@ static int xfer(struct zb_pair *p, int from, int to, const void *out, void *in, 
     return 0;
 }
 
+/* One datagram: to == NULL sends on a connected socket (the client). */
+static ssize_t dgram_send(const struct zb_pair *p, int fd, const void *buf, size_t len,
+                          const struct sockaddr_in *to)
+{
+    if (p->zsock)
+        return to ? zsock_sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof *to)
+                  : zsock_send(fd, buf, len, 0);
+    return to ? sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof *to)
+              : send(fd, buf, len, 0);
+}
+
+static ssize_t dgram_recv(const struct zb_pair *p, int fd, void *buf, size_t cap,
+                          struct sockaddr_in *from)
+{
+    socklen_t fl = sizeof *from;
+    return p->zsock ? zsock_recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &fl)
+                    : recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &fl);
+}
+
 int zb_pair_send_recv(struct zb_pair *p, const void *out, void *in, size_t len)
 {
-    return xfer(p, p->client, p->server, out, in, len);
+    if (!p->dgram)
+        return xfer(p, p->client, p->server, out, in, len);
+    ssize_t w = dgram_send(p, p->client, out, len, NULL);
+    if (w != (ssize_t)len)
+        return w < 0 ? -errno : -EIO;
+    struct sockaddr_in from;
+    ssize_t r = dgram_recv(p, p->server, in, len, &from);
+    if (r != (ssize_t)len)
+        return r < 0 ? -errno : -EBADMSG;
+    return 0;
+}
+
+/* Datagram pairs: the client->server leg (unless open_dtls() already did
+ * it, the server's recvfrom() having run the handshake), then the
+ * server->client leg, sendto() the address the server saw.  Receive buffers
+ * have room to spare, so a datagram that is not exactly the message shows. */
+static int warm_up_dgram(struct zb_pair *p, bool c2s_done, char *err, size_t errlen)
+{
+    uint8_t out[WARM_LEN], in[WARM_LEN + 100];
+    for (int dir = c2s_done ? 1 : 0; dir < 2; dir++) {
+        warm_fill(out, sizeof out, (unsigned)dir + 1);
+        memset(in, 0, sizeof in);
+        const char *what = dir ? "warm-up server->client" : "warm-up client->server";
+        ssize_t w = dir ? dgram_send(p, p->server, out, sizeof out, &p->client_addr)
+                        : dgram_send(p, p->client, out, sizeof out, NULL);
+        if (w != (ssize_t)sizeof out) {
+            fail(err, errlen, what, w < 0 ? errno : EIO);
+            return -1;
+        }
+        struct sockaddr_in from;
+        ssize_t r = dgram_recv(p, dir ? p->client : p->server, in, sizeof in, &from);
+        if (r < 0) {
+            fail(err, errlen, what, errno);
+            return -1;
+        }
+        if (r != (ssize_t)sizeof out || memcmp(in, out, sizeof out) != 0) {
+            snprintf(err, errlen, "%s: %zd bytes received, %zu sent%s", what, r, sizeof out,
+                     r == (ssize_t)sizeof out ? ", data corrupted" : "");
+            return -1;
+        }
+        if (!dir)
+            p->client_addr = from;
+    }
+    return 0;
 }
 
 /* One checked message each way: proves the pair carries data intact, and
- * consumes whatever the handshake left in flight (TLS 1.3 session tickets)
- * before anything is timed. */
+ * consumes whatever the handshake left in flight (TLS 1.3 session tickets;
+ * DTLS: the server's last flight is released by the client's data, the
+ * client's by the DTLS 1.3 server's ACK) before anything is timed. */
 static int warm_up(struct zb_pair *p, char *err, size_t errlen)
 {
-    uint8_t out[1400], in[1400];
-    for (size_t i = 0; i < sizeof out; i++)
-        out[i] = (uint8_t)(i * 31 + 7);
+    if (p->dgram)
+        return warm_up_dgram(p, p->zsock, err, errlen);
+    uint8_t out[WARM_LEN], in[WARM_LEN];
+    warm_fill(out, sizeof out, 0);
     for (int dir = 0; dir < 2; dir++) {
         memset(in, 0, sizeof in);
         int rc = dir ? xfer(p, p->server, p->client, out, in, sizeof out)
@@ -317,13 +564,19 @@ struct zb_pair *zb_pair_open(enum zb_pair_kind kind, const char *cert_pem, const
         return NULL;
     }
     p->kind = kind;
+    p->zsock = kind != ZB_PAIR_PLAIN_TCP && kind != ZB_PAIR_PLAIN_UDP;
+    p->dgram = kind == ZB_PAIR_PLAIN_UDP || kind == ZB_PAIR_DTLS12 || kind == ZB_PAIR_DTLS13;
     p->client = p->server = -1;
     int rc;
     if (kind == ZB_PAIR_PLAIN_TCP) {
         rc = open_plain(p, err, errlen);
+    } else if (kind == ZB_PAIR_PLAIN_UDP) {
+        rc = open_plain_udp(p, err, errlen);
     } else if (cert_pem == NULL || key_pem == NULL || !cert_pem[0] || !key_pem[0]) {
         snprintf(err, errlen, "no server certificate");
         rc = -1;
+    } else if (p->dgram) {
+        rc = open_dtls(p, cert_pem, key_pem, err, errlen);
     } else {
         rc = open_tls(p, cert_pem, key_pem, err, errlen);
     }
@@ -349,10 +602,10 @@ void zb_pair_close(struct zb_pair *p)
         int fd = i ? p->server : p->client;
         if (fd < 0)
             continue;
-        if (p->kind == ZB_PAIR_PLAIN_TCP)
+        if (!p->zsock)
             close(fd);
         else
-            zsock_close(fd); /* sends close_notify */
+            zsock_close(fd); /* sends close_notify (DTLS server: to every session) */
     }
     free(p);
 }

@@ -1,7 +1,8 @@
 /*
- * zrec-bench: a connected client/server socket pair over 127.0.0.1 TCP,
- * either two zsock TLS sockets of libzrec-zsock (the facade) or two plain
- * kernel TCP sockets, behind a small C API.
+ * zrec-bench: a client/server socket pair over 127.0.0.1, behind a small C
+ * API: over TCP, two zsock TLS sockets of libzrec-zsock (the facade) or two
+ * plain kernel TCP sockets; over UDP, two zsock DTLS sockets (a client and a
+ * TLS_DTLS_ROLE_SERVER socket) or two plain kernel UDP sockets.
  *
  * This is C, not C++: the facade's Zephyr headers are C headers written for
  * C code (Zephyr applications); keeping them out of the C++ translation
@@ -20,22 +21,28 @@ enum zb_pair_kind {
     ZB_PAIR_PLAIN_TCP, /* kernel socket()/send()/recv(), TCP_NODELAY */
     ZB_PAIR_TLS12,     /* zsock, IPPROTO_TLS_1_2, ECDHE-ECDSA-AES128-GCM-SHA256 */
     ZB_PAIR_TLS13,     /* zsock, IPPROTO_TLS_1_3, TLS_AES_128_GCM_SHA256 */
+    ZB_PAIR_PLAIN_UDP, /* kernel socket()/send()/recvfrom(), connected client */
+    ZB_PAIR_DTLS12,    /* zsock, IPPROTO_DTLS_1_2, ECDHE-ECDSA-AES128-GCM-SHA256 */
+    ZB_PAIR_DTLS13,    /* zsock, IPPROTO_DTLS_1_3, TLS_AES_128_GCM_SHA256 */
 };
 
 struct zb_pair;
 
-/* Connect a pair (for TLS: full handshake, then one warm-up message each
- * way, checked).  cert_pem/key_pem: the server's identity, NUL-terminated
- * PEM (ignored for plain TCP); copied.  On failure returns NULL and writes
- * a reason into err. */
+/* Connect a pair (for TLS/DTLS: full handshake, negotiated suite checked),
+ * then one warm-up message each way, checked.  cert_pem/key_pem: the
+ * server's identity, NUL-terminated PEM (ignored for plain TCP/UDP); copied.
+ * On failure returns NULL and writes a reason into err. */
 struct zb_pair *zb_pair_open(enum zb_pair_kind kind, const char *cert_pem, const char *key_pem,
                              char *err, size_t errlen);
 
 /* One message: the client sends len bytes from out, the server receives
- * exactly len bytes into in.  0, or -errno. */
+ * exactly len bytes into in.  TCP/TLS: one send call, one recv call
+ * (MSG_WAITALL).  UDP/DTLS: one datagram (DTLS: one record in it; len at
+ * most 16384), one send call, one recvfrom call (with the source address,
+ * as a server that answers needs it).  0, or -errno. */
 int zb_pair_send_recv(struct zb_pair *p, const void *out, void *in, size_t len);
 
-/* The negotiated cipher suite (IANA number), -1 for plain TCP. */
+/* The negotiated cipher suite (IANA number), -1 for plain TCP/UDP. */
 int zb_pair_cipher(const struct zb_pair *p);
 
 void zb_pair_close(struct zb_pair *p);

@@ -1,8 +1,18 @@
 /*
- * zrec-server: a TLS server in the manner of `openssl s_server`, built on the
- * zsock facade.  Serves clients concurrently (a thread each) until killed,
- * or only the first one with --once.  Without --echo it prints what it
- * receives on stdout; with --echo it sends it back.  Diagnostics on stderr.
+ * zrec-server: a TLS/DTLS server in the manner of `openssl s_server`, built
+ * on the zsock facade.  Serves clients concurrently until killed, or only the
+ * first one with --once.  Without --echo it prints what it receives on
+ * stdout; with --echo it sends it back.  Diagnostics on stderr.
+ *
+ * TLS: listen/accept, a thread per client.
+ * DTLS: one socket (TLS_DTLS_ROLE_SERVER) serves every client, as Zephyr's
+ * DTLS server sockets do: recvfrom() returns each client's datagrams with
+ * its address (cookies and handshakes happen inside the socket), and --echo
+ * sends each one back to its sender with sendto().  A client's close_notify
+ * ends its session silently (Zephyr semantics: recvfrom() just goes on
+ * serving others), so the end of a session is not observable through the
+ * socket API; with --once a DTLS server therefore exits when its first
+ * client has sent nothing for --idle-timeout ms (default 1000).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zephyr/net/socket.h>
@@ -24,7 +35,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: zrec-server --proto tls1.2|tls1.3|dtls1.2|dtls1.3 --port N [--bind ADDR]\n"
             "         --cert F --key F [--ca F] [--psk-id ID --psk HEX] [--cipher IANA_NAME]\n"
-            "         [--alpn LIST] [--echo] [--once]\n");
+            "         [--alpn LIST] [--echo] [--once] [--idle-timeout MS (DTLS --once)]\n");
     exit(2);
 }
 
@@ -61,13 +72,97 @@ done:
     return NULL;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* Errors that end one client's session, not the server's socket. */
+static bool per_client(int err)
+{
+    return err == EINTR || err == EAGAIN || err == ECONNRESET || err == ECONNABORTED ||
+           err == ECONNREFUSED || err == EBADMSG || err == EPROTO || err == EMSGSIZE ||
+           err == ETIMEDOUT || err == ENOTCONN || err == EHOSTUNREACH;
+}
+
+/* DTLS: one socket, every client; see the top of the file. */
+static int serve_dtls(int sock)
+{
+    static char buf[16384];
+    struct sockaddr_storage first;
+    bool have_first = false;
+    int64_t first_seen = 0;
+    for (;;) {
+        if (o.once && have_first) {
+            int64_t left = first_seen + o.idle_timeout_ms - now_ms();
+            if (left <= 0)
+                return 0; /* the first client's session is over */
+            struct zsock_pollfd p = {sock, ZSOCK_POLLIN, 0};
+            int n = zsock_poll(&p, 1, (int)left);
+            if (n < 0 && errno != EINTR) {
+                tool_error("poll", errno);
+                return 1;
+            }
+            if (n <= 0)
+                continue;
+        }
+        struct sockaddr_storage from;
+        socklen_t alen = sizeof from;
+        ssize_t n = zsock_recvfrom(sock, buf, sizeof buf, 0, (struct sockaddr *)&from, &alen);
+        if (n < 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EINTR)
+                continue;
+            tool_error("recvfrom", err);
+            if (per_client(err))
+                continue;
+            return 1;
+        }
+        if (!have_first) {
+            first = from;
+            have_first = true;
+        }
+        if (same_addr(&from, &first))
+            first_seen = now_ms();
+        if (n == 0)
+            continue; /* an empty record: nothing to print or echo */
+        if (o.echo) {
+            if (zsock_sendto(sock, buf, (size_t)n, 0, (struct sockaddr *)&from, alen) < 0) {
+                int err = errno;
+                tool_error("sendto", err);
+                if (!per_client(err))
+                    return 1;
+            }
+        } else {
+            fwrite(buf, 1, (size_t)n, stdout);
+            fflush(stdout);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"proto", 1, 0, 'p'}, {"port", 1, 0, 'P'}, {"bind", 1, 0, 'b'}, {"ca", 1, 0, 'a'},
         {"cert", 1, 0, 'c'}, {"key", 1, 0, 'k'}, {"psk-id", 1, 0, 'i'}, {"psk", 1, 0, 's'},
         {"cipher", 1, 0, 'C'}, {"alpn", 1, 0, 'A'}, {"echo", 0, 0, 'e'}, {"once", 0, 0, 'o'},
-        {0, 0, 0, 0}};
+        {"idle-timeout", 1, 0, 't'}, {0, 0, 0, 0}};
+    o.idle_timeout_ms = 1000;
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
         switch (c) {
         case 'p': o.proto = optarg; break;
@@ -82,6 +177,7 @@ int main(int argc, char **argv)
         case 'A': o.alpn = optarg; break;
         case 'e': o.echo = true; break;
         case 'o': o.once = true; break;
+        case 't': o.idle_timeout_ms = atoi(optarg); break;
         default: usage();
         }
     }
@@ -106,6 +202,13 @@ int main(int argc, char **argv)
     }
     int one = 1;
     zsock_setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (dtls) {
+        int role = TLS_DTLS_ROLE_SERVER;
+        if (zsock_setsockopt(ls, SOL_TLS, TLS_DTLS_ROLE, &role, sizeof role) < 0) {
+            tool_error("TLS_DTLS_ROLE", errno);
+            return 1;
+        }
+    }
     if (tool_configure(ls, &o, true) < 0)
         return 1;
     if (zsock_bind(ls, res->ai_addr, res->ai_addrlen) < 0) {
@@ -113,6 +216,12 @@ int main(int argc, char **argv)
         return 1;
     }
     zsock_freeaddrinfo(res);
+    if (dtls) {
+        fprintf(stderr, "zrec-server: serving on UDP port %s (%s)\n", o.port, o.proto);
+        int rc = serve_dtls(ls);
+        zsock_close(ls);
+        return rc;
+    }
     if (zsock_listen(ls, 16) < 0) {
         tool_error("listen", errno);
         return 1;

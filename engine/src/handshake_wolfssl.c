@@ -367,7 +367,8 @@ static struct zrec_session *import(WOLFSSL *ssl, struct zrec_wolfssl_capture *ca
     }
     if ((rc = zrec_session_set_keys(s, ZREC_DIR_WRITE, &tx)) < 0 ||
         (rc = zrec_session_set_keys(s, ZREC_DIR_READ, &rx)) < 0 ||
-        (proto == ZREC_TLS13 && client && (rc = keep_ticket_state(ssl, s)) < 0) ||
+        ((proto == ZREC_TLS13 || proto == ZREC_DTLS13) && client &&
+         (rc = keep_ticket_state(ssl, s)) < 0) ||
         (proto == ZREC_DTLS13 &&
          (rc = zrec_session_set_dtls13_message_seq(
               s, ssl->keys.dtls_handshake_number,

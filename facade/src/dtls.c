@@ -863,6 +863,11 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
             release_flight(p);
         return 0;
     default:
+        /* A DTLS 1.3 NewSessionTicket: resumption for the next connection
+         * (RFC 8446 §4.6.1). */
+        if ((ev & ZREC_EV_NEW_SESSION_TICKET) && !s->tls->server &&
+            s->tls->session_cache == TLS_SESSION_CACHE_ENABLED)
+            zs_tls_cache_store(s->fd, zrec_wolfssl_get1_session(p->zs));
         return 0;
     }
 }

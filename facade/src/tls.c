@@ -100,7 +100,7 @@ static struct {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t cache_clock;
 
-static void cache_store(int fd, WOLFSSL_SESSION *sess)
+void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess)
 {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
@@ -482,7 +482,7 @@ void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl)
         t->alpn_chosen[plen] = '\0';
     }
     if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
-        cache_store(s->fd, wolfSSL_get1_session(ssl));
+        zs_tls_cache_store(s->fd, wolfSSL_get1_session(ssl));
 }
 
 static int hs_setup(struct zs_sock *s)
@@ -912,7 +912,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap, bool *got
             (void)key_maintenance(s);
         if ((ev & ZREC_EV_NEW_SESSION_TICKET) && !t->server &&
             t->session_cache == TLS_SESSION_CACHE_ENABLED)
-            cache_store(s->fd, zrec_wolfssl_get1_session(t->zs));
+            zs_tls_cache_store(s->fd, zrec_wolfssl_get1_session(t->zs));
         return 0;
     }
 }

@@ -80,7 +80,9 @@ struct zs_tls {
 int zs_tls_make_ctx(struct zs_tls *t);               /* t->ctx once, from the options */
 int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl); /* SNI, ALPN, PSK, cache */
 void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl); /* suite, verify, ALPN… */
-void zs_tls_verify_done(struct zs_tls *t); /* TLS_CERT_VERIFY_RESULT, also after a failure */
+void zs_tls_verify_done(struct zs_tls *t);
+/* TLS_SESSION_CACHE: keep sess (owned) for the peer of fd. */
+void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess); /* TLS_CERT_VERIFY_RESULT, also after a failure */
 
 /* DTLS (dtls.c). */
 int zs_dtls_create(struct zs_sock *s);

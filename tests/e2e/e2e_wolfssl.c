@@ -501,14 +501,20 @@ static void mode_zrec(bool cid)
     write_limit(c, s);
     send_close_notify(s, 1, c, 0);
     WOLFSSL_SESSION *ticket = NULL;
-    if (proto == ZREC_TLS13) {
+    /* wolfSSL 5.5.4 sends DTLS 1.3 ChaCha20 records whose record numbers
+     * nobody can decrypt (docs/DESIGN-NOTES.md §8): its NewSessionTicket,
+     * sent before the handoff, never reaches the engine. */
+    bool ticket_readable = proto == ZREC_TLS13 ||
+                           (proto == ZREC_DTLS13 && aead != ZREC_CHACHA20_POLY1305);
+    if (ticket_readable) {
         /* The server's NewSessionTicket reached the client's engine after
-         * the handoff (RFC 8446 §4.6.1); it must still resume. */
+         * the handoff (RFC 8446 §4.6.1, RFC 9147 §5.2); it must still
+         * resume. */
         CHECK(zrec_session_events(c) & ZREC_EV_NEW_SESSION_TICKET, "ticket seen by the engine");
         ticket = zrec_wolfssl_get1_session(c);
         CHECK(ticket != NULL, "resumable session from the ticket: %s", strerror(errno));
     } else {
-        CHECK(zrec_wolfssl_get1_session(c) == NULL, "tickets only for TLS 1.3 clients");
+        CHECK(zrec_wolfssl_get1_session(c) == NULL, "tickets only for (D)TLS 1.3 clients");
     }
     zrec_session_free(c);
     zrec_session_free(s);

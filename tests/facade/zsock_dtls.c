@@ -1710,6 +1710,55 @@ static void case_replay(void)
           "each datagram once");
 }
 
+/* Nothing listens on the port: the ICMP port-unreachable fails connect()
+ * at once with ECONNREFUSED instead of after the whole retransmission
+ * schedule. */
+static void case_closed_port(void)
+{
+    unsigned short port;
+    int u = udp_socket_to(0, &port);
+    close(u); /* the port is free now */
+    int s = client_socket(TAG_CA, "localhost");
+    double t0 = now_ms();
+    int rc = connect_port(s, port);
+    CHECK(rc == -1 && errno == ECONNREFUSED, "closed port: ECONNREFUSED (%d, errno %d)", rc,
+          errno);
+    CHECK(now_ms() - t0 < 900, "refused before the first retransmission: %.0f ms",
+          now_ms() - t0);
+    zsock_close(s);
+}
+
+/* TLS_SESSION_CACHE on a DTLS 1.2 client: the second connection to the
+ * same server resumes (RFC 5246 §7.3 abbreviated handshake); purge forgets. */
+static bool dtls_connect_resumed(unsigned short port, int cache)
+{
+    int s = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SESSION_CACHE, &cache, sizeof cache) == 0, "cache");
+    CHECK(connect_port(s, port) == 0, "connect");
+    echo_dgram(s, 100, 3);
+    int r = -1;
+    socklen_t rl = sizeof r;
+    CHECK(zsock_getsockopt(s, SOL_TLS, ZREC_TLS_SESSION_RESUMED, &r, &rl) == 0, "resumed?");
+    zsock_close(s);
+    return r == 1;
+}
+
+static void case_session_cache(void)
+{
+    struct server sv;
+    server_start(&sv, SV_ECHO);
+    CHECK(!dtls_connect_resumed(sv.port, TLS_SESSION_CACHE_DISABLED), "first: full handshake");
+    CHECK(!dtls_connect_resumed(sv.port, TLS_SESSION_CACHE_ENABLED), "cache empty: full");
+    CHECK(dtls_connect_resumed(sv.port, TLS_SESSION_CACHE_ENABLED), "cached session resumed");
+    CHECK(!dtls_connect_resumed(sv.port, TLS_SESSION_CACHE_DISABLED), "no cache: full");
+    int s = client_socket(TAG_CA, "localhost");
+    int one = 1;
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SESSION_CACHE_PURGE, &one, sizeof one) == 0, "purge");
+    zsock_close(s);
+    CHECK(!dtls_connect_resumed(sv.port, TLS_SESSION_CACHE_ENABLED), "after purge: full");
+    server_stop(&sv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -1745,6 +1794,8 @@ int main(int argc, char **argv)
         {"cid-oneway", case_cid_oneway},
         {"hostile", case_hostile},
         {"replay", case_replay},
+        {"closed-port", case_closed_port},
+        {"session-cache", case_session_cache},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

@@ -336,11 +336,24 @@ static int server_socket(const struct server_opts *o, unsigned short *port)
     return s;
 }
 
+/* Server logs outlive server_stop() (cases read them after): freed at exit. */
+static void *logs[16];
+static int nlogs;
+static void free_logs(void)
+{
+    while (nlogs)
+        free(logs[--nlogs]);
+}
+
 static void server_start_opts(struct server *sv, int mode, const struct server_opts *o)
 {
     memset(sv, 0, sizeof *sv);
     pthread_mutex_init(&sv->mu, NULL);
     sv->log = calloc(LOG_MAX, sizeof *sv->log);
+    CHECK(sv->log != NULL && nlogs < 16, "server log");
+    if (nlogs == 0)
+        atexit(free_logs);
+    logs[nlogs++] = sv->log;
     sv->mode = mode;
     sv->use_poll = o && o->use_poll;
     sv->s = server_socket(o, &sv->port);

@@ -203,6 +203,31 @@ struct acceptor {
  * zsock_connect() the client's: the two must progress together, so the
  * server end accepts in a helper thread during set-up only (it inherits the
  * measuring thread's CPU pinning; nothing is timed yet). */
+/* The client end of a TLS or DTLS pair: it does not verify the server (the
+ * certificate is a throwaway self-signed one, and verification is handshake
+ * work, not record work: the OpenSSL and wolfSSL points do not verify
+ * either), offers only `suite`, and connects (the handshake).  Returns 0,
+ * or an errno with *what naming the step that failed. */
+static int connect_client(struct zb_pair *p, int type, int proto, int suite,
+                          const struct sockaddr_in *a, const char **what)
+{
+    const int none = TLS_PEER_VERIFY_NONE;
+    p->client = zsock_socket(AF_INET, type, proto);
+    *what = "zsock_socket (client)";
+    if (p->client < 0)
+        return errno;
+    *what = "client SOL_TLS options";
+    if (zsock_setsockopt(p->client, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) != 0 ||
+        zsock_setsockopt(p->client, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite, sizeof suite) != 0)
+        return errno;
+    set_timeouts(p->client, true);
+    *what = type == SOCK_STREAM ? "zsock_connect (TLS handshake)"
+                                : "zsock_connect (DTLS handshake)";
+    if (zsock_connect(p->client, (const struct sockaddr *)a, sizeof *a) != 0)
+        return errno;
+    return 0;
+}
+
 static void *accept_main(void *arg)
 {
     struct acceptor *a = arg;
@@ -251,27 +276,8 @@ static int open_tls(struct zb_pair *p, const char *cert, const char *key, char *
         zsock_close(acc.ls);
         return -1;
     }
-    /* The client does not verify the server: the certificate is a
-     * throwaway self-signed one, and verification is handshake work, not
-     * record work (the OpenSSL and wolfSSL points do not verify either). */
-    const int none = TLS_PEER_VERIFY_NONE;
-    p->client = zsock_socket(AF_INET, SOCK_STREAM, proto);
-    int cerr = 0;
-    const char *cwhat = "zsock_socket (client)";
-    if (p->client < 0) {
-        cerr = errno;
-    } else if (zsock_setsockopt(p->client, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) != 0 ||
-               zsock_setsockopt(p->client, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite,
-                                sizeof suite) != 0) {
-        cerr = errno;
-        cwhat = "client SOL_TLS options";
-    } else {
-        set_timeouts(p->client, true);
-        if (zsock_connect(p->client, (struct sockaddr *)&a, sizeof a) != 0) {
-            cerr = errno;
-            cwhat = "zsock_connect (TLS handshake)";
-        }
-    }
+    const char *cwhat;
+    int cerr = connect_client(p, SOCK_STREAM, proto, suite, &a, &cwhat);
     if (cerr != 0) {
         /* Wakes a still-blocked zsock_accept() (EINTR), as in Zephyr. */
         zsock_close(acc.ls);
@@ -376,29 +382,14 @@ static int open_dtls(struct zb_pair *p, const char *cert, const char *key, char 
     /* The client: no verification, as for TLS (see open_tls()). */
     uint8_t out[WARM_LEN];
     warm_fill(out, sizeof out, 1);
-    const int none = TLS_PEER_VERIFY_NONE;
-    p->client = zsock_socket(AF_INET, SOCK_DGRAM, proto);
-    int cerr = 0;
-    const char *cwhat = "zsock_socket (DTLS client)";
-    if (p->client < 0) {
-        cerr = errno;
-    } else if (zsock_setsockopt(p->client, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) != 0 ||
-               zsock_setsockopt(p->client, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite,
-                                sizeof suite) != 0) {
-        cerr = errno;
-        cwhat = "DTLS client SOL_TLS options";
-    } else {
-        set_timeouts(p->client, true);
-        if (zsock_connect(p->client, (struct sockaddr *)&a, sizeof a) != 0) {
-            cerr = errno;
-            cwhat = "zsock_connect (DTLS handshake)";
-        } else {
-            /* The warm-up's client->server leg: what the helper waits for. */
-            ssize_t w = zsock_send(p->client, out, sizeof out, 0);
-            if (w != (ssize_t)sizeof out) {
-                cerr = w < 0 ? errno : EIO;
-                cwhat = "warm-up client->server (DTLS send)";
-            }
+    const char *cwhat;
+    int cerr = connect_client(p, SOCK_DGRAM, proto, suite, &a, &cwhat);
+    if (cerr == 0) {
+        /* The warm-up's client->server leg: what the helper waits for. */
+        ssize_t w = zsock_send(p->client, out, sizeof out, 0);
+        if (w != (ssize_t)sizeof out) {
+            cerr = w < 0 ? errno : EIO;
+            cwhat = "warm-up client->server (DTLS send)";
         }
     }
     if (cerr != 0) {

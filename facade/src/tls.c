@@ -398,6 +398,47 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
     return pos ? 0 : -EINVAL;
 }
 
+/* The suites the engine carries: AEADs only (RFC 5288, RFC 6655, RFC 7905,
+ * RFC 8446 §B.4).  With no TLS_CIPHERSUITE_LIST the handshake offers these
+ * and no others, so it never settles on a suite (CBC, NULL) that the
+ * handoff would then refuse. */
+static bool engine_carries(const char *name)
+{
+    /* "-OLD": the pre-RFC 7905 ChaCha20-Poly1305 draft. */
+    return strstr(name, "NULL") == NULL && strstr(name, "-OLD") == NULL &&
+           (strncmp(name, "TLS13-", 6) == 0 || strstr(name, "-GCM-") != NULL ||
+            strstr(name, "CHACHA20-POLY1305") != NULL || strstr(name, "-CCM") != NULL);
+}
+
+/* This build's AEAD suites: as IANA ids (up to max, each once) and, if
+ * list is given, as a wolfSSL cipher list.  Returns how many suites. */
+static int default_suites(int *ids, int max, char *list, size_t cap)
+{
+    int n = 0, total = 0;
+    size_t pos = 0;
+    const char *name;
+    for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
+        unsigned char b0, b1;
+        int flags;
+        if (!engine_carries(name) || wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags))
+            continue;
+        total++;
+        bool seen = false; /* wolfSSL knows some suites by two names */
+        for (int j = 0; j < n; j++)
+            seen |= ids[j] == (b0 << 8 | b1);
+        if (!seen && n < max)
+            ids[n++] = b0 << 8 | b1;
+        size_t l = strlen(name);
+        if (list && pos + l + 2 <= cap) {
+            if (pos)
+                list[pos++] = ':';
+            memcpy(list + pos, name, l + 1);
+            pos += l;
+        }
+    }
+    return ids ? n : total;
+}
+
 static WOLFSSL_METHOD *method(const struct zs_tls *t)
 {
     if (t->dtls && t->version == 0x0304)
@@ -433,12 +474,13 @@ int zs_tls_make_ctx(struct zs_tls *t)
             wolfSSL_CTX_set_verify(t->ctx,
                                    WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                                    verify_cb);
-        if (t->nciphers) {
-            char list[2048];
+        char list[4096];
+        if (t->nciphers)
             rc = cipher_list(t, list, sizeof list);
-            if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
-                return -EINVAL;
-        }
+        else
+            rc = default_suites(NULL, 0, list, sizeof list) > 0 ? 0 : -EINVAL;
+        if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
+            return -EINVAL;
     }
     return 0;
 }
@@ -1353,6 +1395,26 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
             rc = -EINVAL;
         else {
             memcpy(val, t->tags, need);
+            *len = (socklen_t)need;
+            rc = 0;
+        }
+        break;
+    }
+    case TLS_CIPHERSUITE_LIST: {
+        /* The list set, or the suites offered without one (Zephyr: all
+         * that mbedTLS has). */
+        int ids[128];
+        const int *src = t->ciphers;
+        int n = t->nciphers;
+        if (n == 0) {
+            n = default_suites(ids, 128, NULL, 0);
+            src = ids;
+        }
+        size_t need = (size_t)n * sizeof(int);
+        if (val == NULL || len == NULL || *len < need)
+            rc = -EINVAL;
+        else {
+            memcpy(val, src, need);
             *len = (socklen_t)need;
             rc = 0;
         }

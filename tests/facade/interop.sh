@@ -6,7 +6,9 @@
 #
 #   interop.sh PEER PROTO CIPHER TOOLDIR CERTDIR
 #     PEER:  openssl-server | gnutls-server | openssl-client | gnutls-client
-#     PROTO: tls1.2 | tls1.3;  CIPHER: an IANA name
+#     PROTO: tls1.2 | tls1.3;  CIPHER: an IANA name, or cbc-preferred: the
+#     zrec end sets no suite list and the OpenSSL server prefers CBC suites
+#     the engine cannot carry; the handshake must settle on its AEAD one.
 set -euo pipefail
 peer=$1 proto=$2 cipher=$3 tools=$4 certs=$5
 work=$(mktemp -d)
@@ -65,6 +67,8 @@ case $cipher in
   TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) ossl12=ECDHE-RSA-AES128-GCM-SHA256; gnutls=AES-128-GCM ;;
   TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) ossl12=ECDHE-RSA-AES256-GCM-SHA384; gnutls=AES-256-GCM ;;
   TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256) ossl12=ECDHE-RSA-CHACHA20-POLY1305; gnutls=CHACHA20-POLY1305 ;;
+  cbc-preferred) ossl12=ECDHE-RSA-AES128-SHA256:AES128-SHA256:ECDHE-RSA-AES256-GCM-SHA384
+                 ossl13=TLS_AES_128_GCM_SHA256; gnutls=AES-256-GCM ;;
   *) fail "no peer mapping for $cipher" ;;
 esac
 if [ "$proto" = tls1.3 ]; then
@@ -72,13 +76,16 @@ if [ "$proto" = tls1.3 ]; then
   gnutls_prio="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+$gnutls"
 else
   ossl_ver=-tls1_2; ossl_cipher=(-cipher "$ossl12")
+  [ "$cipher" = cbc-preferred ] && ossl_cipher+=(-serverpref)
   gnutls_prio="NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+$gnutls"
 fi
 
+suite=(--cipher "$cipher")
+[ "$cipher" = cbc-preferred ] && suite=()
 client=("$tools/zrec-client" --proto "$proto" --host localhost --port "$port"
-        --ca "$certs/ca-cert.pem" --cipher "$cipher" --idle-timeout 1500)
+        --ca "$certs/ca-cert.pem" "${suite[@]}" --idle-timeout 1500)
 server=("$tools/zrec-server" --proto "$proto" --port "$port" --bind 127.0.0.1
-        --cert "$certs/server-cert.pem" --key "$certs/server-key.pem" --cipher "$cipher")
+        --cert "$certs/server-cert.pem" --key "$certs/server-key.pem" "${suite[@]}")
 
 case $peer in
   openssl-server)

@@ -726,6 +726,35 @@ static void case_alpn(void)
     CHECK(strcmp(sv.alpn, "http/1.1") == 0, "server: selected %s", sv.alpn);
 }
 
+/* getsockopt(TLS_CIPHERSUITE_LIST): the list set, or without one the AEAD
+ * suites offered (never a CBC suite the engine could not carry). */
+static void case_suites(void)
+{
+    int s = client_socket(TAG_CA, "localhost");
+    int ids[128];
+    socklen_t l = sizeof ids;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_CIPHERSUITE_LIST, ids, &l) == 0, "default list");
+    int n = (int)(l / sizeof(int));
+    bool gcm13 = false, gcm12 = false;
+    for (int i = 0; i < n; i++) {
+        gcm13 |= ids[i] == 0x1301;
+        gcm12 |= ids[i] == 0xC02F;
+        CHECK(ids[i] != 0x003C && ids[i] != 0xC027 && ids[i] != 0x002F,
+              "CBC suite %#x offered", ids[i]);
+        for (int j = 0; j < i; j++)
+            CHECK(ids[i] != ids[j], "suite %#x listed twice", ids[i]);
+    }
+    CHECK(n >= 6 && gcm13 && gcm12, "%d suites, TLS_AES_128_GCM_SHA256 and "
+          "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 among them", n);
+    int set[2] = {0x1302, 0xC030};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_CIPHERSUITE_LIST, set, sizeof set) == 0, "set");
+    l = sizeof ids;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_CIPHERSUITE_LIST, ids, &l) == 0 && l == sizeof set &&
+              memcmp(ids, set, sizeof set) == 0,
+          "the list set comes back");
+    zsock_close(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -756,6 +785,7 @@ int main(int argc, char **argv)
         {"verify-callback", case_verify_callback},
         {"sni", case_sni},
         {"alpn", case_alpn},
+        {"suites", case_suites},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zephyr/net/socket.h>
@@ -33,7 +34,9 @@ struct server {
     pthread_t th;
     int accepted;        /* how many handshakes succeeded */
     int failed;          /* accept() failures (handshakes) */
-    int mode;            /* 0 echo, 1 send close_notify after first read, 2 just hold */
+    int mode;            /* 0 echo, 1 send close_notify after first read, 2 just hold,
+                            3 never read until `release` */
+    int release;         /* mode 3: set (atomically) when the test is done */
     int last_errno;
     sec_tag_t tags[2];   /* default: {TAG_SERVER} */
     int ntags;
@@ -60,6 +63,8 @@ static void *server_main(void *arg)
         socklen_t al = sizeof sv->alpn;
         if (server_alpn[0] && zsock_getsockopt(c, SOL_TLS, TLS_ALPN_LIST, sv->alpn, &al) < 0)
             snprintf(sv->alpn, sizeof sv->alpn, "error %d", errno);
+        while (sv->mode == 3 && !__atomic_load_n(&sv->release, __ATOMIC_ACQUIRE))
+            usleep(10000); /* the client's sends pile up in the kernel */
         char buf[16384];
         for (;;) {
             ssize_t n = zsock_recv(c, buf, sizeof buf, 0);
@@ -726,6 +731,56 @@ static void case_alpn(void)
     CHECK(strcmp(sv.alpn, "http/1.1") == 0, "server: selected %s", sv.alpn);
 }
 
+/* A server that completes TCP's handshake but never answers TLS's: a
+ * blocking connect() gives up after SO_SNDTIMEO with ETIMEDOUT. */
+static void case_connect_timeout(void)
+{
+    int ls = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    zsock_inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(zsock_bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && zsock_listen(ls, 1) == 0,
+          "mute listener");
+    socklen_t al = sizeof a;
+    CHECK(zsock_getsockname(ls, (struct sockaddr *)&a, &al) == 0, "getsockname");
+    int s = client_socket(TAG_CA, "localhost");
+    struct timeval tv = {0, 300000};
+    CHECK(zsock_setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0, "SO_SNDTIMEO");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = zsock_connect(s, (struct sockaddr *)&a, sizeof a);
+    int err = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(rc == -1 && err == ETIMEDOUT, "handshake timeout: ETIMEDOUT (%d, errno %d)", rc, err);
+    CHECK(ms >= 250 && ms < 3000, "after about SO_SNDTIMEO: %.0f ms", ms);
+    zsock_close(s);
+    zsock_close(ls);
+}
+
+/* SO_SNDTIMEO on a connected TLS socket whose peer does not read: once the
+ * kernel's buffers are full, send() gives up with EAGAIN after the timeout,
+ * and what it took before counts as sent. */
+static void case_sndtimeo(void)
+{
+    struct server sv;
+    server_start(&sv, 3);
+    int s = client_connect(&sv, TAG_CA, "localhost");
+    struct timeval tv = {0, 200000};
+    CHECK(zsock_setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0, "SO_SNDTIMEO");
+    static char chunk[65536];
+    size_t total = 0;
+    ssize_t w;
+    while ((w = zsock_send(s, chunk, sizeof chunk, 0)) > 0) {
+        total += (size_t)w;
+        CHECK(total < (512u << 20), "the peer never reads: send must block at some point");
+    }
+    CHECK(w == -1 && errno == EAGAIN, "send times out: EAGAIN (%zd)", w);
+    CHECK(total > 0, "sent %zu bytes first", total);
+    __atomic_store_n(&sv.release, 1, __ATOMIC_RELEASE);
+    zsock_close(s);
+    server_stop(&sv);
+}
+
 /* getsockopt(TLS_CIPHERSUITE_LIST): the list set, or without one the AEAD
  * suites offered (never a CBC suite the engine could not carry). */
 static void case_suites(void)
@@ -786,6 +841,8 @@ int main(int argc, char **argv)
         {"sni", case_sni},
         {"alpn", case_alpn},
         {"suites", case_suites},
+        {"connect-timeout", case_connect_timeout},
+        {"sndtimeo", case_sndtimeo},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

@@ -1697,8 +1697,9 @@ static void case_closed_port(void)
     zsock_close(s);
 }
 
-/* TLS_SESSION_CACHE on a DTLS 1.2 client: the second connection to the
- * same server resumes (RFC 5246 §7.3 abbreviated handshake); purge forgets. */
+/* TLS_SESSION_CACHE on a DTLS client: the second connection to the same
+ * server resumes (DTLS 1.2: RFC 5246 §7.3 abbreviated handshake; DTLS 1.3:
+ * a ticket the engine received after the handoff); purge forgets. */
 static bool dtls_connect_resumed(unsigned short port, int cache)
 {
     int s = client_socket(TAG_CA, "localhost");

@@ -41,7 +41,7 @@
 #include "zs_tls.h"
 
 #define DGRAM_CAP (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
-#define MAX_PEERS 4096         /* sessions (and handshakes) per server socket */
+#define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
 #define FLIGHT_CAP 8192        /* a last flight is small: CCS + Finished, an ACK */
 #define CID_LEN 2              /* wolfSSL 5.5.4's DTLS_CID_MAX_SIZE */
 #define REPLAY_GAP_MS 100      /* at most one flight replay per peer per this */
@@ -95,6 +95,7 @@ struct peer {
 struct zs_dtls {
     struct peer **peers; /* sessions and handshakes past the cookie exchange */
     int npeers;
+    int max_peers; /* MAX_PEERS, or ZREC_DTLS_MAX_PEERS from the environment */
     struct peer *last; /* the peer of the last record delivered (send()) */
     uint8_t cookie_secret[32];
     bool closed; /* client: close_notify received */
@@ -375,7 +376,7 @@ static void peer_free(struct zs_dtls *d, struct peer *p)
 
 static int peer_add(struct zs_dtls *d, struct peer *p)
 {
-    if (d->npeers == MAX_PEERS)
+    if (d->npeers >= d->max_peers)
         return -ENOBUFS;
     if (d->npeers % 64 == 0) {
         struct peer **n = realloc(d->peers, (size_t)(d->npeers + 64) * sizeof *n);
@@ -689,7 +690,7 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     p->in = buf;
     p->in_len = n;
     int rc = peer_step(s, p);
-    if ((rc == -EAGAIN || rc == 0) && p->server_hello && d->npeers >= MAX_PEERS && old == NULL)
+    if ((rc == -EAGAIN || rc == 0) && p->server_hello && d->npeers >= d->max_peers && old == NULL)
         (void)evict_one(d);
     if ((rc == -EAGAIN || rc == 0) && p->server_hello && peer_add(d, p) == 0) {
         /* The same address with a new verified ClientHello: the client
@@ -888,6 +889,11 @@ int zs_dtls_create(struct zs_sock *s)
         free(d);
         return -ENOMEM;
     }
+    /* A server's memory bound: each session is about 3 KB after the handoff,
+     * a handshake in progress a wolfSSL object (tens of KB). */
+    const char *env = getenv("ZREC_DTLS_MAX_PEERS");
+    long max = env ? strtol(env, NULL, 10) : 0;
+    d->max_peers = max > 0 && max <= 1 << 20 ? (int)max : MAX_PEERS;
     s->tls->d = d;
     return 0;
 }

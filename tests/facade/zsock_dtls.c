@@ -1729,6 +1729,32 @@ static void case_session_cache(void)
     server_stop(&sv);
 }
 
+/* A full server (ZREC_DTLS_MAX_PEERS) makes room for a client that passed
+ * the cookie exchange by dropping the session silent the longest; the
+ * others go on. */
+static void case_evict(void)
+{
+    CHECK(setenv("ZREC_DTLS_MAX_PEERS", "2", 1) == 0, "setenv");
+    struct server sv;
+    server_start(&sv, SV_ECHO);
+    int a = client_connect(sv.port);
+    echo_dgram(a, 100, 1);
+    usleep(20000); /* a is now the one silent longest */
+    int b = client_connect(sv.port);
+    echo_dgram(b, 100, 2);
+    int c = client_connect(sv.port); /* the table is full: a goes */
+    echo_dgram(c, 100, 3);
+    echo_dgram(b, 100, 4);
+    send_padded(a, "evicted");
+    expect_nothing(a, 700, "a client whose session was evicted");
+    echo_dgram(c, 100, 5); /* the server has read past a's datagram */
+    CHECK(server_count(&sv, "evicted") == 0, "nothing of a's reaches the application");
+    zsock_close(a);
+    zsock_close(b);
+    zsock_close(c);
+    server_stop(&sv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -1766,6 +1792,7 @@ int main(int argc, char **argv)
         {"replay", case_replay},
         {"closed-port", case_closed_port},
         {"session-cache", case_session_cache},
+        {"evict", case_evict},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

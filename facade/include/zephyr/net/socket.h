@@ -45,6 +45,18 @@
  *     do).
  *   - tls_credential_*() are thread safe.
  *
+ * DTLS
+ *   A client connects (the handshake runs in connect(), or in the first
+ *   send/recv/poll with TLS_DTLS_HANDSHAKE_ON_CONNECT 0).  A server socket
+ *   (TLS_DTLS_ROLE_SERVER before bind()) serves many clients at once:
+ *   recvfrom() returns a client's data with its address, sendto() answers
+ *   that client, send() the sender of the last datagram received.  One
+ *   send is one record in one datagram (at most 16384 bytes, else
+ *   EMSGSIZE); a record longer than the buffer is cut and flagged MSG_TRUNC.
+ *   The environment variable ZREC_DTLS_MAX_PEERS bounds the sessions of a
+ *   server socket (default 4096; when full, the session silent the longest
+ *   makes room for a new client).  Details: docs/DESIGN-NOTES.md §11.
+ *
  * Errors: -1 and errno, as POSIX (getaddrinfo()/getnameinfo() return
  * DNS_EAI_* codes, <zephyr/net/dns_resolve.h>).
  */

@@ -10,7 +10,9 @@
 #
 #   interop_dtls.sh PEER PROTO CIPHER TOOLDIR CERTDIR WOLFSSL_BINDIR
 #     PEER:  openssl-server | gnutls-server | wolfssl-server |
-#            openssl-client | gnutls-client | wolfssl-client
+#            openssl-client | gnutls-client | wolfssl-client |
+#            wolfssl-client-keyupdate (DTLS 1.3: the client sends a KeyUpdate
+#            first; a relay checks both directions reach the next epoch)
 #     PROTO: dtls1.2 | dtls1.3 (dtls1.3: wolfSSL only: OpenSSL 3.0 and
 #            GnuTLS 3.7 have no DTLS 1.3);  CIPHER: an IANA name
 #
@@ -267,6 +269,46 @@ case $peer in
        > "$work/client.log" 2>&1 || fail "wolfssl-client failed (status $?)"
     grep -q "Benchmark $size bytes" "$work/client.log" || fail "wolfssl-client did not report $size bytes echoed"
     ;;
+  wolfssl-client-keyupdate)
+    [ "$proto" = dtls1.3 ] || fail "KeyUpdate is a DTLS 1.3 message"
+    timeout 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
+    pids+=($!)
+    wait_port
+    # A relay between wolfssl-client and zrec-server that notes each
+    # datagram's direction and first byte.  RFC 9147 §4: a unified header
+    # (001xxxxx) carries the epoch's low two bits; application data starts
+    # in epoch 3, so bits 00 mean epoch 4, reached only once the KeyUpdate
+    # was ACKed (§8): the client's by zrec-server, and zrec-server's own
+    # (it answers update_requested) by the client.
+    rport=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    timeout 30 python3 -c '
+import socket, select, sys
+rport, sport, log = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3], "w", buffering=1)
+front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); front.bind(("127.0.0.1", rport))
+back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); back.connect(("127.0.0.1", sport))
+client = None
+while True:
+    r, _, _ = select.select([front, back], [], [], 20)
+    if not r:
+        break
+    for s in r:
+        if s is front:
+            d, client = front.recvfrom(65536); back.send(d); log.write("c2s %d\n" % d[0])
+        else:
+            d = back.recv(65536); front.sendto(d, client); log.write("s2c %d\n" % d[0])
+' "$rport" "$port" "$work/relay.txt" 2> "$work/relay.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -n "$(ss -Huln "sport = :$rport" 2>/dev/null)" ] && break; sleep 0.05; done
+    # -I: wolfSSL_update_keys() (update_requested) before the application
+    # data; the example then sends "hello wolfssl!" and prints the echo.
+    (cd "$wolfroot" && exec timeout 30 "$wolfbin/wolfssl-client" -u -v 4 -h 127.0.0.1 -p "$rport" \
+       -l "$wolf" -A "$certs/ca-cert.pem" -x -I) \
+       > "$work/client.log" 2>&1 || fail "wolfssl-client failed (status $?)"
+    grep -q "hello wolfssl!" "$work/client.log" || fail "no echo after the KeyUpdate"
+    epoch4() { awk -v dir="$1" '$1 == dir && $2 >= 32 && $2 < 64 && $2 % 4 == 0' "$work/relay.txt" | grep -q .; }
+    epoch4 c2s || fail "the client never reached epoch 4: its KeyUpdate was not ACKed"
+    epoch4 s2c || fail "zrec-server never reached epoch 4: it did not answer update_requested"
+    ;;
   *) fail "unknown peer $peer" ;;
 esac
 # zrec-server goes on serving after a client's error, which it names on
@@ -276,7 +318,9 @@ if [ "${peer%-client}" != "$peer" ] &&
    grep -E '^(recvfrom|sendto|poll): ' "$work/server.log" >&2; then
   fail "zrec-server reported errors"
 fi
-if [ "$peer" = wolfssl-client ]; then
+if [ "$peer" = wolfssl-client-keyupdate ]; then
+  echo "ok $peer $proto $cipher (KeyUpdate both ways, data before and after)"
+elif [ "$peer" = wolfssl-client ]; then
   echo "ok $peer $proto $cipher ($size bytes in 1000-byte datagrams, each way)"
 else
   echo "ok $peer $proto $cipher ($size bytes, $lines datagrams, each way)"

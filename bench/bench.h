@@ -11,7 +11,10 @@
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -80,6 +83,43 @@ void test_certificate(std::string *cert_pem, std::string *key_pem);
 inline bool quick_size(size_t size)
 {
     return size == 64 || size == 1400 || size == 16384;
+}
+
+// The read half of a writeread point (OpenSSL's and wolfSSL's alike): read
+// n bytes with read(p, len), which returns the bytes read, 0 when the
+// library only wants more input, or -1 with the error noted.  A few
+// WANT_READs are allowed (a record may arrive in two), no more.
+template <class Read>
+bool read_exact(uint8_t *buf, size_t n, Read read)
+{
+    size_t got = 0;
+    for (int tries = 0; got < n && tries < 8; tries++) {
+        int rc = read(buf + got, n - got);
+        if (rc < 0)
+            return false;
+        got += static_cast<size_t>(rc);
+    }
+    return got == n;
+}
+
+// The timed loop of a writeread point: Conn has err (set up failed when not
+// empty), c, s, writeread(w, r, buf, n) and error() (what went wrong).
+template <class Conn>
+void run_writeread(benchmark::State &st, Conn &conn, size_t size)
+{
+    if (!conn.err.empty()) {
+        st.SkipWithError(conn.err.c_str());
+        return;
+    }
+    std::vector<uint8_t> buf(size, 0x5a);
+    for (auto _ : st) {
+        if (__builtin_expect(!conn.writeread(conn.c, conn.s, buf.data(), size), 0)) {
+            st.SkipWithError(conn.error().c_str());
+            break;
+        }
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * size));
 }
 
 }  // namespace zb

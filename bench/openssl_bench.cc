@@ -278,44 +278,28 @@ struct Conn {
             err = "SSL_write failed";
             return false;
         }
-        size_t got = 0;
-        for (int tries = 0; got < n && tries < 8; tries++) {
-            int rc = SSL_read(r, buf + got, static_cast<int>(n - got));
-            if (rc > 0) {
-                got += static_cast<size_t>(rc);
-                continue;
-            }
+        bool ok = read_exact(buf, n, [&](uint8_t *p, size_t len) {
+            int rc = SSL_read(r, p, static_cast<int>(len));
+            if (rc > 0)
+                return rc;
             int e = SSL_get_error(r, rc);
-            if (e != SSL_ERROR_WANT_READ) {
-                err = "SSL_read error " + std::to_string(e);
-                return false;
-            }
-        }
-        if (got != n) {
+            if (e == SSL_ERROR_WANT_READ)
+                return 0;
+            err = "SSL_read error " + std::to_string(e);
+            return -1;
+        });
+        if (!ok && err.empty())
             err = "SSL_read short";
-            return false;
-        }
-        return true;
+        return ok;
     }
+
+    std::string error() const { return err + ": " + ossl_errors(); }
 };
 
 void bm_writeread(benchmark::State &st, std::string proto, std::string aead, size_t size)
 {
     Conn conn(proto, aead);
-    if (!conn.err.empty()) {
-        st.SkipWithError(conn.err.c_str());
-        return;
-    }
-    std::vector<uint8_t> buf(size, 0x5a);
-    for (auto _ : st) {
-        if (__builtin_expect(!conn.writeread(conn.c, conn.s, buf.data(), size), 0)) {
-            std::string e = conn.err + ": " + ossl_errors();
-            st.SkipWithError(e.c_str());
-            break;
-        }
-    }
-    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
-    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * size));
+    run_writeread(st, conn, size);
 }
 
 }  // namespace

@@ -278,43 +278,28 @@ struct Conn {
             }
             sent += chunk;
         }
-        size_t got = 0;
-        for (int tries = 0; got < n && tries < 8; tries++) {
-            int rc = wolfSSL_read(r, buf + got, static_cast<int>(n - got));
-            if (rc > 0) {
-                got += static_cast<size_t>(rc);
-                continue;
-            }
+        bool ok = read_exact(buf, n, [&](uint8_t *p, size_t len) {
+            int rc = wolfSSL_read(r, p, static_cast<int>(len));
+            if (rc > 0)
+                return rc;
             int e = wolfSSL_get_error(r, rc);
-            if (e != WOLFSSL_ERROR_WANT_READ) {
-                err = "wolfSSL_read: " + std::to_string(e);
-                return false;
-            }
-        }
-        if (got != n) {
+            if (e == WOLFSSL_ERROR_WANT_READ)
+                return 0;
+            err = "wolfSSL_read: " + std::to_string(e);
+            return -1;
+        });
+        if (!ok && err.empty())
             err = "wolfSSL_read short";
-            return false;
-        }
-        return true;
+        return ok;
     }
+
+    std::string error() const { return err; }
 };
 
 void bm_writeread(benchmark::State &st, std::string proto, std::string aead, size_t size)
 {
     Conn conn(proto, aead);
-    if (!conn.err.empty()) {
-        st.SkipWithError(conn.err.c_str());
-        return;
-    }
-    std::vector<uint8_t> buf(size, 0x5a);
-    for (auto _ : st) {
-        if (__builtin_expect(!conn.writeread(conn.c, conn.s, buf.data(), size), 0)) {
-            st.SkipWithError(conn.err.c_str());
-            break;
-        }
-    }
-    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
-    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * size));
+    run_writeread(st, conn, size);
 }
 
 }  // namespace

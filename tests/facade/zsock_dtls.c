@@ -1469,23 +1469,38 @@ static void migrate_and_check(struct server *sv, struct relay *r, int s, const c
     CHECK(server_count(sv, tag) == 1, "server got it once");
 }
 
+/* What both ends report of their CIDs after the handshake. */
+struct cid_view {
+    int cst, sst;                                /* client's, server's status */
+    char cown[130], cpeer[130], sown[130], speer[130];
+};
+
+/* A client with TLS_DTLS_CID = mode, connected through r to a server that
+ * enables CIDs; v gets both ends' CID options. */
+static int cid_client(struct relay *r, int mode, struct cid_view *v)
+{
+    int s = client_socket(TAG_CA, "localhost");
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID, &mode, sizeof mode) == 0, "client CID");
+    CHECK(connect_port(s, r->port) == 0, "connect");
+    char rep[256];
+    client_cid(s, &v->cst, v->cown, v->cpeer);
+    command(s, "!cid", rep, sizeof rep);
+    parse_cid(rep, &v->sst, v->sown, v->speer);
+    return s;
+}
+
 static void case_cid(void)
 {
     struct server sv;
     struct server_opts o = {.cid = TLS_DTLS_CID_ENABLED};
     server_start_opts(&sv, SV_ECHO, &o);
     struct relay *r = relay_start(sv.port);
-    int s = client_socket(TAG_CA, "localhost");
-    int en = TLS_DTLS_CID_ENABLED;
-    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID, &en, sizeof en) == 0, "client CID");
-    CHECK(connect_port(s, r->port) == 0, "connect");
-    int cst, sst;
-    char cown[130], cpeer[130], sown[130], speer[130], rep[256];
-    client_cid(s, &cst, cown, cpeer);
+    struct cid_view v;
+    int s = cid_client(r, TLS_DTLS_CID_ENABLED, &v);
+    int cst = v.cst, sst = v.sst;
+    char *cown = v.cown, *cpeer = v.cpeer, *sown = v.sown, *speer = v.speer, rep[256];
     CHECK(cst == TLS_DTLS_CID_STATUS_BIDIRECTIONAL, "client CID status %d", cst);
     CHECK(strlen(cown) > 0 && strlen(cpeer) > 0, "client: own %s, peer %s", cown, cpeer);
-    command(s, "!cid", rep, sizeof rep);
-    parse_cid(rep, &sst, sown, speer);
     CHECK(sst == TLS_DTLS_CID_STATUS_BIDIRECTIONAL, "server CID status %d", sst);
     CHECK(strcmp(sown, cpeer) == 0 && strcmp(speer, cown) == 0,
           "CIDs match: client own %s peer %s, server own %s peer %s", cown, cpeer, sown, speer);
@@ -1525,21 +1540,15 @@ static void case_cid_oneway(void)
     struct server_opts o = {.cid = TLS_DTLS_CID_ENABLED};
     server_start_opts(&sv, SV_ECHO, &o);
     struct relay *r = relay_start(sv.port);
-    int s = client_socket(TAG_CA, "localhost");
-    int sup = TLS_DTLS_CID_SUPPORTED;
-    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID, &sup, sizeof sup) == 0, "client CID");
-    CHECK(connect_port(s, r->port) == 0, "connect");
-    int cst, sst;
-    char cown[130], cpeer[130], sown[130], speer[130], rep[256];
-    client_cid(s, &cst, cown, cpeer);
-    command(s, "!cid", rep, sizeof rep);
-    parse_cid(rep, &sst, sown, speer);
-    CHECK(cst == TLS_DTLS_CID_STATUS_UPLINK, "client: only the peer's CID in use → UPLINK (%d)",
-          cst);
-    CHECK(sst == TLS_DTLS_CID_STATUS_DOWNLINK, "server: only its own CID in use → DOWNLINK (%d)",
-          sst);
-    CHECK(cown[0] == '\0' && speer[0] == '\0' && strlen(cpeer) > 0 && strcmp(cpeer, sown) == 0,
-          "client own '%s' peer %s, server own %s peer '%s'", cown, cpeer, sown, speer);
+    struct cid_view v;
+    int s = cid_client(r, TLS_DTLS_CID_SUPPORTED, &v);
+    CHECK(v.cst == TLS_DTLS_CID_STATUS_UPLINK,
+          "client: only the peer's CID in use → UPLINK (%d)", v.cst);
+    CHECK(v.sst == TLS_DTLS_CID_STATUS_DOWNLINK,
+          "server: only its own CID in use → DOWNLINK (%d)", v.sst);
+    CHECK(v.cown[0] == '\0' && v.speer[0] == '\0' && strlen(v.cpeer) > 0 &&
+              strcmp(v.cpeer, v.sown) == 0,
+          "client own '%s' peer %s, server own %s peer '%s'", v.cown, v.cpeer, v.sown, v.speer);
     /* The client's records carry the server's CID: it may move. */
     migrate_and_check(&sv, r, s, "oneway-move");
     zsock_close(s);

@@ -139,6 +139,51 @@ static bool is_client_hello(const uint8_t *b, size_t n)
            b[13] == 1;
 }
 
+/* The header of the next DTLS record in a datagram. */
+struct rec_hdr {
+    bool plain;    /* DTLSPlaintext (RFC 6347 §4.1), else a DTLS 1.3 unified header */
+    uint8_t type;  /* plain: the content type */
+    int epoch;     /* unified header: the epoch's low two bits (RFC 9147 §4) */
+    uint64_t seq;  /* plain: the record number */
+    int msg_seq;   /* plain handshake record: its first message_seq, else -1 */
+};
+
+/* Parse the record at *b (*n bytes left) and step past it; false when
+ * nothing (or only a cut header) is left.  During the handshake no CID is
+ * in use, so a unified header's length is known without one. */
+static bool next_record(const uint8_t **b, size_t *n, struct rec_hdr *h)
+{
+    const uint8_t *r = *b;
+    size_t len;
+    *h = (struct rec_hdr){.msg_seq = -1};
+    if (*n > 0 && (r[0] & 0xe0) == 0x20) {
+        h->epoch = r[0] & 3;
+        size_t hdr = 1 + ((r[0] & 0x08) ? 2 : 1);
+        if (!(r[0] & 0x04))
+            len = *n; /* no length: the record runs to the datagram's end */
+        else if (*n >= hdr + 2)
+            len = hdr + 2 + ((size_t)r[hdr] << 8 | r[hdr + 1]);
+        else
+            return false;
+    } else if (*n >= 13) {
+        h->plain = true;
+        h->type = r[0];
+        h->epoch = r[3] << 8 | r[4];
+        for (int i = 5; i < 11; i++)
+            h->seq = h->seq << 8 | r[i];
+        if (r[0] == ZREC_CT_HANDSHAKE && *n >= 25)
+            h->msg_seq = r[17] << 8 | r[18];
+        len = 13 + ((size_t)r[11] << 8 | r[12]);
+    } else {
+        return false;
+    }
+    if (len > *n)
+        len = *n;
+    *b += len;
+    *n -= len;
+    return true;
+}
+
 /* Did this datagram move the peer's side of the handshake forward: a record
  * of a later epoch, or a plaintext handshake message with a higher
  * message_seq (RFC 6347 §4.2.2, RFC 9147 §5.2) than any before?  If not, it
@@ -146,41 +191,16 @@ static bool is_client_hello(const uint8_t *b, size_t n)
 static bool handshake_progress(struct peer *p, const uint8_t *b, size_t n)
 {
     bool moved = false;
-    while (n > 0) {
-        int epoch, msg_seq = -1;
-        size_t len;
-        if ((b[0] & 0xe0) == 0x20) {
-            /* DTLS 1.3 unified header (RFC 9147 §4): epoch's low bits;
-             * during the handshake no CID is in use. */
-            epoch = b[0] & 3;
-            size_t hdr = 1 + ((b[0] & 0x08) ? 2 : 1);
-            if (b[0] & 0x04) {
-                if (n < hdr + 2)
-                    break;
-                len = hdr + 2 + ((size_t)b[hdr] << 8 | b[hdr + 1]);
-            } else {
-                len = n;
-            }
-        } else {
-            if (n < 13)
-                break;
-            epoch = b[3] << 8 | b[4];
-            len = 13 + ((size_t)b[11] << 8 | b[12]);
-            if (b[0] == ZREC_CT_HANDSHAKE && epoch == 0 && n >= 25)
-                msg_seq = b[17] << 8 | b[18];
-        }
-        if (epoch > p->peer_epoch) {
-            p->peer_epoch = epoch;
+    struct rec_hdr h;
+    while (next_record(&b, &n, &h)) {
+        if (h.epoch > p->peer_epoch) {
+            p->peer_epoch = h.epoch;
             moved = true;
         }
-        if (msg_seq > p->peer_msg_seq) {
-            p->peer_msg_seq = msg_seq;
+        if (h.plain && h.epoch == 0 && h.msg_seq > p->peer_msg_seq) {
+            p->peer_msg_seq = h.msg_seq;
             moved = true;
         }
-        if (len > n)
-            break;
-        b += len;
-        n -= len;
     }
     return moved;
 }
@@ -232,38 +252,35 @@ static ssize_t send_to_peer(struct peer *p, const void *buf, size_t n)
                   server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
 }
 
-/* Is wolfSSL sending again a flight it sent before?  Its first record is a
- * plaintext handshake message we already sent (message_seq, RFC 6347
- * §4.2.2).  Records past it only raise the high-water mark. */
-static bool repeats_flight(struct peer *p, const uint8_t *b, size_t n)
+/* Note what wolfSSL sends in a handshake step: the epoch-0 record numbers
+ * (for alert_failed_handshake()), whether an alert or anything under keys
+ * went out, and the highest message_seq.  Returns whether the datagram
+ * repeats a flight sent before: its first record is a plaintext handshake
+ * message we already sent (message_seq, RFC 6347 §4.2.2). */
+static bool note_sent(struct peer *p, const uint8_t *b, size_t n)
 {
     bool repeat = false, first = true;
-    while (n >= 13 && b[0] < 0x20 && b[3] == 0 && b[4] == 0) {
-        uint64_t seq = 0;
-        for (int i = 5; i < 11; i++)
-            seq = seq << 8 | b[i];
-        if (seq >= p->next_seq0)
-            p->next_seq0 = seq + 1;
-        if (b[0] == ZREC_CT_ALERT)
+    struct rec_hdr h;
+    while (next_record(&b, &n, &h)) {
+        if (!h.plain || h.epoch != 0) {
+            p->protected_out = true; /* DTLS 1.3 unified header, or epoch > 0 */
+            first = false;
+            continue;
+        }
+        if (h.seq >= p->next_seq0)
+            p->next_seq0 = h.seq + 1;
+        if (h.type == ZREC_CT_ALERT)
             p->alerted = true;
-        if (b[0] == ZREC_CT_CHANGE_CIPHER_SPEC)
+        if (h.type == ZREC_CT_CHANGE_CIPHER_SPEC)
             p->protected_out = true; /* what follows is under the new keys */
-        int msg_seq = n >= 25 ? b[17] << 8 | b[18] : -1;
-        if (b[0] == ZREC_CT_HANDSHAKE) {
-            if (first && msg_seq <= p->sent_msg_seq)
+        if (h.type == ZREC_CT_HANDSHAKE) {
+            if (first && h.msg_seq <= p->sent_msg_seq)
                 repeat = true;
-            if (msg_seq > p->sent_msg_seq)
-                p->sent_msg_seq = msg_seq;
+            if (h.msg_seq > p->sent_msg_seq)
+                p->sent_msg_seq = h.msg_seq;
         }
         first = false;
-        size_t len = 13 + ((size_t)b[11] << 8 | b[12]);
-        if (len > n)
-            break;
-        b += len;
-        n -= len;
     }
-    if (n > 0 && (b[0] >= 0x20 || b[3] != 0 || b[4] != 0))
-        p->protected_out = true; /* DTLS 1.3 unified header, or epoch > 0 */
     return repeat;
 }
 
@@ -311,7 +328,7 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     bool first_of_step = !p->rtx && !p->classified;
     if (!p->rtx)
         p->classified = true;
-    if (repeats_flight(p, b, (size_t)sz) && first_of_step) {
+    if (note_sent(p, b, (size_t)sz) && first_of_step) {
         /* The peer repeated its flight and wolfSSL answers with ours at once
          * (RFC 6347 §4.2.4).  When both ends do that over a flight that
          * cannot complete (a wrong PSK: the Finished never verifies) they

@@ -46,11 +46,14 @@
 #define CID_LEN 2              /* wolfSSL 5.5.4's DTLS_CID_MAX_SIZE */
 #define REPLAY_GAP_MS 100      /* at most one flight replay per peer per this */
 #define KEY_UPDATE_RTX_MS 1000 /* DTLS 1.3 KeyUpdate retransmission (RFC 9147 §5.8) */
+#define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
 
 enum peer_state { P_HANDSHAKE, P_OPEN };
 
 struct peer {
     struct zs_sock *sock;
+    struct peer *addr_next; /* the bucket chain of zs_dtls.by_addr */
+    bool in_table;          /* peer_add()ed */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     enum peer_state state;
@@ -96,6 +99,8 @@ struct zs_dtls {
     struct peer **peers; /* sessions and handshakes past the cookie exchange */
     int npeers;
     int max_peers; /* MAX_PEERS, or ZREC_DTLS_MAX_PEERS from the environment */
+    int handshakes; /* peers of the table still in their handshake (timers) */
+    struct peer **by_addr; /* ADDR_BUCKETS chains, made with the first peer */
     struct peer *last; /* the peer of the last record delivered (send()) */
     uint8_t cookie_secret[32];
     bool closed; /* client: close_notify received */
@@ -363,15 +368,46 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 
 /* ---- peers ---------------------------------------------------------------- */
 
+/* FNV-1a over the address bytes (sockaddr_in/in6 as the kernel gave them). */
+static struct peer **addr_bucket(struct zs_dtls *d, const struct sockaddr_storage *a,
+                                 socklen_t len)
+{
+    uint32_t h = 2166136261u;
+    for (socklen_t i = 0; i < len; i++)
+        h = (h ^ ((const uint8_t *)a)[i]) * 16777619u;
+    return &d->by_addr[h % ADDR_BUCKETS];
+}
+
+static void addr_unlink(struct zs_dtls *d, struct peer *p)
+{
+    for (struct peer **pp = addr_bucket(d, &p->addr, p->addrlen); *pp; pp = &(*pp)->addr_next)
+        if (*pp == p) {
+            *pp = p->addr_next;
+            return;
+        }
+}
+
+static void addr_link(struct zs_dtls *d, struct peer *p)
+{
+    struct peer **b = addr_bucket(d, &p->addr, p->addrlen);
+    p->addr_next = *b;
+    *b = p;
+}
+
 static void peer_free(struct zs_dtls *d, struct peer *p)
 {
     if (p == NULL)
         return;
-    for (int i = 0; i < d->npeers; i++)
-        if (d->peers[i] == p) {
-            d->peers[i] = d->peers[--d->npeers];
-            break;
-        }
+    if (p->in_table) {
+        for (int i = 0; i < d->npeers; i++)
+            if (d->peers[i] == p) {
+                d->peers[i] = d->peers[--d->npeers];
+                break;
+            }
+        addr_unlink(d, p);
+        if (p->state == P_HANDSHAKE)
+            d->handshakes--;
+    }
     if (d->last == p)
         d->last = NULL;
     if (d->rx_peer == p) {
@@ -395,6 +431,8 @@ static int peer_add(struct zs_dtls *d, struct peer *p)
 {
     if (d->npeers >= d->max_peers)
         return -ENOBUFS;
+    if (d->by_addr == NULL && (d->by_addr = calloc(ADDR_BUCKETS, sizeof *d->by_addr)) == NULL)
+        return -ENOMEM;
     if (d->npeers % 64 == 0) {
         struct peer **n = realloc(d->peers, (size_t)(d->npeers + 64) * sizeof *n);
         if (n == NULL)
@@ -402,15 +440,21 @@ static int peer_add(struct zs_dtls *d, struct peer *p)
         d->peers = n;
     }
     d->peers[d->npeers++] = p;
+    addr_link(d, p);
+    p->in_table = true;
+    if (p->state == P_HANDSHAKE)
+        d->handshakes++;
     return 0;
 }
 
 static struct peer *find_by_addr(struct zs_dtls *d, const struct sockaddr_storage *a,
                                  socklen_t len)
 {
-    for (int i = 0; i < d->npeers; i++)
-        if (same_addr(d->peers[i], a, len))
-            return d->peers[i];
+    if (d->by_addr == NULL)
+        return NULL;
+    for (struct peer *p = *addr_bucket(d, a, len); p; p = p->addr_next)
+        if (same_addr(p, a, len))
+            return p;
     return NULL;
 }
 
@@ -561,6 +605,8 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
     if (p->zs == NULL)
         return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
     p->state = P_OPEN;
+    if (p->in_table)
+        t->d->handshakes--;
     p->active = zs_now_ms();
     /* Our last flight is kept for replays only if it was the last word:
      * when the peer's flight came after it, the peer has it. */
@@ -643,6 +689,8 @@ static void run_timers(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
+    if (d->handshakes == 0)
+        return; /* sessions only: nothing to time (the common case) */
     int64_t now = zs_now_ms();
     for (int i = 0; i < d->npeers; i++) {
         struct peer *p = d->peers[i];
@@ -661,7 +709,7 @@ static void run_timers(struct zs_sock *s)
 static int64_t next_timer(struct zs_dtls *d)
 {
     int64_t at = -1;
-    for (int i = 0; i < d->npeers; i++)
+    for (int i = 0; d->handshakes && i < d->npeers; i++)
         if (d->peers[i]->state == P_HANDSHAKE && (at < 0 || d->peers[i]->rtx_at < at))
             at = d->peers[i]->rtx_at;
     return at;
@@ -851,8 +899,10 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
     /* Authenticated: a peer found by its CID may have a new address
      * (RFC 9146 §6, RFC 9147 §9). */
     if (s->tls->server && !same_addr(p, &d->rx_from, d->rx_fromlen)) {
+        addr_unlink(d, p);
         memcpy(&p->addr, &d->rx_from, d->rx_fromlen);
         p->addrlen = d->rx_fromlen;
+        addr_link(d, p);
     }
     unsigned ev = zrec_session_events(p->zs);
     maintenance(s, p);
@@ -939,6 +989,7 @@ void zs_dtls_destroy(struct zs_sock *s)
     while (d->npeers)
         peer_free(d, d->peers[0]);
     free(d->peers);
+    free(d->by_addr);
     free(d->rx);
     free(d->tx);
     free(d);

@@ -63,8 +63,7 @@ struct peer {
     /* Handshake: the datagram offered to wolfSSL and what the step did. */
     const uint8_t *in;
     size_t in_len;
-    bool consumed;     /* wolfSSL read a datagram */
-    bool progress;     /* …that carried something new (handshake_progress()) */
+    bool progress;     /* wolfSSL read a datagram with something new (handshake_progress()) */
     bool classified;   /* this step's first datagram out was looked at */
     bool mute;         /* drop what wolfSSL sends in this step */
     int peer_epoch;    /* the highest epoch seen from the peer, -1: none */
@@ -223,7 +222,6 @@ static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     size_t n = p->in_len < (size_t)sz ? p->in_len : (size_t)sz;
     memcpy(buf, p->in, n);
     p->in = NULL;
-    p->consumed = true;
     p->flight_over = true;
     return (int)n;
 }
@@ -624,7 +622,7 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
 static int peer_step(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
-    p->consumed = p->sent = p->progress = p->mute = p->classified = p->alerted = false;
+    p->sent = p->progress = p->mute = p->classified = p->alerted = false;
     p->held_len = 0;
     p->started = true;
     int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
@@ -854,7 +852,8 @@ static void peer_gone(struct zs_sock *s, struct peer *p, bool clean)
 
 /* Open the next record of the datagram in rx.  into/cap: where application
  * data may go directly, or NULL.  Returns the record's application data
- * length when it went into `into` (*whole: it fitted), 0 when a record was
+ * length when it went into `into` (whole: one that does not fit is left
+ * pending for deliver_pending() to cut), 0 when a record was
  * consumed (control, dropped, or data left pending), -EAGAIN when the
  * datagram is used up. */
 static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)

@@ -85,6 +85,20 @@ void zrec_wolfssl_capture_free(struct zrec_wolfssl_capture *cap)
     free(cap);
 }
 
+/* aead_of() decides on a negotiated connection, from wolfSSL's cipher specs;
+ * before a handshake there are only suite names (wolfSSL's own, e.g.
+ * "ECDHE-RSA-AES128-GCM-SHA256", "TLS13-AES128-CCM-8-SHA256"): the same
+ * AEADs by name.  "-OLD" is the pre-RFC 7905 ChaCha20-Poly1305 draft;
+ * AES-256-CCM is not among zrec's AEADs. */
+bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1)
+{
+    const char *name = wolfSSL_get_cipher_name_from_suite(cs0, cs1);
+    if (name == NULL || strstr(name, "-OLD") != NULL || strstr(name, "NULL") != NULL)
+        return false;
+    return strstr(name, "AES128-GCM") != NULL || strstr(name, "AES256-GCM") != NULL ||
+           strstr(name, "CHACHA20-POLY1305") != NULL || strstr(name, "AES128-CCM") != NULL;
+}
+
 static int aead_of(WOLFSSL *ssl, enum zrec_aead_id *aead)
 {
     int bulk = wolfSSL_GetBulkCipher(ssl);

@@ -398,19 +398,10 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
     return pos ? 0 : -EINVAL;
 }
 
-/* The suites the engine carries: AEADs only (RFC 5288, RFC 6655, RFC 7905,
- * RFC 8446 §B.4).  With no TLS_CIPHERSUITE_LIST the handshake offers these
- * and no others, so it never settles on a suite (CBC, NULL) that the
- * handoff would then refuse. */
-static bool engine_carries(const char *name)
-{
-    /* "-OLD": the pre-RFC 7905 ChaCha20-Poly1305 draft. */
-    return strstr(name, "NULL") == NULL && strstr(name, "-OLD") == NULL &&
-           (strncmp(name, "TLS13-", 6) == 0 || strstr(name, "-GCM-") != NULL ||
-            strstr(name, "CHACHA20-POLY1305") != NULL || strstr(name, "-CCM") != NULL);
-}
-
-/* This build's AEAD suites: as IANA ids (up to max, each once) and, if
+/* With no TLS_CIPHERSUITE_LIST the handshake offers only the suites the
+ * engine carries (zrec_wolfssl_suite_supported()), so it never settles on
+ * one (CBC, NULL, AES-256-CCM) that the handoff would then refuse. */
+/* This build's suites the engine carries: as IANA ids (up to max, each once) and, if
  * list is given, as a wolfSSL cipher list.  Returns how many suites. */
 static int default_suites(int *ids, int max, char *list, size_t cap)
 {
@@ -420,7 +411,8 @@ static int default_suites(int *ids, int max, char *list, size_t cap)
     for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
         unsigned char b0, b1;
         int flags;
-        if (!engine_carries(name) || wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags))
+        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
+            !zrec_wolfssl_suite_supported(b0, b1))
             continue;
         total++;
         bool seen = false; /* wolfSSL knows some suites by two names */

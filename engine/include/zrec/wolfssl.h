@@ -49,6 +49,14 @@ void zrec_wolfssl_capture_free(struct zrec_wolfssl_capture *cap);
 struct zrec_session *zrec_wolfssl_import(struct WOLFSSL *ssl, struct zrec_wolfssl_capture *cap,
                                          const struct zrec_aead_provider *provider, int *err);
 
+/** Whether zrec carries the records of cipher suite cs0/cs1 (IANA numbers):
+ *  one whose AEAD zrec implements (AES-128-GCM, AES-256-GCM,
+ *  ChaCha20-Poly1305 per RFC 7905, AES-128-CCM, AES-128-CCM_8).  The same
+ *  rule zrec_wolfssl_import() applies to a finished handshake, for building
+ *  the suite list a handshake offers so that it never settles on a suite the
+ *  handoff would refuse. */
+bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1);
+
 /** TLS 1.3 client: a resumable session made from the newest NewSessionTicket
  *  the engine has opened since the handoff (RFC 8446 §4.6.1), for
  *  wolfSSL_set_session() on a later connection.  Free it with

@@ -8,6 +8,7 @@
 //   wolfssl_bench.cc  wolfSSL writeread points
 //   facade_bench.cc   libzrec-zsock over loopback vs plain TCP/UDP (sockpair.c:
 //                     the C side, which alone sees the Zephyr headers)
+//   uring_bench.cc    io_uring send/receive operations (zrec-gw's choices)
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
@@ -67,6 +68,7 @@ void register_openssl(const Plan &plan);  // openssl:<proto>:<aead>:writeread:<s
 void register_wolfssl(const Plan &plan);  // wolfssl:<proto>:<aead>:writeread:<size>
 void register_facade(const Plan &plan);   // plain:{tcp,udp}:send_recv:<size>,
                                           // facade:<proto>:send_recv:<size>
+void register_uring(const Plan &plan);    // uring:{send,recv}:<op>:<size>
 
 // Environment facts for the table header.
 std::string ipsecmb_description();  // "intel-ipsec-mb 1.3.0, arch AVX2" or "not built"

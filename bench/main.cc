@@ -413,6 +413,52 @@ std::string socket_table()
     return t.str();
 }
 
+// io_uring operation rows (uring_bench.cc): per size, each way of sending
+// and of receiving a message, with its rate relative to the first of its
+// kind (write_fixed for sends, multishot for receives), the gateway's choice.
+std::string uring_table()
+{
+    std::ostringstream t;
+    std::vector<std::string> rows;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if (f[0] == "uring" && f.size() == 4)
+            rows.push_back(kv.first);
+    }
+    if (rows.empty())
+        return "";
+    static const std::vector<std::string> order = {"write_fixed", "send",      "sendmsg",
+                                                   "send_zc_fixed", "multishot", "read_fixed",
+                                                   "recv"};
+    std::sort(rows.begin(), rows.end(), [](const std::string &a, const std::string &b) {
+        auto key = [](const std::string &n) {
+            auto f = split(n, ':');
+            return std::make_tuple(std::strtoul(f[3].c_str(), nullptr, 10), f[1] == "recv",
+                                   index_of(order, f[2]));
+        };
+        return key(a) < key(b);
+    });
+    const size_t w0 = 52;
+    t << "\n" << pad("io_uring point (127.0.0.1 TCP, one message)", w0, false) << pad("Mmsg/s", 8)
+      << pad("MB/s", 9) << pad("vs", 7) << pad("us/msg", 8) << "\n";
+    t << pad("uring:{send,recv}:<op>:<size>", w0, false) << pad("", 8) << pad("", 9)
+      << pad("first", 7) << pad("", 8) << "\n";
+    t << std::string(w0 + 8 + 9 + 7 + 8, '-') << "\n";
+    std::string last;
+    for (const auto &name : rows) {
+        auto f = split(name, ':');
+        if (!last.empty() && f[3] != last)
+            t << "\n";
+        last = f[3];
+        const Result *r = find(name);
+        const Result *ref =
+            find("uring:" + f[1] + ":" + (f[1] == "send" ? "write_fixed" : "multishot") + ":" + f[3]);
+        t << pad(name, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
+          << pad(ratio(r, ref), 7) << pad(r ? fmt("%.2f", 1e6 / r->ips) : "-", 8) << "\n";
+    }
+    return t.str();
+}
+
 struct Target {
     std::string what;
     double got;  // 0 = not measured
@@ -525,6 +571,7 @@ std::string build_table(const Env &env, bool quick)
     t << "openssl:dtls13:*: left out — OpenSSL 3.0 has no DTLS 1.3.\n";
 
     t << socket_table();
+    t << uring_table();
 
     // Errors.
     bool any_error = false;
@@ -882,6 +929,7 @@ int main(int argc, char **argv)
     register_openssl(plan);
     register_wolfssl(plan);
     register_facade(plan);
+    register_uring(plan);
 
     // Google Benchmark's argv: our defaults first, so that the user's flags
     // (later on the line) win.

@@ -69,7 +69,8 @@ struct conn {
     bool dead;              /* torn down: waiting for its operations */
     bool crecv_armed, brecv_armed, crecv_cancel, brecv_cancel;
     bool b_connecting, b_connected;
-    bool c_eof;             /* client sent close_notify or FIN */
+    bool c_fin;             /* the client's TCP stream ended */
+    bool c_notify;          /* the client sent close_notify: read no more */
     bool b_eof;             /* backend sent FIN */
     bool b_wr_shut, c_closing;
     bool resumed;
@@ -319,7 +320,7 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
     size_t n = zrec_uring_rx_read(&c->crx, (uint8_t *)buf, (size_t)sz);
     if (n)
         return (int)n;
-    return c->c_eof ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
+    return c->c_fin ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
@@ -383,7 +384,7 @@ static void handshake(struct conn *c)
             return;
         }
         if (have < sizeof hdr) {
-            if (c->c_eof)
+            if (c->c_fin)
                 fail(c, "client closed during handshake", -1);
             return;
         }
@@ -394,7 +395,7 @@ static void handshake(struct conn *c)
             return;
         }
         if (zrec_uring_rx_bytes(&c->crx) < len) {
-            if (c->c_eof)
+            if (c->c_fin)
                 fail(c, "client closed during handshake", -1);
             return;
         }
@@ -429,7 +430,7 @@ static void handshake(struct conn *c)
     }
     int e = wolfSSL_get_error(c->ssl, rc);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
-        if (c->c_eof)
+        if (c->c_fin)
             fail(c, "client closed during handshake", -1);
         return;
     }
@@ -513,7 +514,7 @@ static void on_client_data(struct conn *c, const struct io_uring_cqe *cqe)
         goto drop;
     if (n > 0) {
         c->t_last = now_ms();
-        if (c->c_eof || c->c_closing) {
+        if (c->c_notify || c->c_closing) {
             /* After close_notify nothing more is read (RFC 8446 §6.1). */
             zrec_uring_slot_unref(w->pool, slot);
             return;
@@ -533,9 +534,7 @@ static void on_client_data(struct conn *c, const struct io_uring_cqe *cqe)
     if (n == -ECANCELED)
         return; /* paused for flow control */
     if (n == 0) {
-        c->c_eof = true;
-        set_reason(c, c->state == ST_HANDSHAKE ? "client closed during handshake"
-                                               : "client closed without close_notify");
+        c->c_fin = true; /* records before it are still processed */
     } else {
         CNT_ADD(w, err_client_reset, 1);
         teardown(c, n == -ECONNRESET ? "client reset" : "client receive error");
@@ -677,7 +676,9 @@ static void dispatch_opened(struct gw_worker *w)
         }
         uint32_t reclen = zrec_uring_op_record_len(op);
         unsigned ev = zrec_session_events(c->sess);
-        if (op->content_type == ZREC_CT_APPLICATION_DATA && !c->c_eof) {
+        if (c->c_notify) {
+            /* Records after close_notify are ignored (RFC 8446 §6.1). */
+        } else if (op->content_type == ZREC_CT_APPLICATION_DATA) {
             struct iovec iov[64];
             unsigned k = zrec_uring_op_plain_iov(op, iov, 64);
             for (unsigned j = 0; j < k; j++)
@@ -687,7 +688,7 @@ static void dispatch_opened(struct gw_worker *w)
             CNT_ADD(w, bytes_up, op->rec_len);
         } else if (op->content_type == ZREC_CT_ALERT) {
             if (ev & ZREC_EV_PEER_CLOSED) {
-                c->c_eof = true;
+                c->c_notify = true;
                 set_reason(c, "client close_notify");
                 pause_recv(c, true);
             } else if (ev & ZREC_EV_PEER_ALERT) {
@@ -764,12 +765,17 @@ static bool finish(struct conn *c)
         return c->dead && c->inflight == 0;
     }
     if (c->state == ST_HANDSHAKE) {
-        if (c->c_eof)
-            teardown(c, NULL);
+        if (c->c_fin)
+            teardown(c, "client closed during handshake");
         return c->dead && c->inflight == 0;
     }
     /* The client finished sending: pass its FIN on once its data is out. */
-    if (c->c_eof && c->b_connected && !c->b_wr_shut && zrec_uring_tx_bytes(&c->btx) == 0) {
+    bool c_done = c->c_fin || c->c_notify;
+    if (c->c_fin && !c->c_notify && !w->o->plain)
+        set_reason(c, "client closed without close_notify");
+    else if (c->c_fin)
+        set_reason(c, "client closed");
+    if (c_done && c->b_connected && !c->b_wr_shut && zrec_uring_tx_bytes(&c->btx) == 0) {
         shutdown(c->bfd, SHUT_WR);
         c->b_wr_shut = true;
     }
@@ -793,7 +799,7 @@ static bool finish(struct conn *c)
     unsigned down_slots = zrec_uring_tx_slots(&c->ctx);
     bool rec_ready = zrec_uring_pool_ready(w->pool, ZREC_URING_RECORDS) > 0;
     bool pay_ready = zrec_uring_pool_ready(w->pool, ZREC_URING_PAYLOAD) > 0;
-    if (!c->c_eof) {
+    if (!c_done) {
         if (up_slots > FLOW_HIGH)
             pause_recv(c, true);
         else if (up_slots < FLOW_LOW && rec_ready)
@@ -1106,7 +1112,7 @@ int gw_worker_run(struct gw_worker *w)
          * behind it in the same receive, which then join this batch. */
         for (struct conn *c = w->touched; c; c = c->touch_next)
             if (!c->dead && !c->c_closing && c->state == ST_HANDSHAKE &&
-                (zrec_uring_rx_bytes(&c->crx) || c->c_eof))
+                (zrec_uring_rx_bytes(&c->crx) || c->c_fin))
                 handshake(c);
         /* One open burst and one seal burst over everything this batch
          * made ready, then the sends. */

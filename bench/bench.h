@@ -9,6 +9,8 @@
 //   facade_bench.cc   libzrec-zsock over loopback vs plain TCP/UDP (sockpair.c:
 //                     the C side, which alone sees the Zephyr headers)
 //   uring_bench.cc    io_uring send/receive operations (zrec-gw's choices)
+//   gw_bench.cc       zrec-gw beside HAProxy and nginx (separate processes,
+//                     driven by zrec-gwload: gwload.c)
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
@@ -69,6 +71,7 @@ void register_wolfssl(const Plan &plan);  // wolfssl:<proto>:<aead>:writeread:<s
 void register_facade(const Plan &plan);   // plain:{tcp,udp}:send_recv:<size>,
                                           // facade:<proto>:send_recv:<size>
 void register_uring(const Plan &plan);    // uring:{send,recv}:<op>:<size>
+void register_gateway(const Plan &plan);  // gw:<impl>:<mode>:<dir>:<size>, handshakes
 
 // Environment facts for the table header.
 std::string ipsecmb_description();  // "intel-ipsec-mb 1.3.0, arch AVX2" or "not built"

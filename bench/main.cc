@@ -59,6 +59,7 @@ struct Result {
     double ips = 0;  // records per second
     bool error = false;
     std::string message;
+    std::map<std::string, double> extra;  // the point's own counters (gw:*)
 };
 
 std::map<std::string, Result> g_results;
@@ -147,6 +148,9 @@ class Progress : public benchmark::BenchmarkReporter {
                 res.bps = b->second.value;
             if (i != r.counters.end())
                 res.ips = i->second.value;
+            for (const auto &kv : r.counters)
+                if (kv.first != "bytes_per_second" && kv.first != "items_per_second")
+                    res.extra[kv.first] = kv.second.value;
             g_results[key] = res;
             if (r.run_type == Run::RT_Iteration)
                 done_++;
@@ -166,8 +170,17 @@ class Progress : public benchmark::BenchmarkReporter {
         } else {
             auto f = split(name, ':');
             const bool msgs = f.size() == 4 && f[2] == "send_recv";
-            line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  " << fmt("%.3f", res.ips / 1e6)
-                 << (msgs ? " Mmsg/s" : " Mrec/s");
+            if (f[0] == "gw" && f.size() == 5 && f[3] == "handshakes") {
+                line << "  " << fmt("%.0f", res.ips) << " handshakes/s";
+            } else if (f[0] == "gw") {
+                auto cpu = res.extra.find("gw_cpu_s_per_GB");
+                line << "  " << fmt("%.3f", res.bps / 1e9) << " GB/s  "
+                     << fmt("%.2f", cpu != res.extra.end() ? cpu->second : 0.0)
+                     << " gw CPU-s/GB";
+            } else {
+                line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  "
+                     << fmt("%.3f", res.ips / 1e6) << (msgs ? " Mmsg/s" : " Mrec/s");
+            }
             if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
                 if (const Result *raw = find(raw_name_for(f)))
                     line << "  (" << fmt("%.2f", res.bps / raw->bps) << "x raw)";
@@ -459,6 +472,100 @@ std::string uring_table()
     return t.str();
 }
 
+// Gateway rows (gw_bench.cc): per size and direction, each terminator with
+// its throughput, its CPU per GB, the load generator's CPU per GB, and
+// ratios: vs nginx (throughput; CPU per GB as nginx's / this one's, so
+// >1 = cheaper), and for zrec-gw TLS its throughput vs its own plain
+// forwarding.  Then handshakes per second.
+std::string gw_table()
+{
+    std::ostringstream t;
+    std::vector<std::string> rows, hs;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if (f[0] == "gw" && f.size() == 5)
+            (f[3] == "handshakes" ? hs : rows).push_back(kv.first);
+    }
+    if (rows.empty() && hs.empty())
+        return "";
+    static const std::vector<std::string> impl_order = {"zrec", "haproxy", "nginx"};
+    std::sort(rows.begin(), rows.end(), [](const std::string &a, const std::string &b) {
+        auto key = [](const std::string &n) {
+            auto f = split(n, ':');
+            return std::make_tuple(std::strtoul(f[4].c_str(), nullptr, 10), f[3] == "down",
+                                   f[2] == "plain", index_of(impl_order, f[1]));
+        };
+        return key(a) < key(b);
+    });
+    const size_t w0 = 34;
+    t << "\n" << pad("gateway point (1 worker on CPU 0;", w0, false) << pad("GB/s", 7)
+      << pad("gw CPU", 8) << pad("load CPU", 9) << pad("vs", 7) << pad("CPU/GB", 8)
+      << pad("TLS vs", 8) << "\n";
+    t << pad("load+backend on CPU 1; 8 conns)", w0, false) << pad("", 7) << pad("s/GB", 8)
+      << pad("s/GB", 9) << pad("nginx", 7) << pad("nginx/x", 8) << pad("plain", 8) << "\n";
+    t << pad("gw:<impl>:<mode>:<dir>:<size>", w0, false) << "\n";
+    t << std::string(w0 + 7 + 8 + 9 + 7 + 8 + 8, '-') << "\n";
+    std::string last;
+    for (const auto &name : rows) {
+        auto f = split(name, ':');
+        const std::string group = f[3] + f[4];
+        if (!last.empty() && group != last)
+            t << "\n";
+        last = group;
+        auto it = g_results.find(name);
+        const Result *r = it->second.error ? nullptr : &it->second;
+        std::string vs = "-", cpu_vs = "-", tls_vs = "-";
+        auto nit = g_results.find("gw:nginx:" + f[2] + ":" + f[3] + ":" + f[4]);
+        const Result *ng = nit != g_results.end() && !nit->second.error ? &nit->second : nullptr;
+        if (r && ng && f[1] != "nginx") {
+            vs = fmt("%.2fx", r->bps / ng->bps);
+            double a = r->extra.count("gw_cpu_s_per_GB") ? r->extra.at("gw_cpu_s_per_GB") : 0;
+            double b = ng->extra.count("gw_cpu_s_per_GB") ? ng->extra.at("gw_cpu_s_per_GB") : 0;
+            if (a > 0 && b > 0)
+                cpu_vs = fmt("%.2fx", b / a);
+        }
+        if (r && f[2] == "tls13") {
+            auto pit = g_results.find("gw:" + f[1] + ":plain:" + f[3] + ":" + f[4]);
+            if (pit != g_results.end() && !pit->second.error && pit->second.bps > 0)
+                tls_vs = fmt("%.2f", r->bps / pit->second.bps);
+        }
+        auto extra = [&](const char *k) {
+            return r && r->extra.count(k) ? fmt("%.2f", r->extra.at(k)) : std::string("-");
+        };
+        t << pad(name, w0, false) << pad(r ? fmt("%.3f", r->bps / 1e9) : "ERR", 7)
+          << pad(extra("gw_cpu_s_per_GB"), 8) << pad(extra("client_cpu_s_per_GB"), 9)
+          << pad(vs, 7) << pad(cpu_vs, 8) << pad(tls_vs, 8) << "\n";
+    }
+    if (!hs.empty()) {
+        t << "\n" << pad("handshakes (TLS 1.3, ECDSA P-256)", w0, false) << pad("per s", 9)
+          << pad("gw ms", 8) << pad("vs", 9) << "\n";
+        t << pad("gw:<impl>:tls13:handshakes:<kind>", w0, false) << pad("", 9) << pad("each", 8)
+          << pad("haproxy", 9) << "\n";
+        t << std::string(w0 + 9 + 8 + 9, '-') << "\n";
+        std::sort(hs.begin(), hs.end(), [](const std::string &a, const std::string &b) {
+            auto f = split(a, ':'), g = split(b, ':');
+            return std::make_tuple(f[4], index_of(impl_order, f[1])) <
+                   std::make_tuple(g[4], index_of(impl_order, g[1]));
+        });
+        for (const auto &name : hs) {
+            auto f = split(name, ':');
+            auto it = g_results.find(name);
+            const Result *r = it->second.error ? nullptr : &it->second;
+            auto hit = g_results.find("gw:haproxy:tls13:handshakes:" + f[4]);
+            std::string vs = "-";
+            if (r && f[1] != "haproxy" && hit != g_results.end() && !hit->second.error &&
+                hit->second.ips > 0)
+                vs = fmt("%.2fx", r->ips / hit->second.ips);
+            std::string ms = r && r->extra.count("gw_cpu_ms_per_handshake")
+                                 ? fmt("%.3f", r->extra.at("gw_cpu_ms_per_handshake"))
+                                 : "-";
+            t << pad(name, w0, false) << pad(r ? fmt("%.0f", r->ips) : "ERR", 9) << pad(ms, 8)
+              << pad(vs, 9) << "\n";
+        }
+    }
+    return t.str();
+}
+
 struct Target {
     std::string what;
     double got;  // 0 = not measured
@@ -572,6 +679,7 @@ std::string build_table(const Env &env, bool quick)
 
     t << socket_table();
     t << uring_table();
+    t << gw_table();
 
     // Errors.
     bool any_error = false;
@@ -930,6 +1038,7 @@ int main(int argc, char **argv)
     register_wolfssl(plan);
     register_facade(plan);
     register_uring(plan);
+    register_gateway(plan);
 
     // Google Benchmark's argv: our defaults first, so that the user's flags
     // (later on the line) win.

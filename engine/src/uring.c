@@ -19,6 +19,7 @@
 #define DEFAULT_SLOT_SIZE 20480u
 #define DEFAULT_ROOM 64u
 #define DEFAULT_SLOTS 256u
+#define DEFAULT_RESERVE 4u
 #define MAX_RING_ENTRIES 32768u
 /* A receive this short, arriving while a record is already pending across
  * two or more slots, is appended to the last slot's free tail instead of
@@ -48,7 +49,10 @@ struct zrec_uring_pool {
     struct zrec_uring_pool_params p;
     uint8_t *mem;
     size_t mem_len;
-    uint32_t nslots;
+    uint32_t nslots;       /* both rings' slots, then the reserve */
+    uint16_t reserve_first;
+    uint16_t *reserve_free; /* stack of free reserve slots */
+    unsigned nreserve_free;
     uint16_t *refs;
     struct group g[2];
     struct zrec_uring_stats stats;
@@ -68,9 +72,14 @@ static struct group *group_of(struct zrec_uring_pool *pool, uint16_t slot)
     return slot < pool->g[1].first_slot ? &pool->g[0] : &pool->g[1];
 }
 
-/* Lend a slot back to the kernel: one ring entry, made visible at once. */
+/* Lend a slot back to the kernel: one ring entry, made visible at once (a
+ * reserve slot goes back to the reserve). */
 static void lend(struct zrec_uring_pool *pool, uint16_t slot)
 {
+    if (slot >= pool->reserve_first) {
+        pool->reserve_free[pool->nreserve_free++] = slot;
+        return;
+    }
     struct group *g = group_of(pool, slot);
     io_uring_buf_ring_add(g->br, zrec_uring_slot(pool, slot) + g->buf_off, g->buf_len, slot,
                           io_uring_buf_ring_mask(g->entries), 0);
@@ -118,6 +127,8 @@ struct zrec_uring_pool *zrec_uring_pool_new(struct io_uring *ring,
         p.record_slots = DEFAULT_SLOTS;
     if (!p.payload_slots)
         p.payload_slots = DEFAULT_SLOTS;
+    if (!p.reserve_slots)
+        p.reserve_slots = DEFAULT_RESERVE;
     if (!p.bgid_records && !p.bgid_payload)
         p.bgid_payload = 1;
     struct zrec_uring_pool *pool = NULL;
@@ -132,10 +143,16 @@ struct zrec_uring_pool *zrec_uring_pool_new(struct io_uring *ring,
         goto fail;
     pool->ring = ring;
     pool->p = p;
-    pool->nslots = (uint32_t)p.record_slots + p.payload_slots;
+    pool->nslots = (uint32_t)p.record_slots + p.payload_slots + p.reserve_slots;
     if (pool->nslots > 0xfffe)
         goto fail_pool;
+    pool->reserve_first = (uint16_t)(p.record_slots + p.payload_slots);
     pool->refs = calloc(pool->nslots, sizeof *pool->refs);
+    pool->reserve_free = calloc(p.reserve_slots, sizeof *pool->reserve_free);
+    if (pool->reserve_free == NULL)
+        goto fail_pool;
+    for (unsigned i = p.reserve_slots; i-- > 0;)
+        pool->reserve_free[pool->nreserve_free++] = (uint16_t)(pool->reserve_first + i);
     pool->mem_len = (size_t)pool->nslots * p.slot_size;
     pool->mem = mmap(NULL, pool->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                      -1, 0);
@@ -195,6 +212,7 @@ void zrec_uring_pool_free(struct zrec_uring_pool *pool)
     if (pool->mem)
         munmap(pool->mem, pool->mem_len);
     free(pool->refs);
+    free(pool->reserve_free);
     free(pool);
 }
 
@@ -261,7 +279,7 @@ int zrec_uring_recv_slot(struct zrec_uring_pool *pool, const struct io_uring_cqe
     if (!(cqe->flags & IORING_CQE_F_BUFFER))
         return res > 0 ? -EIO : res; /* data without a buffer cannot happen */
     uint16_t s = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    if (s >= pool->nslots)
+    if (s >= pool->reserve_first)
         return -EIO;
     struct group *g = group_of(pool, s);
     g->ready--;
@@ -273,6 +291,20 @@ int zrec_uring_recv_slot(struct zrec_uring_pool *pool, const struct io_uring_cqe
     *slot = s;
     *data = zrec_uring_slot(pool, s) + g->buf_off;
     return res;
+}
+
+int zrec_uring_reserve_get(struct zrec_uring_pool *pool)
+{
+    if (pool->nreserve_free == 0)
+        return -ENOBUFS;
+    uint16_t slot = pool->reserve_free[--pool->nreserve_free];
+    pool->refs[slot] = 1;
+    return slot;
+}
+
+unsigned zrec_uring_reserve_free(const struct zrec_uring_pool *pool)
+{
+    return pool->nreserve_free;
 }
 
 /* ------------------------------------------------------------------------
@@ -300,7 +332,8 @@ int zrec_uring_rx_push(struct zrec_uring_rx *rx, uint16_t slot, uint8_t *data, u
     if (len <= RUNT_MAX && rx->nchunk >= 2) {
         struct zrec_uring_chunk *last = &rx->chunk[rx->nchunk - 1];
         uint32_t end = last->off + last->len;
-        if (end + len <= pool->p.slot_size && last->slot < pool->g[1].first_slot) {
+        if (end + len <= pool->p.slot_size &&
+            (last->slot < pool->g[1].first_slot || last->slot >= pool->reserve_first)) {
             memcpy(zrec_uring_slot(pool, last->slot) + end, data, len);
             last->len += len;
             rx->bytes += len;
@@ -380,6 +413,33 @@ int zrec_uring_rx_move(struct zrec_uring_rx *rx, struct zrec_uring_tx *tx)
     }
     zrec_uring_rx_consume(rx, moved);
     return rc;
+}
+
+long zrec_uring_rx_need(const struct zrec_uring_rx *rx, const struct zrec_session *s)
+{
+    size_t avail = rx->bytes - rx->framed;
+    if (avail == 0)
+        return 0;
+    uint8_t hdr[HEADER_PEEK];
+    /* Peek from the framing position: skip what is already framed. */
+    size_t skip = rx->framed, got = 0;
+    for (unsigned i = 0; i < rx->nchunk && got < sizeof hdr; i++) {
+        const struct zrec_uring_chunk *c = &rx->chunk[i];
+        if (skip >= c->len) {
+            skip -= c->len;
+            continue;
+        }
+        size_t take = c->len - skip < sizeof hdr - got ? c->len - skip : sizeof hdr - got;
+        memcpy(hdr + got, zrec_uring_slot(rx->pool, c->slot) + c->off + skip, take);
+        got += take;
+        skip = 0;
+    }
+    long rl = zrec_record_length(s, hdr, got);
+    if (rl < 0)
+        return rl;
+    if (rl == 0)
+        return 1; /* the header is not complete yet: a byte at a time */
+    return (size_t)rl > avail ? (long)((size_t)rl - avail) : 0;
 }
 
 /* ------------------------------------------------------------------------

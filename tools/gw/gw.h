@@ -34,6 +34,7 @@ struct gw_opts {
     int max_conns;            /* per gateway, shared by all workers */
     int handshake_timeout_ms;
     int idle_timeout_ms;
+    int drain_timeout_ms;     /* after SIGTERM, how long live connections may go on */
     unsigned pool_slots;      /* per worker and group (--pool-slots) */
     const char *cpus;         /* --cpus LIST: pin worker i to the i-th CPU */
 };
@@ -48,7 +49,7 @@ struct gw_counters {
     _Atomic unsigned long copies_runt, records_scattered, records_contiguous;
     _Atomic unsigned long err_bad_record, err_protocol, err_backend_connect,
         err_backend_reset, err_client_reset, err_idle_timeout, err_limit, err_alert_received;
-    _Atomic unsigned long enobufs;
+    _Atomic unsigned long enobufs, reserve_recvs;
 };
 
 /* ---- gw_tls.c ---- */

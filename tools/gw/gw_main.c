@@ -30,8 +30,8 @@ static const char usage_text[] =
     "            [--cert FILE --key FILE ...] [--proto tls1.2|tls1.3|any] [--plain]\n"
     "            [--workers N] [--cpus LIST] [--alpn LIST] [--proxy-protocol]\n"
     "            [--ticket-keys FILE] [--max-conns N] [--handshake-timeout MS]\n"
-    "            [--idle-timeout MS] [--stats ADDR:PORT] [--access-log FILE]\n"
-    "            [--pool-slots N]\n"
+    "            [--idle-timeout MS] [--drain-timeout MS] [--stats ADDR:PORT]\n"
+    "            [--access-log FILE] [--pool-slots N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts TLS connections on --listen, completes the handshake with wolfSSL,\n"
@@ -69,6 +69,8 @@ static const char usage_text[] =
     "                            milliseconds (default 10000; 0 = never)\n"
     "    --idle-timeout MS       close a connection silent both ways for MS\n"
     "                            milliseconds, with close_notify (default 300000)\n"
+    "    --drain-timeout MS      after SIGTERM, how long live connections may go on\n"
+    "                            before they get close_notify (default 30000)\n"
     "    --stats ADDR:PORT       serve counters as plain text (one 'name value' per\n"
     "                            line) to any TCP client, e.g. curl or nc\n"
     "    --access-log FILE       one line per connection when it ends: client, SNI,\n"
@@ -79,8 +81,8 @@ static const char usage_text[] =
     "    -h, --help              this text\n"
     "\n"
     "SIGNALS\n"
-    "    SIGTERM, SIGINT  stop accepting, let live connections finish (up to the idle\n"
-    "                     timeout), then exit 0\n"
+    "    SIGTERM, SIGINT  stop accepting, let live connections finish (up to\n"
+    "                     --drain-timeout), then exit 0\n"
     "    SIGHUP           reload certificates and ticket keys, reopen the access\n"
     "                     log; live connections are not touched\n"
     "\n"
@@ -98,6 +100,7 @@ static struct gw_opts opts = {
     .max_conns = 100000,
     .handshake_timeout_ms = 10000,
     .idle_timeout_ms = 300000,
+    .drain_timeout_ms = 30000,
     .pool_slots = 256,
 };
 
@@ -173,7 +176,7 @@ static void parse(int argc, char **argv)
 {
     enum {
         O_LISTEN = 256, O_BACKEND, O_CERT, O_KEY, O_PROTO, O_PLAIN, O_WORKERS, O_CPUS, O_ALPN,
-        O_PROXY, O_TICKETS, O_MAXCONNS, O_HSTO, O_IDLETO, O_STATS, O_LOG, O_SLOTS,
+        O_PROXY, O_TICKETS, O_MAXCONNS, O_HSTO, O_IDLETO, O_DRAINTO, O_STATS, O_LOG, O_SLOTS,
     };
     static const struct option lo[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -190,6 +193,7 @@ static void parse(int argc, char **argv)
         {"max-conns", required_argument, 0, O_MAXCONNS},
         {"handshake-timeout", required_argument, 0, O_HSTO},
         {"idle-timeout", required_argument, 0, O_IDLETO},
+        {"drain-timeout", required_argument, 0, O_DRAINTO},
         {"stats", required_argument, 0, O_STATS},
         {"access-log", required_argument, 0, O_LOG},
         {"pool-slots", required_argument, 0, O_SLOTS},
@@ -249,6 +253,9 @@ static void parse(int argc, char **argv)
             break;
         case O_IDLETO:
             opts.idle_timeout_ms = parse_int("--idle-timeout", optarg, 0, 86400000);
+            break;
+        case O_DRAINTO:
+            opts.drain_timeout_ms = parse_int("--drain-timeout", optarg, 0, 86400000);
             break;
         case O_STATS:
             parse_addr("--stats", optarg, &opts.stats, &opts.stats_len);
@@ -362,7 +369,7 @@ static size_t format_stats(char *buf, size_t cap)
         "bytes_up", "bytes_down", "copies", "records_scattered", "records_contiguous",
         "errors_bad_record_mac", "errors_protocol", "errors_backend_connect",
         "errors_backend_reset", "errors_client_reset", "errors_idle_timeout",
-        "errors_conn_limit", "errors_alert_received", "pool_empty",
+        "errors_conn_limit", "errors_alert_received", "pool_empty", "reserve_receives",
     };
     enum { N = sizeof names / sizeof names[0] };
     unsigned long sum[N] = {0};
@@ -374,7 +381,7 @@ static size_t format_stats(char *buf, size_t cap)
             &c->copies_runt, &c->records_scattered, &c->records_contiguous,
             &c->err_bad_record, &c->err_protocol, &c->err_backend_connect,
             &c->err_backend_reset, &c->err_client_reset, &c->err_idle_timeout, &c->err_limit,
-            &c->err_alert_received, &c->enobufs,
+            &c->err_alert_received, &c->enobufs, &c->reserve_recvs,
         };
         for (int k = 0; k < N; k++)
             sum[k] += atomic_load_explicit(f[k], memory_order_relaxed);

@@ -47,6 +47,7 @@ enum kind {
     K_ACCEPT,
     K_TICK,
     K_WAKE,
+    K_CRESV, /* a receive into a reserve slot (zrec_uring_reserve_get()) */
 };
 #define KIND_MASK 15u
 #define UD(p, k) ((uint64_t)(uintptr_t)(p) | (uint64_t)(k))
@@ -68,10 +69,13 @@ struct conn {
     bool touched, starved;
     bool dead;              /* torn down: waiting for its operations */
     bool crecv_armed, brecv_armed, crecv_cancel, brecv_cancel;
+    bool cresv_armed;       /* a receive into a reserve slot is in flight */
+    uint16_t cresv_slot;
     bool b_connecting, b_connected;
     bool c_fin;             /* the client's TCP stream ended */
     bool c_notify;          /* the client sent close_notify: read no more */
-    bool b_eof;             /* backend sent FIN */
+    bool b_eof;             /* backend sent FIN, or failed (b_abort) */
+    bool b_abort;           /* the backend failed: end with a fatal alert, not close_notify */
     bool b_wr_shut, c_closing;
     bool resumed;
     unsigned inflight;      /* operations that will still complete */
@@ -295,6 +299,86 @@ static void arm_recv(struct conn *c, bool client)
     c->inflight++;
 }
 
+/* Bytes the client still owes to complete the record it has begun (the
+ * first ClientHello record before wolfSSL runs, then records for the
+ * engine): while it waits for them it holds slots. */
+static long client_need(struct conn *c)
+{
+    if (c->sess)
+        return zrec_uring_rx_need(&c->crx, c->sess);
+    if (c->ssl || zrec_uring_rx_bytes(&c->crx) == 0)
+        return 0; /* wolfSSL reads every byte as it comes */
+    uint8_t hdr[5];
+    size_t have = zrec_uring_rx_peek(&c->crx, hdr, sizeof hdr);
+    if (have < sizeof hdr)
+        return (long)(sizeof hdr - have);
+    size_t len = 5 + ((size_t)hdr[3] << 8 | hdr[4]);
+    return len > zrec_uring_rx_bytes(&c->crx) ? (long)(len - zrec_uring_rx_bytes(&c->crx)) : 0;
+}
+
+/* The record ring is empty and this connection holds slots with a record
+ * begun: if every connection did so, none could ever finish (each needs
+ * another slot).  Receive exactly the missing bytes into a reserve slot. */
+static bool recv_reserve(struct conn *c)
+{
+    struct gw_worker *w = c->w;
+    long need = client_need(c);
+    if (need <= 0 || c->cresv_armed)
+        return c->cresv_armed;
+    int slot = zrec_uring_reserve_get(w->pool);
+    if (slot < 0)
+        return false;
+    struct io_uring_sqe *sqe = sqe_get(w);
+    uint32_t cap = zrec_uring_pool_params(w->pool)->slot_size;
+    io_uring_prep_recv(sqe, c->cfd, zrec_uring_slot(w->pool, (uint16_t)slot),
+                       (size_t)need < cap ? (size_t)need : cap, 0);
+    io_uring_sqe_set_data64(sqe, UD(c, K_CRESV));
+    c->cresv_armed = true;
+    c->cresv_slot = (uint16_t)slot;
+    c->inflight++;
+    CNT_ADD(w, reserve_recvs, 1);
+    return true;
+}
+
+static void on_reserve_data(struct conn *c, int res)
+{
+    struct gw_worker *w = c->w;
+    c->cresv_armed = false;
+    c->inflight--;
+    uint16_t slot = c->cresv_slot;
+    if (res <= 0 || c->dead || c->c_notify || c->c_closing) {
+        zrec_uring_slot_unref(w->pool, slot);
+        if (res == 0 && !c->dead)
+            c->c_fin = true;
+        else if (res < 0 && res != -ECANCELED && !c->dead)
+            teardown(c, res == -ECONNRESET ? "client reset" : "client receive error");
+        return;
+    }
+    c->t_last = now_ms();
+    if (zrec_uring_rx_push(&c->crx, slot, zrec_uring_slot(w->pool, slot), (uint32_t)res) < 0)
+        fail(c, "out of memory", ZREC_ALERT_INTERNAL_ERROR);
+}
+
+/* A direction should be receiving: arm it if its ring has a slot, else
+ * (client side, a record begun) receive into a reserve slot, else wait
+ * among the starved (wake_starved()) for slots to come back. */
+static void want_recv(struct conn *c, bool client)
+{
+    struct gw_worker *w = c->w;
+    if (client ? c->crecv_armed : c->brecv_armed)
+        return;
+    if (zrec_uring_pool_ready(w->pool, client ? ZREC_URING_RECORDS : ZREC_URING_PAYLOAD)) {
+        arm_recv(c, client);
+        return;
+    }
+    if (client && recv_reserve(c))
+        return;
+    if (!c->starved) {
+        c->starved = true;
+        w->nstarved++;
+    }
+}
+
 static void pause_recv(struct conn *c, bool client)
 {
     bool *armed = client ? &c->crecv_armed : &c->brecv_armed;
@@ -458,14 +542,14 @@ static void start_backend(struct conn *c)
         if (n == 0 || zrec_uring_tx_push_owned(&c->btx, hdr, (uint32_t)n) < 0) {
             if (n == 0)
                 free(hdr);
-            fail(c, "PROXY header", 80 /* internal_error */);
+            fail(c, "PROXY header", ZREC_ALERT_INTERNAL_ERROR);
             return;
         }
     }
     c->bfd = socket(o->backend.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->bfd < 0) {
         CNT_ADD(w, err_backend_connect, 1);
-        fail(c, "backend socket failed", 80 /* internal_error */);
+        fail(c, "backend socket failed", ZREC_ALERT_INTERNAL_ERROR);
         return;
     }
     int one = 1;
@@ -487,7 +571,8 @@ static void on_connect(struct conn *c, int res)
         char why[64];
         snprintf(why, sizeof why, "backend connect: %s", strerror(-res));
         /* The client learns the session ends: close_notify after nothing. */
-        fail(c, why, c->sess ? ZREC_ALERT_CLOSE_NOTIFY : -1);
+        /* The client must not take this for a clean, empty response. */
+        fail(c, why, ZREC_ALERT_INTERNAL_ERROR);
         return;
     }
     c->b_connected = true;
@@ -520,17 +605,14 @@ static void on_client_data(struct conn *c, const struct io_uring_cqe *cqe)
             return;
         }
         if (zrec_uring_rx_push(&c->crx, slot, data, (uint32_t)n) < 0) {
-            fail(c, "out of memory", 80);
+            fail(c, "out of memory", ZREC_ALERT_INTERNAL_ERROR);
             return;
         }
         touch(c);
         return;
     }
-    if (n == -ENOBUFS) {
-        c->starved = true; /* re-armed when slots come back */
-        c->w->nstarved++;
-        return;
-    }
+    if (n == -ENOBUFS)
+        return; /* the ring ran empty: finish() re-arms when slots are back */
     if (n == -ECANCELED)
         return; /* paused for flow control */
     if (n == 0) {
@@ -582,20 +664,20 @@ static void on_backend_data(struct conn *c, const struct io_uring_cqe *cqe)
         touch(c);
         return;
     }
-    if (n == -ENOBUFS) {
-        c->starved = true;
-        c->w->nstarved++;
-        return;
-    }
+    if (n == -ENOBUFS)
+        return; /* the ring ran empty: finish() re-arms when slots are back */
     if (n == -ECANCELED)
         return;
+    /* End of the backend's stream.  What it sent before is still sealed
+     * and delivered (finish()); a reset must not look like a clean end to
+     * the client, so it ends with a fatal alert instead of close_notify. */
+    c->b_eof = true;
     if (n == 0) {
-        c->b_eof = true;
         set_reason(c, "backend closed");
     } else {
         CNT_ADD(w, err_backend_reset, 1);
-        fail(c, "backend reset", c->sess ? ZREC_ALERT_CLOSE_NOTIFY : -1);
-        return;
+        c->b_abort = true;
+        set_reason(c, n == -ECONNRESET ? "backend reset" : "backend receive error");
     }
     touch(c);
 }
@@ -612,7 +694,11 @@ static void on_send(struct conn *c, bool client, int res)
             teardown(c, "client gone (send failed)");
         } else {
             CNT_ADD(c->w, err_backend_reset, 1);
-            fail(c, "backend gone (send failed)", c->sess ? ZREC_ALERT_CLOSE_NOTIFY : -1);
+            /* Nothing more can reach the backend; what it already sent
+             * still goes to the client, then a fatal alert. */
+            set_reason(c, "backend gone (send failed)");
+            c->b_eof = c->b_abort = true;
+            shutdown(c->bfd, SHUT_RDWR);
         }
         return;
     }
@@ -641,7 +727,7 @@ void gw__run_seal(struct gw_worker *w)
                 zrec_session_proto(c->sess) == ZREC_TLS13)
                 send_control(c, -1);
         } else if (op->status != 0 && !c->dead) {
-            fail(c, "seal failed", 80);
+            fail(c, "seal failed", ZREC_ALERT_INTERNAL_ERROR);
         }
         zrec_uring_slot_unref(w->pool, slot);
     }
@@ -767,6 +853,8 @@ static bool finish(struct conn *c)
     if (c->state == ST_HANDSHAKE) {
         if (c->c_fin)
             teardown(c, "client closed during handshake");
+        else
+            want_recv(c, true);
         return c->dead && c->inflight == 0;
     }
     /* The client finished sending: pass its FIN on once its data is out. */
@@ -779,7 +867,12 @@ static bool finish(struct conn *c)
         shutdown(c->bfd, SHUT_WR);
         c->b_wr_shut = true;
     }
-    /* The backend finished: once everything it sent is out, close_notify. */
+    /* The backend finished: once everything it sent is out, close_notify
+     * (or, when it failed, a fatal alert). */
+    if (c->b_eof && ctx_idle && c->b_abort) {
+        fail(c, c->reason, ZREC_ALERT_INTERNAL_ERROR);
+        return false;
+    }
     if (c->b_eof && ctx_idle) {
         if (c->sess) {
             c->c_closing = true;
@@ -797,19 +890,17 @@ static bool finish(struct conn *c)
      * mark; a receive ended by an empty ring resumes when slots are back. */
     unsigned up_slots = zrec_uring_rx_slots(&c->crx) + zrec_uring_tx_slots(&c->btx);
     unsigned down_slots = zrec_uring_tx_slots(&c->ctx);
-    bool rec_ready = zrec_uring_pool_ready(w->pool, ZREC_URING_RECORDS) > 0;
-    bool pay_ready = zrec_uring_pool_ready(w->pool, ZREC_URING_PAYLOAD) > 0;
     if (!c_done) {
         if (up_slots > FLOW_HIGH)
             pause_recv(c, true);
-        else if (up_slots < FLOW_LOW && rec_ready)
-            arm_recv(c, true);
+        else if (up_slots < FLOW_LOW)
+            want_recv(c, true);
     }
     if (c->b_connected && !c->b_eof) {
         if (down_slots > FLOW_HIGH)
             pause_recv(c, false);
-        else if (down_slots < FLOW_LOW && pay_ready)
-            arm_recv(c, false);
+        else if (down_slots < FLOW_LOW)
+            want_recv(c, false);
     }
     return false;
 }
@@ -819,7 +910,8 @@ static bool finish(struct conn *c)
 static void wake_starved(struct gw_worker *w)
 {
     if (w->nstarved == 0 || (!zrec_uring_pool_ready(w->pool, ZREC_URING_RECORDS) &&
-                             !zrec_uring_pool_ready(w->pool, ZREC_URING_PAYLOAD)))
+                             !zrec_uring_pool_ready(w->pool, ZREC_URING_PAYLOAD) &&
+                             !zrec_uring_reserve_free(w->pool)))
         return;
     w->nstarved = 0;
     for (struct conn *c = w->conns; c; c = c->next) {
@@ -947,9 +1039,9 @@ static void on_wake(struct gw_worker *w)
         cancel_fd(w, w->lfd);
         close(w->lfd);
         w->lfd = -1;
-        /* Drain: live connections go on, bounded by their idle timeout
-         * (or 30 s when there is none). */
-        w->stop_deadline = now_ms() + (w->o->idle_timeout_ms > 0 ? w->o->idle_timeout_ms : 30000);
+        /* Drain: live connections go on for --drain-timeout, then get
+         * close_notify. */
+        w->stop_deadline = now_ms() + w->o->drain_timeout_ms;
     }
     arm_wake(w);
 }
@@ -1080,6 +1172,9 @@ int gw_worker_run(struct gw_worker *w)
                 ((struct conn *)p)->inflight--;
                 on_connect(p, cqe->res);
                 break;
+            case K_CRESV:
+                on_reserve_data(p, cqe->res);
+                break;
             default:
                 break;
             }
@@ -1091,6 +1186,7 @@ int gw_worker_run(struct gw_worker *w)
             case K_CSEND:
             case K_BSEND:
             case K_CONNECT:
+            case K_CRESV:
                 touch(p);
                 break;
             case K_ACCEPT:
@@ -1128,6 +1224,7 @@ int gw_worker_run(struct gw_worker *w)
         }
         if (!w->listen_closed)
             arm_accept(w);
+        publish_stats(w); /* a few relaxed adds per batch */
     }
     publish_stats(w);
     return 0;

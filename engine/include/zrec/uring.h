@@ -88,6 +88,8 @@ struct zrec_uring_pool_params {
      *  of two, at most 32768; 0: 256 each). */
     uint16_t record_slots;
     uint16_t payload_slots;
+    /** Slots kept out of both rings (0: 4), for zrec_uring_reserve_get(). */
+    uint16_t reserve_slots;
     /** Buffer group ids of the two rings.  0, 0: 0 and 1. */
     uint16_t bgid_records;
     uint16_t bgid_payload;
@@ -144,6 +146,19 @@ void zrec_uring_prep_recv(const struct zrec_uring_pool *pool, struct io_uring_sq
 int zrec_uring_recv_slot(struct zrec_uring_pool *pool, const struct io_uring_cqe *cqe,
                          uint16_t *slot, uint8_t **data);
 
+/** The reserve: slots outside the rings that guarantee progress when the
+ *  record ring is empty and every slot is held by connections waiting for
+ *  the rest of a record (which needs another slot: a deadlock).  Such a
+ *  connection takes a reserve slot and receives exactly the bytes its record
+ *  still lacks (zrec_uring_rx_need()) with a plain receive into it; when
+ *  that record is opened and passed on, the slot returns to the reserve.
+ *  Returns the slot (the caller holds one reference; receive at its start,
+ *  at most slot_size bytes) or -ENOBUFS. */
+int zrec_uring_reserve_get(struct zrec_uring_pool *pool);
+
+/** Reserve slots free. */
+unsigned zrec_uring_reserve_free(const struct zrec_uring_pool *pool);
+
 /* --------------------------------------------------------------------------
  * Receive stream: TLS records across receive completions
  * ------------------------------------------------------------------------ */
@@ -180,6 +195,12 @@ static inline size_t zrec_uring_rx_bytes(const struct zrec_uring_rx *rx) { retur
 
 /** Slots held. */
 static inline unsigned zrec_uring_rx_slots(const struct zrec_uring_rx *rx) { return rx->nchunk; }
+
+/** Bytes the stream lacks to complete its next record for session `s`
+ *  (after those already framed): 0 when a record is complete or nothing is
+ *  pending, 1 while the header itself is incomplete, a negative errno for a
+ *  header that cannot start a record. */
+long zrec_uring_rx_need(const struct zrec_uring_rx *rx, const struct zrec_session *s);
 
 /** Copy up to n bytes from the head of the stream and consume them (for a
  *  handshake library's read callback: handshake bytes are not records). */

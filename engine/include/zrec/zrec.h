@@ -312,6 +312,7 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
 #define ZREC_ALERT_BAD_RECORD_MAC 20
 #define ZREC_ALERT_RECORD_OVERFLOW 22
 #define ZREC_ALERT_DECODE_ERROR 50
+#define ZREC_ALERT_INTERNAL_ERROR 80
 
 /** Seal an alert into buf (capacity cap).  Returns the record length. */
 int zrec_seal_alert(struct zrec_session *s, uint8_t level, uint8_t description, uint8_t *buf,

@@ -329,6 +329,17 @@ void zrec_uring_rx_clear(struct zrec_uring_rx *rx)
 int zrec_uring_rx_push(struct zrec_uring_rx *rx, uint16_t slot, uint8_t *data, uint32_t len)
 {
     struct zrec_uring_pool *pool = rx->pool;
+    if (rx->nchunk) {
+        /* Received right behind the last chunk, in its slot (a reserve
+         * slot being filled up): the chunk grows, no copy. */
+        struct zrec_uring_chunk *last = &rx->chunk[rx->nchunk - 1];
+        if (last->slot == slot && zrec_uring_slot(pool, slot) + last->off + last->len == data) {
+            last->len += len;
+            rx->bytes += len;
+            zrec_uring_slot_unref(pool, slot);
+            return 0;
+        }
+    }
     if (len <= RUNT_MAX && rx->nchunk >= 2) {
         struct zrec_uring_chunk *last = &rx->chunk[rx->nchunk - 1];
         uint32_t end = last->off + last->len;
@@ -440,6 +451,34 @@ long zrec_uring_rx_need(const struct zrec_uring_rx *rx, const struct zrec_sessio
     if (rl == 0)
         return 1; /* the header is not complete yet: a byte at a time */
     return (size_t)rl > avail ? (long)((size_t)rl - avail) : 0;
+}
+
+int zrec_uring_rx_reserve(struct zrec_uring_rx *rx, uint32_t need, uint16_t *slot,
+                          uint8_t **at, uint32_t *len)
+{
+    struct zrec_uring_pool *pool = rx->pool;
+    if (need == 0)
+        return -EINVAL;
+    if (rx->nchunk) {
+        /* A reserve slot already holds the record's end: fill it up. */
+        const struct zrec_uring_chunk *last = &rx->chunk[rx->nchunk - 1];
+        uint32_t end = last->off + last->len;
+        if (last->slot >= pool->reserve_first && end < pool->p.slot_size) {
+            uint32_t room = pool->p.slot_size - end;
+            zrec_uring_slot_ref(pool, last->slot);
+            *slot = last->slot;
+            *at = zrec_uring_slot(pool, last->slot) + end;
+            *len = need < room ? need : room;
+            return 0;
+        }
+    }
+    int r = zrec_uring_reserve_get(pool);
+    if (r < 0)
+        return r;
+    *slot = (uint16_t)r;
+    *at = zrec_uring_slot(pool, (uint16_t)r);
+    *len = need < pool->p.slot_size ? need : pool->p.slot_size;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------

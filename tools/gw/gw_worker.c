@@ -71,6 +71,7 @@ struct conn {
     bool crecv_armed, brecv_armed, crecv_cancel, brecv_cancel;
     bool cresv_armed;       /* a receive into a reserve slot is in flight */
     uint16_t cresv_slot;
+    uint8_t *cresv_at;
     bool b_connecting, b_connected;
     bool c_fin;             /* the client's TCP stream ended */
     bool c_notify;          /* the client sent close_notify: read no more */
@@ -325,16 +326,17 @@ static bool recv_reserve(struct conn *c)
     long need = client_need(c);
     if (need <= 0 || c->cresv_armed)
         return c->cresv_armed;
-    int slot = zrec_uring_reserve_get(w->pool);
-    if (slot < 0)
+    uint16_t slot;
+    uint8_t *at;
+    uint32_t len;
+    if (zrec_uring_rx_reserve(&c->crx, (uint32_t)need, &slot, &at, &len) < 0)
         return false;
     struct io_uring_sqe *sqe = sqe_get(w);
-    uint32_t cap = zrec_uring_pool_params(w->pool)->slot_size;
-    io_uring_prep_recv(sqe, c->cfd, zrec_uring_slot(w->pool, (uint16_t)slot),
-                       (size_t)need < cap ? (size_t)need : cap, 0);
+    io_uring_prep_recv(sqe, c->cfd, at, len, 0);
     io_uring_sqe_set_data64(sqe, UD(c, K_CRESV));
     c->cresv_armed = true;
-    c->cresv_slot = (uint16_t)slot;
+    c->cresv_slot = slot;
+    c->cresv_at = at;
     c->inflight++;
     CNT_ADD(w, reserve_recvs, 1);
     return true;
@@ -355,7 +357,7 @@ static void on_reserve_data(struct conn *c, int res)
         return;
     }
     c->t_last = now_ms();
-    if (zrec_uring_rx_push(&c->crx, slot, zrec_uring_slot(w->pool, slot), (uint32_t)res) < 0)
+    if (zrec_uring_rx_push(&c->crx, slot, c->cresv_at, (uint32_t)res) < 0)
         fail(c, "out of memory", ZREC_ALERT_INTERNAL_ERROR);
 }
 

@@ -153,7 +153,8 @@ int zrec_uring_recv_slot(struct zrec_uring_pool *pool, const struct io_uring_cqe
  *  still lacks (zrec_uring_rx_need()) with a plain receive into it; when
  *  that record is opened and passed on, the slot returns to the reserve.
  *  Returns the slot (the caller holds one reference; receive at its start,
- *  at most slot_size bytes) or -ENOBUFS. */
+ *  at most slot_size bytes) or -ENOBUFS.  zrec_uring_rx_reserve() applies
+ *  this to a receive stream. */
 int zrec_uring_reserve_get(struct zrec_uring_pool *pool);
 
 /** Reserve slots free. */
@@ -201,6 +202,15 @@ static inline unsigned zrec_uring_rx_slots(const struct zrec_uring_rx *rx) { ret
  *  pending, 1 while the header itself is incomplete, a negative errno for a
  *  header that cannot start a record. */
 long zrec_uring_rx_need(const struct zrec_uring_rx *rx, const struct zrec_session *s);
+
+/** Where to receive the `need` bytes a record begun still lacks, when the
+ *  record ring is empty: the free tail of the reserve slot that already
+ *  holds the record's end, else a fresh reserve slot.  Sets the slot (the
+ *  caller holds a reference for the receive), where to receive and at most
+ *  how much; pass the received bytes to zrec_uring_rx_push(), which extends
+ *  the last chunk without a copy.  Returns 0 or -ENOBUFS (reserve empty). */
+int zrec_uring_rx_reserve(struct zrec_uring_rx *rx, uint32_t need, uint16_t *slot,
+                          uint8_t **at, uint32_t *len);
 
 /** Copy up to n bytes from the head of the stream and consume them (for a
  *  handshake library's read callback: handshake bytes are not records). */

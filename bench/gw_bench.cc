@@ -232,7 +232,7 @@ Child start_terminator(const std::string &impl, bool tls, int port, int backend,
             f << slurp(cert) << slurp(key);
         }
         std::ofstream cfg(s.dir + "/haproxy.cfg");
-        cfg << "global\n  nbthread 1\n  maxconn 100000\n"
+        cfg << "global\n  nbthread 1\n  maxconn 4096\n"
                "  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n"
                "  ssl-default-bind-options ssl-min-ver TLSv1.3\n"
                "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"

@@ -128,7 +128,8 @@ class Progress : public benchmark::BenchmarkReporter {
     void ReportRuns(const std::vector<Run> &runs) override
     {
         for (const Run &r : runs) {
-            const std::string name = r.benchmark_name();
+            // The registered name, without suffixes such as /iterations:1/manual_time.
+            const std::string name = r.run_name.function_name;
             // Repetitions: keep the median aggregate when there is one,
             // else the last repetition.
             if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median")

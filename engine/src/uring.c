@@ -656,6 +656,7 @@ void zrec_uring_tx_clear(struct zrec_uring_tx *tx)
     for (uint32_t i = 0; i < tx->n; i++)
         release_piece(tx, piece(tx, i));
     free(tx->q);
+    free(tx->iov);
     struct zrec_uring_pool *pool = tx->pool;
     zrec_uring_tx_init(tx, pool);
 }
@@ -716,6 +717,22 @@ int zrec_uring_tx_push(struct zrec_uring_tx *tx, uint8_t *p, uint32_t len, uint1
     return 0;
 }
 
+/* Room for cnt iovecs; returns how many there is room for (at least 1). */
+static uint32_t iov_room(struct zrec_uring_tx *tx, uint32_t cnt)
+{
+    if (cnt <= tx->iov_cap)
+        return cnt;
+    uint32_t cap = tx->iov_cap ? tx->iov_cap : 8;
+    while (cap < cnt)
+        cap *= 2;
+    struct iovec *iov = realloc(tx->iov, cap * sizeof *iov);
+    if (iov == NULL)
+        return tx->iov_cap ? tx->iov_cap : 1; /* 1: the single-piece send below */
+    tx->iov = iov;
+    tx->iov_cap = cap;
+    return cnt;
+}
+
 bool zrec_uring_tx_prep(struct zrec_uring_tx *tx, struct io_uring *ring, int fd,
                         uint64_t user_data)
 {
@@ -728,14 +745,16 @@ bool zrec_uring_tx_prep(struct zrec_uring_tx *tx, struct io_uring *ring, int fd,
         if (sqe == NULL)
             return false;
     }
+    uint32_t cnt = iov_room(tx, tx->n < ZREC_URING_TX_IOV ? tx->n : ZREC_URING_TX_IOV);
     struct zrec_uring_piece *first = piece(tx, 0);
-    if (tx->n == 1 && first->slot != ZREC_URING_NO_SLOT) {
+    if (cnt == 1 && first->slot != ZREC_URING_NO_SLOT) {
         /* One piece of a registered slot: the fixed-buffer write. */
         io_uring_prep_write_fixed(sqe, fd, first->p, first->len, 0, first->slot);
-        tx->inflight = 1;
         tx->pool->stats.sends_fixed++;
+    } else if (cnt == 1) {
+        io_uring_prep_send(sqe, fd, first->p, first->len, MSG_NOSIGNAL);
+        tx->pool->stats.sends_msg++;
     } else {
-        uint32_t cnt = tx->n < ZREC_URING_TX_IOV ? tx->n : ZREC_URING_TX_IOV;
         for (uint32_t i = 0; i < cnt; i++) {
             struct zrec_uring_piece *pc = piece(tx, i);
             tx->iov[i] = (struct iovec){pc->p, pc->len};
@@ -744,9 +763,9 @@ bool zrec_uring_tx_prep(struct zrec_uring_tx *tx, struct io_uring *ring, int fd,
         tx->msg.msg_iov = tx->iov;
         tx->msg.msg_iovlen = cnt;
         io_uring_prep_sendmsg(sqe, fd, &tx->msg, MSG_NOSIGNAL);
-        tx->inflight = cnt;
         tx->pool->stats.sends_msg++;
     }
+    tx->inflight = cnt;
     io_uring_sqe_set_data64(sqe, user_data);
     return true;
 }

@@ -273,59 +273,80 @@ bool binary_ok(const std::string &path, std::string *why)
 
 constexpr double kSeconds = 2.0;
 
+// One point's processes: the backend, the terminator in front of it, and
+// the load client, which prints one JSON line (role `role`).
+struct Run {
+    Scratch s;
+    int port = next_port(), bport = port + 1;
+    Child backend, gw;
+    std::string err, json;
+
+    // Start the backend and the terminator; err says what failed.
+    Run(const std::string &impl, bool tls, const std::string &dir, size_t size)
+    {
+        const Paths &p = paths();
+        std::string why;
+        const std::string &bin = impl == "zrec" ? p.gw : impl == "haproxy" ? p.haproxy : p.nginx;
+        if (!binary_ok(bin, &why) || !binary_ok(p.load, &why)) {
+            err = why;
+            return;
+        }
+        backend = spawn({p.load, "backend", "--listen", "127.0.0.1:" + std::to_string(bport),
+                         "--dir", dir, "--size", std::to_string(size), "--cpu",
+                         std::to_string(cpu_load())},
+                        cpu_load(), s.dir + "/backend.out");
+        if (!wait_port(bport, backend)) {
+            err = "backend did not start: " + slurp(s.dir + "/backend.out");
+            return;
+        }
+        gw = start_terminator(impl, tls, port, bport, s);
+        if (!wait_port(port, gw))
+            err = impl + " did not start: " + slurp(s.dir + "/gw.out");
+    }
+    ~Run()
+    {
+        stop(gw);
+        stop(backend);
+    }
+
+    // Run the load client (role + its own arguments) to its end.
+    void client(const std::string &role, std::vector<std::string> args)
+    {
+        if (!err.empty())
+            return;
+        const Paths &p = paths();
+        std::vector<std::string> a = {p.load, role, "--connect",
+                                      "127.0.0.1:" + std::to_string(port), "--seconds",
+                                      std::to_string(kSeconds), "--cpu", std::to_string(cpu_load()),
+                                      "--stat-pid", std::to_string(gw.pid)};
+        a.insert(a.end(), args.begin(), args.end());
+        Child cl = spawn(a, cpu_load(), s.dir + "/client.out");
+        int wst = 0;
+        waitpid(cl.pid, &wst, 0);
+        const std::string out = slurp(s.dir + "/client.out");
+        json = last_line_with(out, "\"role\":\"" + role + "\"");
+        if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || json.empty())
+            err = "load " + role + " failed: " + out.substr(0, 300);
+    }
+};
+
 void bm_throughput(benchmark::State &st, std::string impl, bool tls, std::string dir,
                    size_t size)
 {
-    const Paths &p = paths();
-    std::string why;
-    const std::string &bin = impl == "zrec" ? p.gw : impl == "haproxy" ? p.haproxy : p.nginx;
-    if (!binary_ok(bin, &why) || !binary_ok(p.load, &why)) {
-        st.SkipWithError(why.c_str());
-        return;
-    }
     for (auto _ : st) {
-        Scratch s;
-        const int port = next_port(), bport = port + 1;
-        Child backend = spawn({p.load, "backend", "--listen", "127.0.0.1:" + std::to_string(bport),
-                               "--dir", dir, "--size", std::to_string(size), "--cpu",
-                               std::to_string(cpu_load())},
-                              cpu_load(), s.dir + "/backend.out");
-        Child gw;
-        std::string err;
-        if (!wait_port(bport, backend)) {
-            err = "backend did not start: " + slurp(s.dir + "/backend.out");
-        } else {
-            gw = start_terminator(impl, tls, port, bport, s);
-            if (!wait_port(port, gw))
-                err = impl + " did not start: " + slurp(s.dir + "/gw.out");
-        }
-        std::string json;
-        if (err.empty()) {
-            std::vector<std::string> a = {p.load, "client", "--connect",
-                                          "127.0.0.1:" + std::to_string(port), "--dir", dir,
-                                          "--conns", "8", "--size", std::to_string(size),
-                                          "--seconds", std::to_string(kSeconds), "--cpu",
-                                          std::to_string(cpu_load()), "--stat-pid",
-                                          std::to_string(gw.pid)};
-            if (!tls)
-                a.push_back("--plain");
-            Child cl = spawn(a, cpu_load(), s.dir + "/client.out");
-            int wst = 0;
-            waitpid(cl.pid, &wst, 0);
-            const std::string out = slurp(s.dir + "/client.out");
-            json = last_line_with(out, "\"role\":\"client\"");
-            if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || json.empty())
-                err = "load client failed: " + out.substr(0, 300);
-        }
-        stop(gw);
-        stop(backend);
-        if (!err.empty()) {
-            st.SkipWithError(err.c_str());
+        Run r(impl, tls, dir, size);
+        std::vector<std::string> args = {"--dir", dir, "--conns", "8", "--size",
+                                         std::to_string(size)};
+        if (!tls)
+            args.push_back("--plain");
+        r.client("client", args);
+        if (!r.err.empty()) {
+            st.SkipWithError(r.err.c_str());
             break;
         }
-        const double secs = json_num(json, "seconds"), bytes = json_num(json, "bytes");
-        const double gw_cpu = json_num(json, "peer_cpu");
-        const double cl_cpu = json_num(json, "cpu_user") + json_num(json, "cpu_sys");
+        const double secs = json_num(r.json, "seconds"), bytes = json_num(r.json, "bytes");
+        const double gw_cpu = json_num(r.json, "peer_cpu");
+        const double cl_cpu = json_num(r.json, "cpu_user") + json_num(r.json, "cpu_sys");
         st.SetIterationTime(secs);
         st.SetBytesProcessed(static_cast<int64_t>(bytes));
         st.SetItemsProcessed(static_cast<int64_t>(bytes / static_cast<double>(size)));
@@ -338,56 +359,21 @@ void bm_throughput(benchmark::State &st, std::string impl, bool tls, std::string
 
 void bm_handshakes(benchmark::State &st, std::string impl, bool resumed)
 {
-    const Paths &p = paths();
-    std::string why;
-    const std::string &bin = impl == "zrec" ? p.gw : impl == "haproxy" ? p.haproxy : p.nginx;
-    if (!binary_ok(bin, &why) || !binary_ok(p.load, &why)) {
-        st.SkipWithError(why.c_str());
-        return;
-    }
     for (auto _ : st) {
-        Scratch s;
-        const int port = next_port(), bport = port + 1;
-        Child backend = spawn({p.load, "backend", "--listen", "127.0.0.1:" + std::to_string(bport),
-                               "--dir", "up", "--cpu", std::to_string(cpu_load())},
-                              cpu_load(), s.dir + "/backend.out");
-        Child gw;
-        std::string err, json;
-        if (!wait_port(bport, backend)) {
-            err = "backend did not start";
-        } else {
-            gw = start_terminator(impl, true, port, bport, s);
-            if (!wait_port(port, gw))
-                err = impl + " did not start: " + slurp(s.dir + "/gw.out");
-        }
-        if (err.empty()) {
-            std::vector<std::string> a = {p.load, "handshakes", "--connect",
-                                          "127.0.0.1:" + std::to_string(port), "--seconds",
-                                          std::to_string(kSeconds), "--cpu",
-                                          std::to_string(cpu_load()), "--stat-pid",
-                                          std::to_string(gw.pid)};
-            if (resumed)
-                a.push_back("--resume");
-            Child cl = spawn(a, cpu_load(), s.dir + "/client.out");
-            int wst = 0;
-            waitpid(cl.pid, &wst, 0);
-            const std::string out = slurp(s.dir + "/client.out");
-            json = last_line_with(out, "\"role\":\"handshakes\"");
-            if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || json.empty())
-                err = "handshake client failed: " + out.substr(0, 300);
-            else if (resumed && json_num(json, "resumed") < json_num(json, "handshakes") * 0.9)
-                err = "resumption did not happen: " + json;
-        }
-        stop(gw);
-        stop(backend);
-        if (!err.empty()) {
-            st.SkipWithError(err.c_str());
+        Run r(impl, true, "up", 16384);
+        r.client("handshakes", resumed ? std::vector<std::string>{"--resume"}
+                                        : std::vector<std::string>{});
+        if (r.err.empty() && resumed &&
+            json_num(r.json, "resumed") < json_num(r.json, "handshakes") * 0.9)
+            r.err = "resumption did not happen: " + r.json;
+        if (!r.err.empty()) {
+            st.SkipWithError(r.err.c_str());
             break;
         }
-        const double secs = json_num(json, "seconds"), n = json_num(json, "handshakes");
+        const double secs = json_num(r.json, "seconds"), n = json_num(r.json, "handshakes");
         st.SetIterationTime(secs);
         st.SetItemsProcessed(static_cast<int64_t>(n));
-        const double gw_cpu = json_num(json, "peer_cpu");
+        const double gw_cpu = json_num(r.json, "peer_cpu");
         st.counters["gw_cpu_ms_per_handshake"] = n > 0 ? gw_cpu * 1e3 / n : 0;
         st.counters["gw_cpu_share"] = secs > 0 ? gw_cpu / secs : 0;
     }

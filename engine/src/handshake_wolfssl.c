@@ -99,6 +99,31 @@ bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1)
            strstr(name, "CHACHA20-POLY1305") != NULL || strstr(name, "AES128-CCM") != NULL;
 }
 
+int zrec_wolfssl_cipher_list(char *out, size_t cap)
+{
+    size_t pos = 0;
+    int n = 0;
+    const char *name;
+    if (cap)
+        out[0] = 0;
+    for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
+        unsigned char b0, b1;
+        int flags;
+        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
+            !zrec_wolfssl_suite_supported(b0, b1))
+            continue;
+        size_t l = strlen(name);
+        if (pos + l + 2 > cap)
+            return 0; /* does not fit: a partial list would silently drop suites */
+        if (pos)
+            out[pos++] = ':';
+        memcpy(out + pos, name, l + 1);
+        pos += l;
+        n++;
+    }
+    return n;
+}
+
 static int aead_of(WOLFSSL *ssl, enum zrec_aead_id *aead)
 {
     int bulk = wolfSSL_GetBulkCipher(ssl);

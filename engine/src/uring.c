@@ -21,11 +21,14 @@
 #define DEFAULT_SLOTS 256u
 #define DEFAULT_RESERVE 4u
 #define MAX_RING_ENTRIES 32768u
-/* A receive this short, arriving while a record is already pending across
- * two or more slots, is appended to the last slot's free tail instead of
- * pinning a slot of its own: a peer dribbling bytes must not be able to hold
- * one slot per byte.  Bulk receives are never copied. */
+/* A receive this short that does not complete the record pending across
+ * RUNT_SLOTS or more slots is appended to the last slot's free tail instead
+ * of pinning a slot of its own: a peer dribbling bytes must not be able to
+ * hold one slot per byte.  A bulk sender's record (at most 2^14 + 256 + 5
+ * bytes) spans three 20 KiB slots only after two short receives, and its
+ * last piece completes it: bulk traffic is never copied. */
 #define RUNT_MAX 512u
+#define RUNT_SLOTS 3u
 /* Bytes of a record's start enough for zrec_record_length() in any format
  * (DTLS 1.2 with the largest CID: 13 + 255). */
 #define HEADER_PEEK 272u
@@ -329,6 +332,9 @@ void zrec_uring_rx_clear(struct zrec_uring_rx *rx)
 int zrec_uring_rx_push(struct zrec_uring_rx *rx, uint16_t slot, uint8_t *data, uint32_t len)
 {
     struct zrec_uring_pool *pool = rx->pool;
+    /* The record being received: does this receive complete it? */
+    bool completes = rx->need && len >= rx->need;
+    rx->need = rx->need > len ? rx->need - len : 0;
     if (rx->nchunk) {
         /* Received right behind the last chunk, in its slot (a reserve
          * slot being filled up): the chunk grows, no copy. */
@@ -340,7 +346,7 @@ int zrec_uring_rx_push(struct zrec_uring_rx *rx, uint16_t slot, uint8_t *data, u
             return 0;
         }
     }
-    if (len <= RUNT_MAX && rx->nchunk >= 2) {
+    if (len <= RUNT_MAX && rx->nchunk >= RUNT_SLOTS && !completes) {
         struct zrec_uring_chunk *last = &rx->chunk[rx->nchunk - 1];
         uint32_t end = last->off + last->len;
         if (end + len <= pool->p.slot_size &&
@@ -520,8 +526,13 @@ int zrec_uring_burst_frame(struct zrec_uring_burst *b, struct zrec_uring_rx *rx,
         }
         if (rl < 0)
             return added ? added : (int)rl;
-        if (rl == 0 || (size_t)rl > avail)
+        if (rl == 0 || (size_t)rl > avail) {
+            /* Incomplete: remember what it lacks (unknown while the header
+             * itself is cut). */
+            rx->need = rl ? (uint32_t)((size_t)rl - avail) : 0;
             break;
+        }
+        rx->need = 0;
         struct zrec_op *op = &b->op[b->n];
         memset(op, 0, sizeof *op);
         op->sess = s;

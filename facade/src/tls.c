@@ -399,14 +399,12 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
 }
 
 /* With no TLS_CIPHERSUITE_LIST the handshake offers only the suites the
- * engine carries (zrec_wolfssl_suite_supported()), so it never settles on
- * one (CBC, NULL, AES-256-CCM) that the handoff would then refuse. */
-/* This build's suites the engine carries: as IANA ids (up to max, each once) and, if
- * list is given, as a wolfSSL cipher list.  Returns how many suites. */
-static int default_suites(int *ids, int max, char *list, size_t cap)
+ * engine carries (zrec_wolfssl_cipher_list()), so it never settles on one
+ * (CBC, NULL, AES-256-CCM) that the handoff would then refuse.  Those
+ * suites as IANA ids, each once (up to max), for getsockopt. */
+static int default_suites(int *ids, int max)
 {
-    int n = 0, total = 0;
-    size_t pos = 0;
+    int n = 0;
     const char *name;
     for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
         unsigned char b0, b1;
@@ -414,21 +412,13 @@ static int default_suites(int *ids, int max, char *list, size_t cap)
         if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
             !zrec_wolfssl_suite_supported(b0, b1))
             continue;
-        total++;
         bool seen = false; /* wolfSSL knows some suites by two names */
         for (int j = 0; j < n; j++)
             seen |= ids[j] == (b0 << 8 | b1);
         if (!seen && n < max)
             ids[n++] = b0 << 8 | b1;
-        size_t l = strlen(name);
-        if (list && pos + l + 2 <= cap) {
-            if (pos)
-                list[pos++] = ':';
-            memcpy(list + pos, name, l + 1);
-            pos += l;
-        }
     }
-    return ids ? n : total;
+    return n;
 }
 
 static WOLFSSL_METHOD *method(const struct zs_tls *t)
@@ -470,7 +460,7 @@ int zs_tls_make_ctx(struct zs_tls *t)
         if (t->nciphers)
             rc = cipher_list(t, list, sizeof list);
         else
-            rc = default_suites(NULL, 0, list, sizeof list) > 0 ? 0 : -EINVAL;
+            rc = zrec_wolfssl_cipher_list(list, sizeof list) > 0 ? 0 : -EINVAL;
         if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
             return -EINVAL;
     }
@@ -1393,7 +1383,7 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
         const int *src = t->ciphers;
         int n = t->nciphers;
         if (n == 0) {
-            n = default_suites(ids, 128, NULL, 0);
+            n = default_suites(ids, 128);
             src = ids;
         }
         size_t need = (size_t)n * sizeof(int);

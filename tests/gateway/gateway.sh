@@ -230,6 +230,20 @@ ticket-keys)
     fi
     grep -q "not resumed\|was not reused\|resumed=0" "$work/out3" ||
         fail "unexpected failure with other keys: $(cat "$work/out3")"
+    # Rolling the file (drop the oldest key, add a new one) and SIGHUP: a
+    # ticket openssl s_client saved before the roll still resumes, since its
+    # key is still in the file.
+    gport=$gport1
+    (echo x; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$gport" -CAfile "$ca" \
+        -sess_out "$work/sess.pem" -no_ign_eof > "$work/s1.out" 2>&1
+    [ -s "$work/sess.pem" ] || fail "s_client saved no session: $(tail -3 "$work/s1.out")"
+    { tail -n 2 "$work/keys"; head -c 48 /dev/urandom | base64 -w0; echo; } > "$work/keys.new"
+    mv "$work/keys.new" "$work/keys"
+    kill -HUP "$gw_pid"
+    wait_for "$work/gw.err" "reloaded" 5 || fail "no reload message"
+    (echo x; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$gport" -CAfile "$ca" \
+        -sess_in "$work/sess.pem" -no_ign_eof > "$work/s2.out" 2>&1
+    grep -q "^Reused, TLSv1.3" "$work/s2.out" || fail "ticket from before the key roll not resumed"
     # A malformed key file is refused at start, with a message.
     echo "not base64 !!" > "$work/bad"
     if "$gw" --listen "127.0.0.1:$(free_port)" --backend "127.0.0.1:$bport" \

@@ -131,4 +131,5 @@ for prog in use_zrec:zrec use_zsock:zrec-zsock; do
 done
 grep -qE '^provider (ipsecmb|wolfcrypt), tls13 overhead 5\+17, suite 13,01 carried$' \
   "$work/use_zrec.out" || fail "use_zrec: unexpected output"
+grep -qx 'uring pool: 4 record slots ready' "$work/use_zrec.out" || fail "use_zrec: no uring pool"
 echo "pkgconfig-$mode: ok"

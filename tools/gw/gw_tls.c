@@ -183,31 +183,6 @@ static int ticket_cb(WOLFSSL *ssl, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ
                                                       : WOLFSSL_TICKET_RET_OK;
 }
 
-/* The suites this wolfSSL has and the engine carries, as a cipher list. */
-static int engine_suites(char *list, size_t cap)
-{
-    size_t pos = 0;
-    int n = 0;
-    const char *name;
-    list[0] = 0;
-    for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
-        unsigned char b0, b1;
-        int flags;
-        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
-            !zrec_wolfssl_suite_supported(b0, b1))
-            continue;
-        size_t l = strlen(name);
-        if (pos + l + 2 > cap)
-            break;
-        if (pos)
-            list[pos++] = ':';
-        memcpy(list + pos, name, l + 1);
-        pos += l;
-        n++;
-    }
-    return n;
-}
-
 static int load_pair(struct gw_tls *t, struct gw_cert *c, const struct gw_opts *o, int i)
 {
     WOLFSSL_METHOD *m;
@@ -243,7 +218,7 @@ static int load_pair(struct gw_tls *t, struct gw_cert *c, const struct gw_opts *
     if (c->x509 == NULL)
         c->x509 = wolfSSL_X509_load_certificate_file(o->cert[i], WOLFSSL_FILETYPE_ASN1);
     char suites[4096];
-    if (engine_suites(suites, sizeof suites) == 0 ||
+    if (zrec_wolfssl_cipher_list(suites, sizeof suites) == 0 ||
         wolfSSL_CTX_set_cipher_list(c->ctx, suites) != WOLFSSL_SUCCESS)
         return -1;
     wolfSSL_CTX_set_verify(c->ctx, WOLFSSL_VERIFY_NONE, NULL);

@@ -18,10 +18,11 @@
  *  - A receive stream (zrec_uring_rx): the slots a connection's TLS byte stream
  *    landed in, in order.  Complete records are framed into ops: a record in
  *    one slot opens in place; a record spanning slots opens through the
- *    engine's scatter-gather path (no copy).  Runts — receives of a few bytes,
- *    as a slow or hostile peer sends them — are appended to the previous
- *    slot's free tail so that they cannot pin a slot each; those copies are
- *    counted (zrec_uring_stats).
+ *    engine's scatter-gather path (no copy).  Runts — receives of a few bytes
+ *    that do not complete a record already spread over three slots, as a slow
+ *    or hostile peer sends them — are appended to the last slot's free tail
+ *    so that they cannot pin a slot each; those copies are counted
+ *    (zrec_uring_stats).
  *  - A burst (zrec_uring_burst): the records of many connections, framed after
  *    one completion batch, go through one zrec_open_burst() / zrec_seal_burst().
  *  - A send queue (zrec_uring_tx): pieces of slots (sealed records, opened
@@ -179,6 +180,7 @@ struct zrec_uring_rx {
     uint16_t nchunk;  /* chunks held */
     uint16_t cap;     /* chunk[] capacity */
     uint32_t framed;  /* bytes from the head already framed into ops */
+    uint32_t need;    /* bytes the record being received still lacks (0: not known) */
     size_t bytes;     /* unconsumed bytes held */
 };
 

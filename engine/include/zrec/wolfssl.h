@@ -57,6 +57,13 @@ struct zrec_session *zrec_wolfssl_import(struct WOLFSSL *ssl, struct zrec_wolfss
  *  handoff would refuse. */
 bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1);
 
+/** Every suite of this wolfSSL build that zrec carries
+ *  (zrec_wolfssl_suite_supported()), as a wolfSSL cipher list ("A:B:..."),
+ *  for wolfSSL_CTX_set_cipher_list(): what a handshake should offer when
+ *  nothing narrower is asked for.  Returns how many suites, 0 if none or if
+ *  the list does not fit in cap bytes. */
+int zrec_wolfssl_cipher_list(char *out, size_t cap);
+
 /** TLS 1.3 client: a resumable session made from the newest NewSessionTicket
  *  the engine has opened since the handoff (RFC 8446 §4.6.1), for
  *  wolfSSL_set_session() on a later connection.  Free it with

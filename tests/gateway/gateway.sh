@@ -139,6 +139,24 @@ tls12)
     expect_log "version=TLSv1.2"
     ;;
 
+keyupdate)
+    # openssl s_client's KeyUpdate, with update_requested ("K": the gateway
+    # must answer with its own) and without ("k"); data flows across both
+    # (RFC 8446 §4.6.3).
+    start_echo
+    tls_gw
+    (echo hello; sleep 0.3; echo K; sleep 0.3; echo after-update; sleep 0.3; echo k; sleep 0.3
+        echo again; sleep 0.5) | timeout 20 openssl s_client -connect "127.0.0.1:$gport" \
+        -CAfile "$ca" -no_ign_eof -msg > "$work/out" 2>&1
+    [ "$(grep -cx KEYUPDATE "$work/out")" = 2 ] || fail "s_client did not send two KeyUpdates"
+    # Exactly one KeyUpdate back: the answer to the requested one.
+    [ "$(grep -c '^<<< TLS 1.3, Handshake .*KeyUpdate' "$work/out")" = 1 ] ||
+        fail "gateway KeyUpdates: $(grep -c '^<<< TLS 1.3, Handshake .*KeyUpdate' "$work/out"), want 1"
+    got=$(grep -xE 'hello|after-update|again' "$work/out" | tr '\n' ' ')
+    [ "$got" = "hello after-update again " ] || fail "echo across KeyUpdates: '$got'"
+    expect_log 'records_in=3 records_out=3'
+    ;;
+
 concurrent-20)
     # 20 clients at once, 4 MiB each way each, all intact.
     start_echo

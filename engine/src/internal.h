@@ -42,7 +42,7 @@ struct zrec_format;
 
 /* DTLS 1.3 post-handshake state (RFC 9147 §7 ACKs, §8 KeyUpdate). */
 #define ZREC_DTLS13_MAX_ACKS 8
-#define ZREC_DTLS13_KU_TX 4
+#define ZREC_DTLS13_KU_TX 8
 struct zrec_record_number {
     uint64_t epoch;
     uint64_t seq;
@@ -54,11 +54,15 @@ struct zrec_dtls13 {
     uint16_t hs_tx_seq;  /* next message_seq we send */
     uint16_t hs_rx_seq;  /* next message_seq we expect */
     /* Our KeyUpdate in flight: its message_seq and the record numbers of its
-     * transmissions; the write key changes when one of them is ACKed. */
+     * transmissions; the write key changes when one of them is ACKed.  The
+     * first transmission and the last ZREC_DTLS13_KU_TX are remembered (a
+     * ring indexed by the count sent): on a lossy link the ACK may be of the
+     * first one or of any recent one. */
     bool ku_pending;
     uint8_t ku_request;
     uint16_t ku_msg_seq;
-    uint8_t ku_ntx;
+    uint32_t ku_sent;
+    struct zrec_record_number ku_first;
     struct zrec_record_number ku_tx[ZREC_DTLS13_KU_TX];
     /* Records we must acknowledge. */
     uint8_t nack;

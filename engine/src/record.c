@@ -319,9 +319,12 @@ static int dtls13_open_header(struct zrec_session *s, struct zrec_dir_state *d,
     if (len > TLS13_MAX_CIPHERTEXT)
         return -EMSGSIZE;
     /* §4.2.3: ciphertext shorter than the 16-byte sample cannot be
-     * deprotected; reject as if it had failed authentication. */
-    if (len < 16 || head_len < hdr + 16)
+     * deprotected; reject as if it had failed authentication (and, as
+     * -EBADMSG promises, the caller wipes what follows the header). */
+    if (len < 16 || head_len < hdr + 16) {
+        v->hdr_len = hdr;
         return -EBADMSG;
+    }
     /* §4.2.1: only the low two bits of the epoch travel. */
     if ((h[0] & 3) != (d->epoch & 3))
         return -ESTALE;
@@ -792,16 +795,17 @@ static int handle_ack(struct zrec_session *s, const struct rec_bytes *r, size_t 
             e = e << 8 | rn[k];
             q = q << 8 | rn[8 + k];
         }
-        for (unsigned k = 0; k < t->ku_ntx; k++) {
-            if (t->ku_tx[k].epoch == e && t->ku_tx[k].seq == q) {
-                int rc = zrec__key_update(s, &s->tx);
-                if (rc < 0)
-                    return rc;
-                t->ku_pending = false;
-                t->ku_ntx = 0;
-                s->events &= ~(unsigned)ZREC_EV_REKEY_DUE;
-                break;
-            }
+        bool ours = t->ku_sent && t->ku_first.epoch == e && t->ku_first.seq == q;
+        unsigned held = t->ku_sent < ZREC_DTLS13_KU_TX ? t->ku_sent : ZREC_DTLS13_KU_TX;
+        for (unsigned k = 0; k < held && !ours; k++)
+            ours = t->ku_tx[k].epoch == e && t->ku_tx[k].seq == q;
+        if (ours) {
+            int rc = zrec__key_update(s, &s->tx);
+            if (rc < 0)
+                return rc;
+            t->ku_pending = false;
+            t->ku_sent = 0;
+            s->events &= ~(unsigned)ZREC_EV_REKEY_DUE;
         }
     }
     return 0;
@@ -837,9 +841,15 @@ static int open_one(struct zrec_op *op)
     if (d->aead == NULL)
         return -ENOKEY;
     struct rec_view v;
+    v.hdr_len = r.len; /* where the payload starts, once the header says */
     int rc = s->fmt->open_header(s, d, head, head_len, r.len, &v);
-    if (rc < 0)
+    if (rc < 0) {
+        /* zrec.h: -EBADMSG leaves no payload byte as received, even when
+         * the header alone condemned the record. */
+        if (rc == -EBADMSG && v.hdr_len < r.len)
+            rec_wipe(&r, v.hdr_len, r.len - v.hdr_len);
         return open_fail(s, rc);
+    }
     if (is_dtls(s)) {
         if (v.epoch != d->epoch)
             return -ESTALE;
@@ -1066,7 +1076,7 @@ int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *b
             t->ku_pending = true;
             t->ku_request = request_update ? 1 : 0;
             t->ku_msg_seq = t->hs_tx_seq++;
-            t->ku_ntx = 0;
+            t->ku_sent = 0;
         }
         /* §5.2 handshake header: type, length, message_seq, fragment_offset,
          * fragment_length; then KeyUpdateRequest. */
@@ -1076,9 +1086,11 @@ int zrec_seal_key_update(struct zrec_session *s, bool request_update, uint8_t *b
         int rc = seal_control_at_limit(s, ZREC_CT_HANDSHAKE, msg, sizeof msg, buf, cap, &rn);
         if (rc < 0)
             return rc;
-        t->ku_tx[t->ku_ntx % ZREC_DTLS13_KU_TX] = (struct zrec_record_number){rn.epoch, rn.seq};
-        if (t->ku_ntx < ZREC_DTLS13_KU_TX)
-            t->ku_ntx++;
+        struct zrec_record_number sent = {rn.epoch, rn.seq};
+        if (t->ku_sent == 0)
+            t->ku_first = sent;
+        t->ku_tx[t->ku_sent % ZREC_DTLS13_KU_TX] = sent;
+        t->ku_sent++;
         /* Our KeyUpdate is on its way: application data may follow it. */
         s->events &= ~(unsigned)ZREC_EV_KEY_UPDATE_OWED;
         return rc;

@@ -177,8 +177,11 @@ static void server_handle(struct server *sv, char *buf, ssize_t n, const struct 
             server_reply(sv, from, "status=%d own=%s peer=%s", r1 == 0 ? st : -100 - errno, oh,
                          ph);
         } else if (strcmp(buf, "!close") == 0) {
-            zsock_close(sv->s); /* close_notify to every session */
+            /* Marked first: the client sees the close_notify while
+             * zsock_close() is still returning, and server_stop() must then
+             * not close the socket a second time. */
             atomic_store(&sv->closed, true);
+            zsock_close(sv->s); /* close_notify to every session */
         }
         return;
     }

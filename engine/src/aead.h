@@ -20,6 +20,10 @@
 #include "zrec/zrec.h"
 
 #define ZREC_NONCE_LEN 12
+/* Nonces are kept in 16-byte buffers (the last 4 bytes zero): written with
+ * one 16-byte store, they forward to the AEAD's load of them (record.c,
+ * nonce_for()). */
+#define ZREC_NONCE_BUF 16
 #define ZREC_MAX_KEY_LEN 32
 #define ZREC_MAX_TAG_LEN 16
 

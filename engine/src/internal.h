@@ -32,7 +32,9 @@ struct zrec_dir_state {
     uint64_t used;     /* write: records sealed; read: failed opens (this key) */
     uint64_t limit;    /* write: confidentiality limit; read: integrity limit */
     uint64_t warn_at;  /* write: raise ZREC_EV_REKEY_DUE from here on */
-    uint8_t iv[ZREC_NONCE_LEN]; /* TLS 1.2 GCM/CCM: salt || 0^8, see nonce_for() */
+    /* The IV (TLS 1.2 GCM/CCM: salt || 0^8), 12 bytes and 4 zero bytes, so
+     * that nonce_for() builds a nonce from one 16-byte load. */
+    uint8_t iv[ZREC_NONCE_BUF] __attribute__((aligned(16)));
     uint8_t secret[ZREC_MAX_SECRET];
     uint8_t secret_len;
     uint16_t epoch;

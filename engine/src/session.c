@@ -143,6 +143,7 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
     d->aead = ctx;
     d->sn = sn;
     memcpy(d->iv, iv, ZREC_NONCE_LEN);
+    memset(d->iv + ZREC_NONCE_LEN, 0, ZREC_NONCE_BUF - ZREC_NONCE_LEN);
     d->used = 0;
     d->limit = d == &s->tx ? alg->confidentiality_limit : alg->integrity_limit;
     d->warn_at = d->limit - d->limit / 4;

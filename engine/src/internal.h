@@ -9,6 +9,20 @@
 #include "zrec/zrec.h"
 
 #define ZREC_MAX_SECRET 48 /* SHA-384 */
+
+/* Wire constants shared by the record formats (record.c) and the header
+ * reader (peek.c). */
+/* RFC 8446 §5.2: TLSCiphertext.length MUST NOT exceed 2^14 + 256. */
+#define TLS13_MAX_CIPHERTEXT (ZREC_MAX_PLAINTEXT + 256)
+/* RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
+#define TLS12_MAX_CIPHERTEXT (ZREC_MAX_PLAINTEXT + 2048)
+#define VERSION_TLS12 0x0303
+#define VERSION_DTLS12 0xfefd
+/* RFC 9147 §4: the unified header's first byte, 001CSLEE. */
+#define DTLS13_FIXED 0x20
+#define DTLS13_C 0x10
+#define DTLS13_S 0x08
+#define DTLS13_L 0x04
 #define ZREC_DTLS12_MAX_SEQ ((1ull << 48) - 1) /* RFC 6347 §4.1: 48-bit sequence numbers */
 
 /* DTLS 1.3 record number encryption (RFC 9147 §4.2.3): an opaque wolfCrypt

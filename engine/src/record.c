@@ -37,13 +37,6 @@ static inline void store16(uint8_t *p, uint64_t v)
 /* DTLS 1.2 CID AAD (RFC 9146 §5): 8 + 1 + 1 + 1 + 2 + 2 + 6 + cid + 2. */
 #define AAD_MAX (23 + ZREC_MAX_CID)
 
-/* RFC 8446 §5.2: TLSCiphertext.length MUST NOT exceed 2^14 + 256. */
-#define TLS13_MAX_CIPHERTEXT (ZREC_MAX_PLAINTEXT + 256)
-/* RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
-#define TLS12_MAX_CIPHERTEXT (ZREC_MAX_PLAINTEXT + 2048)
-
-#define VERSION_TLS12 0x0303
-#define VERSION_DTLS12 0xfefd
 
 /* What the header parser learns about an incoming record. */
 struct rec_view {
@@ -282,10 +275,6 @@ static int dtls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
  * encrypted with a mask taken from the ciphertext.
  * ---------------------------------------------------------------------- */
 
-#define DTLS13_FIXED 0x20
-#define DTLS13_C 0x10
-#define DTLS13_S 0x08
-#define DTLS13_L 0x04
 
 static size_t dtls13_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
                                  size_t inner_len, uint64_t seq, uint8_t *aad,
@@ -1194,54 +1183,16 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
 {
     if (s == NULL || buf == NULL)
         return -EINVAL;
-    if (avail == 0)
-        return 0;
-    size_t hdr, len;
-    switch (s->proto) {
-    case ZREC_TLS12:
-    case ZREC_TLS13:
-        if (buf[0] < ZREC_CT_CHANGE_CIPHER_SPEC || buf[0] > ZREC_CT_APPLICATION_DATA)
-            return -EPROTO;
-        if (avail < 5)
-            return 0;
-        hdr = 5;
-        len = zrec__get16(buf + 3);
-        if (len > TLS12_MAX_CIPHERTEXT ||
-            (s->proto == ZREC_TLS13 && len > TLS13_MAX_CIPHERTEXT))
-            return -EMSGSIZE;
-        return (long)(hdr + len);
-    case ZREC_DTLS12:
-    case ZREC_DTLS13:
-        if (s->proto == ZREC_DTLS13 && (buf[0] & 0xe0) == DTLS13_FIXED) {
-            size_t cid = (buf[0] & DTLS13_C) ? s->rx_cid_len : 0;
-            hdr = 1 + cid + ((buf[0] & DTLS13_S) ? 2 : 1);
-            if (!(buf[0] & DTLS13_L)) {
-                /* The record runs to the end of the datagram. */
-                if (avail < hdr)
-                    return 0;
-                if (avail - hdr > TLS13_MAX_CIPHERTEXT)
-                    return -EMSGSIZE;
-                return (long)avail;
-            }
-            if (avail < hdr + 2)
-                return 0;
-            len = zrec__get16(buf + hdr);
-            hdr += 2;
-            /* RFC 9147 §4 keeps TLS 1.3's 2^14 + 256 ciphertext limit. */
-            if (len > TLS13_MAX_CIPHERTEXT)
-                return -EMSGSIZE;
-        } else {
-            if (buf[0] < ZREC_CT_CHANGE_CIPHER_SPEC || buf[0] > ZREC_CT_ACK)
-                return -EPROTO;
-            hdr = 13 + (buf[0] == ZREC_CT_TLS12_CID ? s->rx_cid_len : 0);
-            if (avail < hdr)
-                return 0;
-            len = zrec__get16(buf + hdr - 2);
-        }
-        if (len > TLS12_MAX_CIPHERTEXT)
-            return -EMSGSIZE;
-        return (long)(hdr + len);
-    default:
-        return -EINVAL;
-    }
+    bool dtls = s->proto == ZREC_DTLS12 || s->proto == ZREC_DTLS13;
+    struct zrec_record_info info;
+    long rc = zrec_record_peek(buf, avail, dtls ? ZREC_PEEK_DTLS : 0, s->rx_cid_len, &info);
+    if (rc <= 0 || avail == 0)
+        return rc;
+    /* What the session knows beyond the header: only DTLS 1.3 has unified
+     * headers, and TLS 1.3 the tighter length limit (RFC 8446 §5.2). */
+    if (info.unified && s->proto != ZREC_DTLS13)
+        return -EPROTO;
+    if (s->proto == ZREC_TLS13 && info.length - info.header_len > TLS13_MAX_CIPHERTEXT)
+        return -EMSGSIZE;
+    return rc;
 }

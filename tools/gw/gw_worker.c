@@ -300,6 +300,15 @@ static void arm_recv(struct conn *c, bool client)
     c->inflight++;
 }
 
+/* The first record's header as far as it has arrived (zrec_record_peek():
+ * its length, 0 while incomplete, < 0 if it cannot start a TLS record). */
+static long first_record(struct conn *c, struct zrec_record_info *info)
+{
+    uint8_t hdr[5];
+    size_t have = zrec_uring_rx_peek(&c->crx, hdr, sizeof hdr);
+    return zrec_record_peek(hdr, have, 0, 0, info);
+}
+
 /* Bytes the client still owes to complete the record it has begun (the
  * first ClientHello record before wolfSSL runs, then records for the
  * engine): while it waits for them it holds slots. */
@@ -309,12 +318,14 @@ static long client_need(struct conn *c)
         return zrec_uring_rx_need(&c->crx, c->sess);
     if (c->ssl || zrec_uring_rx_bytes(&c->crx) == 0)
         return 0; /* wolfSSL reads every byte as it comes */
-    uint8_t hdr[5];
-    size_t have = zrec_uring_rx_peek(&c->crx, hdr, sizeof hdr);
-    if (have < sizeof hdr)
-        return (long)(sizeof hdr - have);
-    size_t len = 5 + ((size_t)hdr[3] << 8 | hdr[4]);
-    return len > zrec_uring_rx_bytes(&c->crx) ? (long)(len - zrec_uring_rx_bytes(&c->crx)) : 0;
+    struct zrec_record_info info;
+    long len = first_record(c, &info);
+    if (len < 0)
+        return 0;
+    if (len == 0)
+        return 1; /* the header itself is not complete: a byte at a time */
+    size_t have = zrec_uring_rx_bytes(&c->crx);
+    return (size_t)len > have ? (long)((size_t)len - have) : 0;
 }
 
 /* The record ring is empty and this connection holds slots with a record
@@ -462,19 +473,20 @@ static void handshake(struct conn *c)
     if (c->ssl == NULL) {
         /* Wait for the whole first record: the ClientHello's SNI picks the
          * certificate before wolfSSL sees a byte. */
-        uint8_t hdr[5];
-        size_t have = zrec_uring_rx_peek(&c->crx, hdr, sizeof hdr);
-        if (have >= 1 && hdr[0] != ZREC_CT_HANDSHAKE) {
+        struct zrec_record_info info;
+        long rl = first_record(c, &info);
+        if (rl < 0 || (zrec_uring_rx_bytes(&c->crx) && info.content_type != ZREC_CT_HANDSHAKE)) {
             CNT_ADD(w, hs_failed, 1);
             fail(c, "not a TLS handshake", -1);
             return;
         }
-        if (have < sizeof hdr) {
+        if (rl == 0) {
             if (c->c_fin)
                 fail(c, "client closed during handshake", -1);
             return;
         }
-        size_t len = 5 + ((size_t)hdr[3] << 8 | hdr[4]);
+        size_t len = (size_t)rl;
+        /* RFC 8446 §5.1: a plaintext record carries at most 2^14 bytes. */
         if (len > 5 + ZREC_MAX_PLAINTEXT) {
             CNT_ADD(w, hs_failed, 1);
             fail(c, "ClientHello record too long", -1);

@@ -300,6 +300,38 @@ int zrec_open_record(struct zrec_session *s, uint8_t *rec, size_t len, uint8_t *
  *  header that cannot start a valid record of this session. */
 long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t avail);
 
+/** What a record header says (zrec_record_peek()). */
+struct zrec_record_info {
+    uint32_t length;      /**< the whole record, header included */
+    uint16_t header_len;  /**< the header (DTLS 1.3 unified: with CID, sequence, length) */
+    uint8_t content_type; /**< the outer type (20..26); 0 in a DTLS 1.3 unified header,
+                               whose type is encrypted */
+    bool unified;         /**< a DTLS 1.3 unified header (RFC 9147 §4) */
+    uint16_t version;     /**< legacy_record_version; 0 in a unified header */
+    uint16_t epoch;       /**< DTLS 1.2: the epoch; unified header: its low two bits */
+    uint64_t seq;         /**< DTLS 1.2: the 48-bit sequence number; unified header: the
+                               8 or 16 low bits as sent (record-number encrypted) */
+    const uint8_t *cid;   /**< the connection ID in the header, or NULL */
+    uint8_t cid_len;
+};
+
+/** Datagram records: DTLS 1.2 headers and DTLS 1.3 unified headers (else TLS). */
+#define ZREC_PEEK_DTLS 1u
+
+/** Read the header of the record at `buf` without a session: for sending a
+ *  datagram to its session (by connection ID or address and epoch) and for
+ *  finding record boundaries in a TLS stream.  `cid_len` is the length of
+ *  the connection IDs this endpoint issued: the wire does not carry it
+ *  (RFC 9146 §4, RFC 9147 §4).  A unified header without a length field
+ *  runs to the end of the datagram (`avail`).  The length limit is TLS 1.2's
+ *  2^14 + 2048 (TLS 1.3's is tighter; zrec_record_length() knows which
+ *  applies).  Returns the record length (also info->length) once the header
+ *  is complete, 0 when more bytes are needed, -EPROTO for bytes that cannot
+ *  start a record (content type, major version), -EMSGSIZE for a length over
+ *  the limit, -EINVAL for bad arguments. */
+long zrec_record_peek(const uint8_t *buf, size_t avail, unsigned flags, uint8_t cid_len,
+                      struct zrec_record_info *info);
+
 /* --------------------------------------------------------------------------
  * Control records
  * ------------------------------------------------------------------------ */

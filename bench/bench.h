@@ -57,6 +57,7 @@ inline const std::vector<unsigned> &bursts()
 // What to register.  quick = the headline subset (see main.cc).
 struct Plan {
     bool quick = false;
+    unsigned threads = 2;  // --threads N: the :threadsN scaling points
 };
 
 // Each translation unit registers its points with benchmark::RegisterBenchmark

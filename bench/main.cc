@@ -107,6 +107,16 @@ const Result *raw_for(const std::string &aead, const std::string &op, const std:
     return find("raw:" + aead + ":seal:" + size);
 }
 
+// "...:burst32:threads2": a scaling point; its one-thread twin drops the suffix.
+bool is_threads(const std::vector<std::string> &f)
+{
+    return f[0] == "zrec" && f.back().rfind("threads", 0) == 0;
+}
+std::string single_of(const std::string &name)
+{
+    return name.substr(0, name.rfind(':'));
+}
+
 // "zrec:tls13:aes128gcm:seal:1400:burst32[:mixed32]" -> its raw reference.
 const Result *raw_of(const std::vector<std::string> &f)
 {
@@ -194,7 +204,10 @@ class Progress : public benchmark::BenchmarkReporter {
                 line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  "
                      << fmt("%.3f", res.ips / 1e6) << (msgs ? " Mmsg/s" : " Mrec/s");
             }
-            if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
+            if (is_threads(f)) {
+                if (const Result *one = find(single_of(name)))
+                    line << "  (" << fmt("%.2f", res.bps / one->bps) << "x one thread)";
+            } else if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
                 if (const Result *raw = raw_of(f))
                     line << "  (" << fmt("%.2f", res.bps / raw->bps) << "x raw)";
             }
@@ -439,6 +452,28 @@ std::string socket_table()
     return t.str();
 }
 
+// Scaling rows: N engines on N CPUs beside one, same point.
+std::string scaling_table()
+{
+    std::ostringstream t;
+    bool any = false;
+    const size_t w0 = 52;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if (!is_threads(f))
+            continue;
+        if (!any)
+            t << "\n" << pad("scaling point (N engines, N CPUs, wall-time rate)", w0, false)
+              << pad("Mrec/s", 8) << pad("MB/s", 9) << pad("vs one", 8) << "\n"
+              << std::string(w0 + 25, '-') << "\n";
+        any = true;
+        const Result *r = kv.second.error ? nullptr : &kv.second;
+        t << pad(kv.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
+          << pad(ratio(r, find(single_of(kv.first))), 8) << "\n";
+    }
+    return t.str();
+}
+
 // io_uring operation rows (uring_bench.cc): per size, each way of sending
 // and of receiving a message, with its rate relative to the first of its
 // kind (write_fixed for sends, multishot for receives), the gateway's choice.
@@ -624,7 +659,7 @@ std::string build_table(const Env &env, bool quick)
     std::map<RowKey, int> rows;
     for (const auto &kv : g_results) {
         auto f = split(kv.first, ':');
-        if ((f[0] != "zrec" && f[0] != "zrec-wolfcrypt") || f.size() < 6)
+        if ((f[0] != "zrec" && f[0] != "zrec-wolfcrypt") || f.size() < 6 || is_threads(f))
             continue;
         RowKey k{f[0], f[1], f[2], f[5] + (f.size() > 6 ? ":" + f[6] : ""),
                  static_cast<size_t>(std::strtoul(f[4].c_str(), nullptr, 10))};
@@ -692,6 +727,7 @@ std::string build_table(const Env &env, bool quick)
         t << "(no reference points ran)\n";
     t << "openssl:dtls13:*: left out — OpenSSL 3.0 has no DTLS 1.3.\n";
 
+    t << scaling_table();
     t << socket_table();
     t << uring_table();
     t << gw_table();
@@ -955,6 +991,9 @@ void usage(const char *argv0)
         "  --results DIR   where to write zrec-bench.json, table.txt, throughput.png\n"
         "                  (default ./results)\n"
         "  --cpu N         pin to CPU N (default: the highest-numbered allowed CPU)\n"
+        "  --threads N     the scaling points zrec:tls13:aes128gcm:{seal,open}:<size>:\n"
+        "                  burst32:threadsN run N engines at once, thread i on the i-th\n"
+        "                  CPU (default 2; 1 = none)\n"
         "  --no-pin        do not pin\n"
         "  other flags go to Google Benchmark, e.g. --benchmark_filter=REGEX,\n"
         "  --benchmark_min_time=SECONDS, --benchmark_repetitions=N, --benchmark_list_tests,\n"
@@ -1003,6 +1042,7 @@ int main(int argc, char **argv)
 {
     using namespace zb;
     bool quick = false, no_pin = false;
+    unsigned threads = 2;
     int cpu = -1;
     std::string results = "results";
     std::vector<std::string> pass;
@@ -1018,6 +1058,14 @@ int main(int argc, char **argv)
             return 0;
         } else if (take_value(argc, argv, &i, "--results", &v)) {
             results = v;
+        } else if (take_value(argc, argv, &i, "--threads", &v)) {
+            char *end = nullptr;
+            long n = std::strtol(v.c_str(), &end, 10);
+            if (end == v.c_str() || *end != '\0' || n < 1 || n > 256) {
+                std::fprintf(stderr, "zrec-bench: bad --threads value '%s'\n", v.c_str());
+                return 2;
+            }
+            threads = static_cast<unsigned>(n);
         } else if (take_value(argc, argv, &i, "--cpu", &v)) {
             char *end = nullptr;
             long c = std::strtol(v.c_str(), &end, 10);
@@ -1047,6 +1095,7 @@ int main(int argc, char **argv)
 
     Plan plan;
     plan.quick = quick;
+    plan.threads = threads;
     register_raw(plan);
     register_zrec(plan);
     register_openssl(plan);

@@ -51,6 +51,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -73,7 +76,7 @@ constexpr size_t kOpenPoolBytes = 256 * 1024;
 constexpr size_t kOpenPoolMaxRecords = 4096;
 constexpr size_t kAlign = 64;
 
-uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+thread_local uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 
 // Key material and payload filler for a benchmark (not a cryptographic RNG:
 // the keys protect nothing).
@@ -375,6 +378,38 @@ struct Spec {
     unsigned burst;
     unsigned nsess;                        // 1, or 32 for :mixed32
     const struct zrec_aead_provider *prov;  // nullptr = default
+    unsigned threads = 1;                  // :threadsN: N independent engines
+};
+
+// :threadsN points: Google Benchmark runs the point's function in N threads
+// at once; thread i moves itself to the i-th CPU the process may use (the
+// harness pinned the process to one), each with its own sessions and
+// buffers (and intel-ipsec-mb manager: the engine keeps one per thread),
+// and puts the process's mask back when done.  Rates are over wall time,
+// summed over the threads.
+struct ThreadPin {
+    cpu_set_t saved;
+    bool active = false;
+    explicit ThreadPin(const benchmark::State &st, unsigned threads)
+    {
+        if (threads <= 1 || sched_getaffinity(0, sizeof saved, &saved) != 0)
+            return;
+        int want = st.thread_index() % CPU_COUNT_ONLINE();
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(want, &one);
+        active = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    ~ThreadPin()
+    {
+        if (active)
+            sched_setaffinity(0, sizeof saved, &saved);
+    }
+    static int CPU_COUNT_ONLINE()
+    {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? static_cast<int>(n) : 1;
+    }
 };
 
 // Sessions, buffers and ops for `nrec` records.  Sender session i seals for
@@ -521,6 +556,7 @@ void finish(benchmark::State &st, const Spec &sp)
 
 void bm_zrec_seal(benchmark::State &st, Spec sp)
 {
+    ThreadPin pin(st, sp.threads);
     Fixture f(sp, sp.burst);
     if (!f.ok()) {
         st.SkipWithError(f.err.c_str());
@@ -563,6 +599,7 @@ size_t open_pool_records(const Spec &sp, size_t stride_guess)
 
 void bm_zrec_open(benchmark::State &st, Spec sp)
 {
+    ThreadPin pin(st, sp.threads);
     const size_t stride_guess = round_up(kAlign + sp.size + 17, kAlign);
     Fixture f(sp, open_pool_records(sp, stride_guess));
     if (!f.ok() || !f.seal_all()) {
@@ -606,7 +643,9 @@ void bm_zrec_open(benchmark::State &st, Spec sp)
 
 void reg(const std::string &name, void (*fn)(benchmark::State &, Spec), const Spec &sp)
 {
-    benchmark::RegisterBenchmark(name.c_str(), fn, sp);
+    auto *b = benchmark::RegisterBenchmark(name.c_str(), fn, sp);
+    if (sp.threads > 1)
+        b->Threads(static_cast<int>(sp.threads))->UseRealTime();
     note_registered(name);
 }
 
@@ -667,6 +706,15 @@ void register_zrec(const Plan &plan)
                     Spec sp{proto, aead, size, n, 1, wolfcrypt};
                     reg("zrec-wolfcrypt:" + mid + "seal" + sz + ":burst" + std::to_string(n),
                         bm_zrec_seal, sp);
+                }
+                // Scaling: N engines on N CPUs (TLS 1.3 AES-128-GCM, 64 and
+                // 1400 B; every size without --quick).
+                if (plan.threads > 1 && proto == ZREC_TLS13 && aead == ZREC_AES_128_GCM &&
+                    (!plan.quick || size == 64 || size == 1400)) {
+                    Spec sp{proto, aead, size, 32, 1, nullptr, plan.threads};
+                    const std::string tn = ":threads" + std::to_string(plan.threads);
+                    reg("zrec:" + mid + "seal" + sz + ":burst32" + tn, bm_zrec_seal, sp);
+                    reg("zrec:" + mid + "open" + sz + ":burst32" + tn, bm_zrec_open, sp);
                 }
             }
         }

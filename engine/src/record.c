@@ -935,11 +935,17 @@ static int open_one(struct zrec_op *op)
     if (has_inner_type(s, s->rx_cid_len)) {
         /* RFC 8446 §5.4: the content type is the last non-zero byte. */
         uint8_t b = 0;
-        while (plain_len > 0) {
-            rec_copy(&pt, pt_off + plain_len - 1, &b, 1);
-            plain_len--;
-            if (b != 0)
-                break;
+        if (pt.nseg == 0) {
+            const uint8_t *p = pt.data + pt_off;
+            while (plain_len > 0 && (b = p[--plain_len]) == 0) {
+            }
+        } else {
+            while (plain_len > 0) {
+                rec_copy(&pt, pt_off + plain_len - 1, &b, 1);
+                plain_len--;
+                if (b != 0)
+                    break;
+            }
         }
         if (b == 0)
             return open_fail(s, -EPROTO);

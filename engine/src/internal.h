@@ -130,7 +130,9 @@ int zrec__next_secret(const struct zrec_session *s, const uint8_t *secret, size_
                       uint8_t *next);
 size_t zrec__hash_len(enum zrec_hash h);
 
-/* Install a derived key into one direction (used by set_keys and KeyUpdate). */
+/* session.c, on the key schedule above (dependencies point from session.c
+ * to keys.c only).  Install a derived key into one direction (used by
+ * set_keys and KeyUpdate). */
 int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *key,
                   const uint8_t *iv, const uint8_t *sn_key);
 void zrec__dir_clear(struct zrec_dir_state *d);

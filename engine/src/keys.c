@@ -1,6 +1,8 @@
-/* Key schedule glue: TLS 1.3 / DTLS 1.3 traffic key derivation and KeyUpdate
- * through wolfCrypt's HKDF (no home-made KDF), and the DTLS 1.3 record
- * number cipher. */
+/* Key schedule glue: TLS 1.3 / DTLS 1.3 traffic key derivation (the next
+ * generation of a secret for KeyUpdate included) through wolfCrypt's HKDF
+ * (no home-made KDF), and the DTLS 1.3 record number cipher.  It depends on
+ * no other engine file but aead.c: session.c builds on it (installing keys,
+ * KeyUpdate), never the reverse. */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/chacha.h>
@@ -54,36 +56,6 @@ int zrec__next_secret(const struct zrec_session *s, const uint8_t *secret, size_
     /* RFC 8446 §7.2: application_traffic_secret_N+1 =
      *   HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length) */
     return expand_label(s, next, secret_len, secret, secret_len, "traffic upd");
-}
-
-int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d)
-{
-    uint8_t next[ZREC_MAX_SECRET], key[ZREC_MAX_KEY_LEN], iv[ZREC_NONCE_LEN];
-    uint8_t sn_key[ZREC_MAX_KEY_LEN];
-    size_t len = d->secret_len;
-    if (len == 0)
-        return -ENOKEY;
-    int rc = zrec__next_secret(s, d->secret, len, next);
-    if (rc == 0)
-        rc = zrec__derive_traffic(s, next, len, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
-    if (rc == 0) {
-        uint16_t epoch = d->epoch;
-        rc = zrec__install(s, d, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
-        if (rc == 0) {
-            memcpy(d->secret, next, len);
-            d->secret_len = (uint8_t)len;
-            /* RFC 9147 §8: each KeyUpdate moves DTLS 1.3 to the next epoch;
-             * TLS 1.3 restarts the sequence number at 0 (RFC 8446 §5.3). */
-            d->epoch = s->proto == ZREC_DTLS13 ? (uint16_t)(epoch + 1) : epoch;
-            d->seq = 0;
-            d->window = 0;
-        }
-    }
-    zrec__wipe(next, sizeof next);
-    zrec__wipe(key, sizeof key);
-    zrec__wipe(iv, sizeof iv);
-    zrec__wipe(sn_key, sizeof sn_key);
-    return rc;
 }
 
 /* ---- DTLS 1.3 record number encryption (RFC 9147 §4.2.3) ----

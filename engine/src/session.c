@@ -1,4 +1,5 @@
-/* Sessions: creation, key installation, sizes, events, footprint. */
+/* Sessions: creation, key installation and KeyUpdate (on keys.c's key
+ * schedule), sizes, events, footprint. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,4 +266,36 @@ size_t zrec_session_footprint(const struct zrec_session *s)
            zrec__aead_footprint(s->tx.aead) +
            zrec__aead_footprint(s->rx.aead) + zrec__sn_footprint(s->tx.sn) +
            zrec__sn_footprint(s->rx.sn);
+}
+
+/* RFC 8446 §7.2 KeyUpdate of one direction: the next traffic secret, its
+ * key and IV (keys.c), installed in place of the old ones. */
+int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d)
+{
+    uint8_t next[ZREC_MAX_SECRET], key[ZREC_MAX_KEY_LEN], iv[ZREC_NONCE_LEN];
+    uint8_t sn_key[ZREC_MAX_KEY_LEN];
+    size_t len = d->secret_len;
+    if (len == 0)
+        return -ENOKEY;
+    int rc = zrec__next_secret(s, d->secret, len, next);
+    if (rc == 0)
+        rc = zrec__derive_traffic(s, next, len, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
+    if (rc == 0) {
+        uint16_t epoch = d->epoch;
+        rc = zrec__install(s, d, key, iv, s->proto == ZREC_DTLS13 ? sn_key : NULL);
+        if (rc == 0) {
+            memcpy(d->secret, next, len);
+            d->secret_len = (uint8_t)len;
+            /* RFC 9147 §8: each KeyUpdate moves DTLS 1.3 to the next epoch;
+             * TLS 1.3 restarts the sequence number at 0 (RFC 8446 §5.3). */
+            d->epoch = s->proto == ZREC_DTLS13 ? (uint16_t)(epoch + 1) : epoch;
+            d->seq = 0;
+            d->window = 0;
+        }
+    }
+    zrec__wipe(next, sizeof next);
+    zrec__wipe(key, sizeof key);
+    zrec__wipe(iv, sizeof iv);
+    zrec__wipe(sn_key, sizeof sn_key);
+    return rc;
 }

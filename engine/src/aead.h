@@ -108,20 +108,25 @@ struct zrec_aead_provider {
     int (*open_v)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
                   const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
                   const uint8_t *tag);
+
+    /* Capabilities: optional slots, NULL when not offered.  The engine
+     * decides on them, never on which provider it holds. */
+
+    /* The largest AAD seal/open take for this AEAD, 0 for no limit (a
+     * session whose AAD can be longer gets the reference provider). */
+    size_t (*max_aad)(enum zrec_aead_id id);
+    /* DTLS 1.3 record-number mask (RFC 9147 §4.2.3): bytes of a mask context
+     * for this AEAD and key length (0: not offered here, the engine's
+     * wolfCrypt code does it), keying it, and one mask from a 16-byte
+     * ciphertext sample. */
+    size_t (*sn_size)(enum zrec_aead_id id, size_t key_len);
+    int (*sn_init)(void *sn_ctx, const uint8_t *key, size_t key_len);
+    int (*sn_mask)(const void *sn_ctx, const uint8_t sample[16], uint8_t mask[2]);
 };
 
 extern const struct zrec_aead_provider zrec__provider_wolfcrypt;
 #ifdef ZREC_HAVE_IPSECMB
 extern const struct zrec_aead_provider zrec__provider_ipsecmb;
-
-/* One AES-128 block with ipsec-mb (DTLS 1.3 record-number masks). */
-struct zrec_ipsecmb_aes_key {
-    uint32_t enc[4 * 15] __attribute__((aligned(16)));
-    uint8_t key_len;
-};
-int zrec__ipsecmb_aes_key(struct zrec_ipsecmb_aes_key *k, const uint8_t *key, size_t key_len);
-int zrec__ipsecmb_aes_block(const struct zrec_ipsecmb_aes_key *k, const uint8_t in[16],
-                            uint8_t out[16]);
 #endif
 
 /* Allocate and key a context; NULL + errno on failure. */

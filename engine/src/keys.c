@@ -65,40 +65,32 @@ int zrec__next_secret(const struct zrec_session *s, const uint8_t *secret, size_
  * (240 B) and ipsec-mb do the block; otherwise wolfCrypt.  Only the variant
  * in use is allocated. */
 
-enum sn_kind { SN_WC_AES, SN_WC_CHACHA, SN_MB_AES };
+enum sn_kind { SN_WC_AES, SN_WC_CHACHA, SN_PROVIDER };
 
 struct zrec_sn_cipher {
     uint8_t kind;
     uint8_t key_len;
     size_t size;
+    const struct zrec_aead_provider *provider; /* SN_PROVIDER */
     union {
         Aes aes;
         ChaCha chacha;
-#ifdef ZREC_HAVE_IPSECMB
-        struct zrec_ipsecmb_aes_key mb;
-#endif
+        uint8_t provider_ctx[1] __attribute__((aligned(64))); /* sn_size bytes */
     } u;
 };
 
+/* The mask cipher of RFC 9147 §4.2.3: the provider's, where it offers one
+ * (its sn_size capability), else wolfCrypt's AES-ECB or ChaCha20 block. */
 struct zrec_sn_cipher *zrec__sn_new(const struct zrec_aead_provider *p, enum zrec_aead_id aead,
                                     const uint8_t *key, size_t key_len)
 {
     enum sn_kind kind = aead == ZREC_CHACHA20_POLY1305 ? SN_WC_CHACHA : SN_WC_AES;
-#ifdef ZREC_HAVE_IPSECMB
-    /* ipsec-mb has a one-block AES-128 call (CFB-one); for AES-256 only its
-     * job API, which costs more per record than wolfCrypt's direct block
-     * (measured: 64 B DTLS 1.3 seal 0.55 -> 0.45 x raw), so AES-256 keeps
-     * wolfCrypt at the price of a larger key object. */
-    if (kind == SN_WC_AES && p == &zrec__provider_ipsecmb && key_len == 16)
-        kind = SN_MB_AES;
-#else
-    (void)p;
-#endif
     size_t var = kind == SN_WC_CHACHA ? sizeof(ChaCha) : sizeof(Aes);
-#ifdef ZREC_HAVE_IPSECMB
-    if (kind == SN_MB_AES)
-        var = sizeof(struct zrec_ipsecmb_aes_key);
-#endif
+    size_t provided = p && p->sn_size && p->sn_init && p->sn_mask ? p->sn_size(aead, key_len) : 0;
+    if (provided) {
+        kind = SN_PROVIDER;
+        var = provided;
+    }
     size_t size = offsetof(struct zrec_sn_cipher, u) + var;
     struct zrec_sn_cipher *sn = aligned_alloc(64, (size + 63) & ~(size_t)63);
     if (sn == NULL)
@@ -107,16 +99,15 @@ struct zrec_sn_cipher *zrec__sn_new(const struct zrec_aead_provider *p, enum zre
     sn->kind = (uint8_t)kind;
     sn->key_len = (uint8_t)key_len;
     sn->size = size;
+    sn->provider = p;
     int rc;
     switch (kind) {
     case SN_WC_CHACHA:
         rc = wc_Chacha_SetKey(&sn->u.chacha, key, (word32)key_len);
         break;
-#ifdef ZREC_HAVE_IPSECMB
-    case SN_MB_AES:
-        rc = zrec__ipsecmb_aes_key(&sn->u.mb, key, key_len);
+    case SN_PROVIDER:
+        rc = p->sn_init(sn->u.provider_ctx, key, key_len);
         break;
-#endif
     default:
         rc = wc_AesInit(&sn->u.aes, NULL, INVALID_DEVID);
         if (rc == 0)
@@ -162,12 +153,8 @@ int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t m
             rc = wc_Chacha_Process(&sn->u.chacha, block, block, sizeof block);
         break;
     }
-#ifdef ZREC_HAVE_IPSECMB
-    case SN_MB_AES:
-        /* Mask = AES-ECB(sn_key, ciphertext[0..15]). */
-        rc = zrec__ipsecmb_aes_block(&sn->u.mb, sample, block);
-        break;
-#endif
+    case SN_PROVIDER:
+        return sn->provider->sn_mask(sn->u.provider_ctx, sample, mask);
     default:
         rc = wc_AesEncryptDirect(&sn->u.aes, block, sample);
         break;

@@ -35,11 +35,13 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
         return NULL;
     }
     const struct zrec_aead_alg *alg = zrec__aead_alg(prm->aead);
-    /* ipsec-mb CCM takes at most 46 bytes of AAD; the DTLS 1.2 CID AAD is
-     * 23 + cid bytes.  Longer CIDs with CCM use wolfCrypt. */
-    if (p != &zrec__provider_wolfcrypt &&
-        (prm->aead == ZREC_AES_128_CCM || prm->aead == ZREC_AES_128_CCM_8) &&
-        (23u + prm->tx_cid_len > 46 || 23u + prm->rx_cid_len > 46))
+    /* The longest AAD a session can need is DTLS 1.2's with a CID (RFC 9146
+     * §5): 23 + cid bytes.  A provider that takes less for this AEAD (its
+     * max_aad capability) hands the session to the reference provider. */
+    size_t cid_max = prm->tx_cid_len > prm->rx_cid_len ? prm->tx_cid_len : prm->rx_cid_len;
+    size_t aad_need = prm->proto == ZREC_DTLS12 && cid_max ? 23u + cid_max : 13u;
+    size_t aad_max = p->max_aad ? p->max_aad(prm->aead) : 0;
+    if (aad_max && aad_need > aad_max)
         p = &zrec__provider_wolfcrypt;
 
     struct zrec_session *s = calloc(1, sizeof *s + prm->tx_cid_len + prm->rx_cid_len);

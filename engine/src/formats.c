@@ -309,10 +309,20 @@ static int dtls13_open_header(struct zrec_session *s, struct zrec_dir_state *d,
 }
 
 static const struct zrec_format formats[ZREC_PROTO_COUNT] = {
-    [ZREC_TLS12] = {tls12_seal_header, seq_as_is, tls12_open_header},
-    [ZREC_TLS13] = {tls13_seal_header, seq_as_is, tls13_open_header},
-    [ZREC_DTLS12] = {dtls12_seal_header, dtls12_nonce_seq, dtls12_open_header},
-    [ZREC_DTLS13] = {dtls13_seal_header, seq_as_is, dtls13_open_header},
+    [ZREC_TLS12] = {.seal_header = tls12_seal_header, .nonce_seq = seq_as_is,
+                    .open_header = tls12_open_header, .max_seq = UINT64_MAX,
+                    .max_ciphertext = TLS12_MAX_CIPHERTEXT},
+    [ZREC_TLS13] = {.seal_header = tls13_seal_header, .nonce_seq = seq_as_is,
+                    .open_header = tls13_open_header, .inner_type = true, .alerts_fatal = true,
+                    .max_seq = UINT64_MAX, .max_ciphertext = TLS13_MAX_CIPHERTEXT},
+    [ZREC_DTLS12] = {.seal_header = dtls12_seal_header, .nonce_seq = dtls12_nonce_seq,
+                     .open_header = dtls12_open_header, .datagram = true, .inner_type_cid = true,
+                     .max_seq = ZREC_DTLS12_MAX_SEQ, .max_ciphertext = TLS12_MAX_CIPHERTEXT},
+    [ZREC_DTLS13] = {.seal_header = dtls13_seal_header, .nonce_seq = seq_as_is,
+                     .open_header = dtls13_open_header, .datagram = true, .inner_type = true,
+                     .sn_mask = true, .acks = true, .alerts_fatal = true,
+                     /* RFC 9147 §4: sequence numbers stay within 48 bits. */
+                     .max_seq = ZREC_DTLS12_MAX_SEQ, .max_ciphertext = TLS13_MAX_CIPHERTEXT},
 };
 
 const struct zrec_format *zrec__format(enum zrec_proto p)

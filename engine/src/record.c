@@ -44,8 +44,7 @@ static inline void nonce_for(const struct zrec_dir_state *d, uint64_t seq,
 /* Whether records in this direction carry the true content type inside. */
 static inline bool has_inner_type(const struct zrec_session *s, uint8_t cid_len)
 {
-    return s->proto == ZREC_TLS13 || s->proto == ZREC_DTLS13 ||
-           (s->proto == ZREC_DTLS12 && cid_len > 0);
+    return s->fmt->inner_type || (s->fmt->inner_type_cid && cid_len > 0);
 }
 
 /* Zero padding needed so the DTLS 1.3 ciphertext covers the 16-byte record
@@ -71,13 +70,12 @@ static int seal_check(struct zrec_session *s, uint8_t type, size_t len)
     if (len > ZREC_MAX_PLAINTEXT)
         return -EMSGSIZE;
     if (type != ZREC_CT_APPLICATION_DATA && type != ZREC_CT_ALERT &&
-        type != ZREC_CT_HANDSHAKE && !(type == ZREC_CT_ACK && s->proto == ZREC_DTLS13))
+        type != ZREC_CT_HANDSHAKE && !(type == ZREC_CT_ACK && s->fmt->acks))
         return -EINVAL;
     if (s->tx.used >= s->tx.limit)
         return -EKEYEXPIRED;
     /* Sequence numbers never wrap (RFC 8446 §5.3, RFC 6347 §4.1). */
-    if ((s->proto == ZREC_DTLS12 || s->proto == ZREC_DTLS13) ? s->tx.seq > ZREC_DTLS12_MAX_SEQ
-                                                              : s->tx.seq == UINT64_MAX)
+    if (s->tx.seq > s->fmt->max_seq || s->tx.seq == UINT64_MAX)
         return -EKEYEXPIRED;
     return 0;
 }
@@ -165,7 +163,7 @@ static int seal_one(struct zrec_op *op)
     }
     if (rc < 0)
         return rc;
-    if (s->proto == ZREC_DTLS13) {
+    if (s->fmt->sn_mask) {
         /* The sample is the first 16 ciphertext bytes (tag included). */
         uint8_t sample[16];
         if (op->nseg == 0) {
@@ -374,8 +372,7 @@ static int open_one(struct zrec_op *op)
         rec_copy(&pt, pt_off, a, 2);
         if (a[1] == ZREC_ALERT_CLOSE_NOTIFY) {
             s->events |= ZREC_EV_PEER_CLOSED;
-        } else if (a[0] == ZREC_ALERT_FATAL || s->proto == ZREC_TLS13 ||
-                   s->proto == ZREC_DTLS13) {
+        } else if (a[0] == ZREC_ALERT_FATAL || s->fmt->alerts_fatal) {
             /* RFC 8446 §6: in TLS 1.3 every alert but close_notify and
              * user_canceled ends the connection, whatever its level. */
             if (a[1] != 90 /* user_canceled */) {
@@ -391,7 +388,7 @@ static int open_one(struct zrec_op *op)
             return open_fail(s, rc);
         break;
     case ZREC_CT_ACK:
-        if (s->proto != ZREC_DTLS13)
+        if (!s->fmt->acks)
             return open_fail(s, -EPROTO);
         rc = zrec__handle_ack(s, &pt, pt_off, plain_len);
         if (rc < 0)
@@ -424,16 +421,16 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
 {
     if (s == NULL || buf == NULL)
         return -EINVAL;
-    bool dtls = s->proto == ZREC_DTLS12 || s->proto == ZREC_DTLS13;
+    bool dtls = s->fmt->datagram;
     struct zrec_record_info info;
     long rc = zrec_record_peek(buf, avail, dtls ? ZREC_PEEK_DTLS : 0, s->rx_cid_len, &info);
     if (rc <= 0 || avail == 0)
         return rc;
     /* What the session knows beyond the header: only DTLS 1.3 has unified
      * headers, and TLS 1.3 the tighter length limit (RFC 8446 §5.2). */
-    if (info.unified && s->proto != ZREC_DTLS13)
+    if (info.unified && !s->fmt->sn_mask)
         return -EPROTO;
-    if (s->proto == ZREC_TLS13 && info.length - info.header_len > TLS13_MAX_CIPHERTEXT)
+    if (info.length - info.header_len > s->fmt->max_ciphertext)
         return -EMSGSIZE;
     return rc;
 }

@@ -66,6 +66,17 @@ struct zrec_format {
      * bytes (at least min(rec_len, HEAD_MAX)). */
     int (*open_header)(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *head,
                        size_t head_len, size_t rec_len, struct rec_view *v);
+
+    /* What else differs, read by the skeleton instead of a switch on the
+     * protocol. */
+    bool datagram;        /* DTLS: epochs, replay window, invalid records dropped */
+    bool inner_type;      /* TLSInnerPlaintext (RFC 8446 §5.2, RFC 9147 §4) */
+    bool inner_type_cid;  /* ... only when a connection ID is used (RFC 9146 §4) */
+    bool sn_mask;         /* record number encryption (RFC 9147 §4.2.3) */
+    bool acks;            /* ACK records (RFC 9147 §7) */
+    bool alerts_fatal;    /* every alert but close_notify ends it (RFC 8446 §6) */
+    uint64_t max_seq;     /* the last sequence number (RFC 8446 §5.3, RFC 6347 §4.1) */
+    size_t max_ciphertext; /* RFC 8446 §5.2 / RFC 5246 §6.2.3 */
 };
 
 const struct zrec_format *zrec__format(enum zrec_proto p);
@@ -142,7 +153,7 @@ static inline void rec_wipe(const struct rec_bytes *r, size_t off, size_t n)
 
 static inline bool is_dtls(const struct zrec_session *s)
 {
-    return s->proto == ZREC_DTLS12 || s->proto == ZREC_DTLS13;
+    return s->fmt->datagram;
 }
 
 /* posthandshake.c: a handshake-type record (TLS 1.3 KeyUpdate,

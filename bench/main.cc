@@ -204,7 +204,10 @@ class Progress : public benchmark::BenchmarkReporter {
                 line << "  " << fmt("%.1f", res.bps / 1e6) << " MB/s  "
                      << fmt("%.3f", res.ips / 1e6) << (msgs ? " Mmsg/s" : " Mrec/s");
             }
-            if (is_threads(f)) {
+            if (f.size() == 6 && f[5] == "zipf1M") {
+                if (const Result *one = find(single_of(name) + ":burst32"))
+                    line << "  (" << fmt("%.2f", res.bps / one->bps) << "x one session)";
+            } else if (is_threads(f)) {
                 if (const Result *one = find(single_of(name)))
                     line << "  (" << fmt("%.2f", res.bps / one->bps) << "x one thread)";
             } else if ((f[0] == "zrec" || f[0] == "zrec-wolfcrypt") && f.size() >= 6) {
@@ -471,6 +474,24 @@ std::string scaling_table()
         t << pad(kv.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
           << pad(ratio(r, find(single_of(kv.first))), 8) << "\n";
     }
+    // One million sessions, Zipf(1) choice per record, beside one session.
+    bool zipf = false;
+    for (const auto &kv : g_results) {
+        auto f = split(kv.first, ':');
+        if (f[0] != "zrec" || f.size() != 6 || f[5] != "zipf1M")
+            continue;
+        if (!zipf)
+            t << "\n" << pad("1M sessions, Zipf(1) per record (seal, burst 32)", w0, false)
+              << pad("Mrec/s", 8) << pad("MB/s", 9) << pad("vs one", 8) << pad("B/sess", 8)
+              << "\n" << std::string(w0 + 33, '-') << "\n";
+        zipf = true;
+        const Result *r = kv.second.error ? nullptr : &kv.second;
+        const Result *one = find(single_of(kv.first) + ":burst32");
+        auto sb = r ? r->extra.find("session_bytes") : kv.second.extra.end();
+        t << pad(kv.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
+          << pad(ratio(r, one), 8)
+          << pad(r && sb != r->extra.end() ? fmt("%.0f", sb->second) : "-", 8) << "\n";
+    }
     return t.str();
 }
 
@@ -659,7 +680,8 @@ std::string build_table(const Env &env, bool quick)
     std::map<RowKey, int> rows;
     for (const auto &kv : g_results) {
         auto f = split(kv.first, ':');
-        if ((f[0] != "zrec" && f[0] != "zrec-wolfcrypt") || f.size() < 6 || is_threads(f))
+        if ((f[0] != "zrec" && f[0] != "zrec-wolfcrypt") || f.size() < 6 || is_threads(f) ||
+            f[5] == "zipf1M")
             continue;
         RowKey k{f[0], f[1], f[2], f[5] + (f.size() > 6 ? ":" + f[6] : ""),
                  static_cast<size_t>(std::strtoul(f[4].c_str(), nullptr, 10))};

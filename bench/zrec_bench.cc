@@ -54,8 +54,10 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -641,6 +643,140 @@ void bm_zrec_open(benchmark::State &st, Spec sp)
     finish(st, sp);
 }
 
+// ---------------------------------------------------------------------------
+// One million sessions, chosen by Zipf (s = 1)
+// ---------------------------------------------------------------------------
+
+constexpr size_t kZipfSessions = 1000000;
+constexpr size_t kZipfDraws = 1u << 20;
+
+// A million established TLS 1.3 AES-128-GCM sessions (random keys, both
+// directions; the points seal with them),
+// built once per process for every zipf point, and the resident memory they
+// took; the draws are session indices with P(rank k) ~ 1/k, ranks scattered
+// over the sessions by a random permutation (popular sessions are not
+// neighbours in memory).
+struct ZipfPool {
+    std::vector<struct zrec_session *> sess;
+    std::vector<uint32_t> draws;
+    double bytes_per_session = 0;
+    std::string err;
+
+    static long rss_bytes()
+    {
+        long pages = 0, resident = 0;
+        FILE *f = std::fopen("/proc/self/statm", "r");
+        if (f != nullptr) {
+            if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+                resident = 0;
+            std::fclose(f);
+        }
+        return resident * sysconf(_SC_PAGESIZE);
+    }
+
+    ZipfPool()
+    {
+        const long before = rss_bytes();
+        sess.reserve(kZipfSessions);
+        uint8_t secret[32];
+        for (size_t i = 0; i < kZipfSessions; i++) {
+            struct zrec_session_params p;
+            std::memset(&p, 0, sizeof p);
+            p.proto = ZREC_TLS13;
+            p.aead = ZREC_AES_128_GCM;
+            p.hash = ZREC_SHA256;
+            struct zrec_session *s = zrec_session_new(&p);
+            struct zrec_traffic_keys k{};
+            k.secret = secret;
+            k.secret_len = sizeof secret;
+            // Established: keys in both directions.
+            bool ok = s != nullptr;
+            for (enum zrec_dir dir : {ZREC_DIR_WRITE, ZREC_DIR_READ}) {
+                fill(secret, sizeof secret);
+                ok = ok && zrec_session_set_keys(s, dir, &k) == 0;
+            }
+            if (!ok) {
+                err = "session " + std::to_string(i) + ": " + std::strerror(errno);
+                zrec_session_free(s);
+                return;
+            }
+            sess.push_back(s);
+        }
+        // The vector of pointers is bookkeeping, not engine state.
+        bytes_per_session = static_cast<double>(rss_bytes() - before) / kZipfSessions -
+                            static_cast<double>(sizeof(void *));
+        // Inverse CDF of Zipf(1) over the ranks, then ranks -> sessions.
+        std::vector<double> cdf(kZipfSessions);
+        double h = 0;
+        for (size_t k = 0; k < kZipfSessions; k++)
+            cdf[k] = h += 1.0 / static_cast<double>(k + 1);
+        std::vector<uint32_t> perm(kZipfSessions);
+        for (size_t i = 0; i < kZipfSessions; i++)
+            perm[i] = static_cast<uint32_t>(i);
+        for (size_t i = kZipfSessions - 1; i > 0; i--)
+            std::swap(perm[i], perm[rnd() % (i + 1)]);
+        draws.resize(kZipfDraws);
+        for (size_t d = 0; d < kZipfDraws; d++) {
+            double u = static_cast<double>(rnd() >> 11) / 9007199254740992.0 * h;
+            size_t k = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) -
+                                           cdf.begin());
+            draws[d] = perm[k < kZipfSessions ? k : kZipfSessions - 1];
+        }
+    }
+    ~ZipfPool()
+    {
+        for (auto *s : sess)
+            zrec_session_free(s);
+    }
+};
+
+ZipfPool &zipf_pool()
+{
+    static ZipfPool pool;
+    return pool;
+}
+
+// zrec:tls13:aes128gcm:seal:<size>:zipf1M: bursts of 32 records, each of
+// the session the next Zipf draw names (sessions rekeyed never: a million
+// sessions stay far below the usage limit in any run).
+void bm_zipf_seal(benchmark::State &st, size_t size)
+{
+    ZipfPool &zp = zipf_pool();
+    if (!zp.err.empty()) {
+        st.SkipWithError(zp.err.c_str());
+        return;
+    }
+    struct zrec_overhead oh {};
+    zrec_session_overhead(zp.sess[0], &oh);
+    const size_t payload_off = round_up(oh.headroom, kAlign);
+    const size_t stride = round_up(payload_off + size + oh.tailroom, kAlign);
+    Mem slab(stride * 32);
+    struct zrec_op ops[32];
+    for (unsigned i = 0; i < 32; i++)
+        fill(slab.p + i * stride + payload_off, size);
+    size_t d = 0;
+    for (auto _ : st) {
+        for (unsigned i = 0; i < 32; i++) {
+            struct zrec_op &o = ops[i];
+            std::memset(&o, 0, sizeof o);
+            o.sess = zp.sess[zp.draws[d++ & (kZipfDraws - 1)]];
+            o.data = slab.p + i * stride + payload_off;
+            o.len = static_cast<uint32_t>(size);
+            o.headroom = oh.headroom;
+            o.tailroom = oh.tailroom;
+            o.content_type = ZREC_CT_APPLICATION_DATA;
+        }
+        if (__builtin_expect(zrec_seal_burst(ops, 32) != 32, 0)) {
+            st.SkipWithError("seal failed");
+            break;
+        }
+    }
+    const int64_t recs = static_cast<int64_t>(st.iterations()) * 32;
+    st.SetItemsProcessed(recs);
+    st.SetBytesProcessed(recs * static_cast<int64_t>(size));
+    st.counters["session_bytes"] = zp.bytes_per_session;
+}
+
 void reg(const std::string &name, void (*fn)(benchmark::State &, Spec), const Spec &sp)
 {
     auto *b = benchmark::RegisterBenchmark(name.c_str(), fn, sp);
@@ -706,6 +842,13 @@ void register_zrec(const Plan &plan)
                     Spec sp{proto, aead, size, n, 1, wolfcrypt};
                     reg("zrec-wolfcrypt:" + mid + "seal" + sz + ":burst" + std::to_string(n),
                         bm_zrec_seal, sp);
+                }
+                // One million sessions by Zipf (the key cache's yardstick).
+                if (proto == ZREC_TLS13 && aead == ZREC_AES_128_GCM &&
+                    (!plan.quick || size == 64 || size == 1400)) {
+                    const std::string name = "zrec:" + mid + "seal" + sz + ":zipf1M";
+                    benchmark::RegisterBenchmark(name.c_str(), bm_zipf_seal, size);
+                    note_registered(name);
                 }
                 // Scaling: N engines on N CPUs (TLS 1.3 AES-128-GCM, 64 and
                 // 1400 B; every size without --quick).

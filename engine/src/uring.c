@@ -249,11 +249,6 @@ uint16_t zrec_uring_slot_of(const struct zrec_uring_pool *pool, const uint8_t *p
     return (uint16_t)((size_t)(p - pool->mem) / pool->p.slot_size);
 }
 
-bool zrec_uring_in_pool(const struct zrec_uring_pool *pool, const uint8_t *p)
-{
-    return p >= pool->mem && p < pool->mem + pool->mem_len;
-}
-
 void zrec_uring_slot_ref(struct zrec_uring_pool *pool, uint16_t slot)
 {
     pool->refs[slot]++;
@@ -432,26 +427,54 @@ int zrec_uring_rx_move(struct zrec_uring_rx *rx, struct zrec_uring_tx *tx)
     return rc;
 }
 
+/* Where the stream position rx->framed lies: chunk *ci, *off bytes in. */
+static void locate_framed(const struct zrec_uring_rx *rx, unsigned *ci, uint32_t *off)
+{
+    unsigned i = 0;
+    uint32_t o = rx->framed;
+    while (o >= rx->chunk[i].len) {
+        o -= rx->chunk[i].len;
+        i++;
+    }
+    *ci = i;
+    *off = o;
+}
+
+/* zrec_record_length() of the record at chunk ci, off: read in place; only
+ * when its header itself straddles slots, from a copy of the header bytes
+ * (a few, never payload that gets opened). */
+static long length_at(const struct zrec_uring_rx *rx, const struct zrec_session *s, unsigned ci,
+                      uint32_t off)
+{
+    const struct zrec_uring_chunk *c = &rx->chunk[ci];
+    size_t part = c->len - off, avail = rx->bytes - rx->framed;
+    long rl = zrec_record_length(s, zrec_uring_slot(rx->pool, c->slot) + c->off + off, part);
+    /* 0: the header goes on in the next slot.  == part: a DTLS 1.3 header
+     * without a length means "to the end of what follows", not of this
+     * slot. */
+    if (part == avail || rl < 0 || (rl > 0 && (size_t)rl != part))
+        return rl;
+    uint8_t hdr[HEADER_PEEK];
+    size_t got = 0;
+    for (unsigned i = ci; i < rx->nchunk && got < sizeof hdr; i++) {
+        const struct zrec_uring_chunk *k = &rx->chunk[i];
+        uint32_t from = i == ci ? off : 0;
+        size_t take = k->len - from < sizeof hdr - got ? k->len - from : sizeof hdr - got;
+        memcpy(hdr + got, zrec_uring_slot(rx->pool, k->slot) + k->off + from, take);
+        got += take;
+    }
+    return zrec_record_length(s, hdr, got);
+}
+
 long zrec_uring_rx_need(const struct zrec_uring_rx *rx, const struct zrec_session *s)
 {
     size_t avail = rx->bytes - rx->framed;
     if (avail == 0)
         return 0;
-    uint8_t hdr[HEADER_PEEK];
-    /* Peek from the framing position: skip what is already framed. */
-    size_t skip = rx->framed, got = 0;
-    for (unsigned i = 0; i < rx->nchunk && got < sizeof hdr; i++) {
-        const struct zrec_uring_chunk *c = &rx->chunk[i];
-        if (skip >= c->len) {
-            skip -= c->len;
-            continue;
-        }
-        size_t take = c->len - skip < sizeof hdr - got ? c->len - skip : sizeof hdr - got;
-        memcpy(hdr + got, zrec_uring_slot(rx->pool, c->slot) + c->off + skip, take);
-        got += take;
-        skip = 0;
-    }
-    long rl = zrec_record_length(s, hdr, got);
+    unsigned ci;
+    uint32_t off;
+    locate_framed(rx, &ci, &off);
+    long rl = length_at(rx, s, ci, off);
     if (rl < 0)
         return rl;
     if (rl == 0)
@@ -497,33 +520,13 @@ int zrec_uring_burst_frame(struct zrec_uring_burst *b, struct zrec_uring_rx *rx,
     struct zrec_uring_pool *pool = rx->pool;
     int added = 0;
     while (b->n < ZREC_URING_BURST && rx->framed < rx->bytes) {
-        /* Locate the stream position `framed` in the chunks. */
-        unsigned ci = 0;
-        uint32_t off = rx->framed;
-        while (off >= rx->chunk[ci].len) {
-            off -= rx->chunk[ci].len;
-            ci++;
-        }
+        unsigned ci;
+        uint32_t off;
+        locate_framed(rx, &ci, &off);
         const struct zrec_uring_chunk *c = &rx->chunk[ci];
         uint8_t *start = zrec_uring_slot(pool, c->slot) + c->off + off;
         size_t avail = rx->bytes - rx->framed;
-        long rl;
-        if (c->len - off >= HEADER_PEEK || c->len - off == avail) {
-            rl = zrec_record_length(s, start, c->len - off);
-        } else {
-            /* The header itself straddles slots: look at a copy of it (a few
-             * header bytes, never payload that gets opened). */
-            uint8_t hdr[HEADER_PEEK];
-            size_t got = 0;
-            for (unsigned i = ci; i < rx->nchunk && got < sizeof hdr; i++) {
-                const struct zrec_uring_chunk *k = &rx->chunk[i];
-                uint32_t from = i == ci ? off : 0;
-                size_t take = k->len - from < sizeof hdr - got ? k->len - from : sizeof hdr - got;
-                memcpy(hdr + got, zrec_uring_slot(pool, k->slot) + k->off + from, take);
-                got += take;
-            }
-            rl = zrec_record_length(s, hdr, got);
-        }
+        long rl = length_at(rx, s, ci, off);
         if (rl < 0)
             return added ? added : (int)rl;
         if (rl == 0 || (size_t)rl > avail) {

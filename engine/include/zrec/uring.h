@@ -52,14 +52,8 @@ extern "C" {
 #endif
 
 /* --------------------------------------------------------------------------
- * Kernel features that liburing 2.3's headers (Debian 12) predate.
+ * What the kernel has and liburing 2.3 (Debian 12) lacks.
  * ------------------------------------------------------------------------ */
-
-#ifndef IORING_CQE_F_BUF_MORE
-/** Linux 6.12: with an incrementally consumed buffer ring the buffer is not
- *  finished yet (not used by zrec; named for completeness of flag decoding). */
-#define IORING_CQE_F_BUF_MORE (1U << 4)
-#endif
 
 /** Enable a ring created with IORING_SETUP_R_DISABLED (Linux 5.10), from the
  *  thread that will submit to it: with IORING_SETUP_SINGLE_ISSUER that
@@ -124,9 +118,6 @@ uint8_t *zrec_uring_slot(const struct zrec_uring_pool *pool, uint16_t slot);
 
 /** The slot holding byte `p` (which must lie inside the pool). */
 uint16_t zrec_uring_slot_of(const struct zrec_uring_pool *pool, const uint8_t *p);
-
-/** Whether `p` lies inside the pool's slots. */
-bool zrec_uring_in_pool(const struct zrec_uring_pool *pool, const uint8_t *p);
 
 /** Take a reference on a slot the caller holds. */
 void zrec_uring_slot_ref(struct zrec_uring_pool *pool, uint16_t slot);

@@ -108,6 +108,7 @@ struct gw_worker {
     struct __kernel_timespec tick;
     struct conn *conns; /* list head */
     unsigned nconns, nstarved;
+    int64_t now; /* ms, monotonic: read once per completion batch */
     struct conn *touched;
     struct zrec_uring_burst obst, sbst;
     struct zrec_uring_stats last_stats;
@@ -367,7 +368,7 @@ static void on_reserve_data(struct conn *c, int res)
             teardown(c, res == -ECONNRESET ? "client reset" : "client receive error");
         return;
     }
-    c->t_last = now_ms();
+    c->t_last = c->w->now;
     if (zrec_uring_rx_push(&c->crx, slot, c->cresv_at, (uint32_t)res) < 0)
         fail(c, "out of memory", ZREC_ALERT_INTERNAL_ERROR);
 }
@@ -435,6 +436,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 }
 
 static void start_backend(struct conn *c);
+static void run_seal(struct gw_worker *w);
 
 static void handoff(struct conn *c)
 {
@@ -612,7 +614,7 @@ static void on_client_data(struct conn *c, const struct io_uring_cqe *cqe)
     if (c->dead)
         goto drop;
     if (n > 0) {
-        c->t_last = now_ms();
+        c->t_last = c->w->now;
         if (c->c_notify || c->c_closing) {
             /* After close_notify nothing more is read (RFC 8446 §6.1). */
             zrec_uring_slot_unref(w->pool, slot);
@@ -660,7 +662,7 @@ static void on_backend_data(struct conn *c, const struct io_uring_cqe *cqe)
         return;
     }
     if (n > 0) {
-        c->t_last = now_ms();
+        c->t_last = c->w->now;
         c->down += (unsigned long)n;
         CNT_ADD(w, bytes_down, (unsigned long)n);
         if (w->o->plain) {
@@ -669,8 +671,7 @@ static void on_backend_data(struct conn *c, const struct io_uring_cqe *cqe)
         } else {
             if (w->sbst.n == ZREC_URING_BURST) {
                 /* Full: run it now, so order per session is kept. */
-                extern void gw__run_seal(struct gw_worker *);
-                gw__run_seal(w);
+                run_seal(w);
             }
             zrec_uring_burst_add_seal(&w->sbst, w->pool, c->sess, data, (uint32_t)n,
                                       ZREC_CT_APPLICATION_DATA, c);
@@ -723,8 +724,7 @@ static void on_send(struct conn *c, bool client, int res)
  * Bursts
  * ------------------------------------------------------------------------- */
 
-void gw__run_seal(struct gw_worker *w);
-void gw__run_seal(struct gw_worker *w)
+static void run_seal(struct gw_worker *w)
 {
     struct zrec_uring_burst *b = &w->sbst;
     if (b->n == 0)
@@ -971,7 +971,7 @@ static void on_accept(struct gw_worker *w, const struct io_uring_cqe *cqe)
     c->w = w;
     c->cfd = fd;
     c->bfd = -1;
-    c->t_start = c->t_last = now_ms();
+    c->t_start = c->t_last = w->now;
     socklen_t l = sizeof c->peer;
     getpeername(fd, (struct sockaddr *)&c->peer, &l);
     l = sizeof c->local;
@@ -1025,7 +1025,7 @@ static void publish_stats(struct gw_worker *w)
 
 static void on_tick(struct gw_worker *w)
 {
-    int64_t now = now_ms();
+    int64_t now = w->now;
     const struct gw_opts *o = w->o;
     for (struct conn *c = w->conns; c; c = c->next) {
         if (c->dead)
@@ -1160,6 +1160,7 @@ int gw_worker_run(struct gw_worker *w)
             fprintf(stderr, "zrec-gw: io_uring_submit_and_wait: %s\n", strerror(-rc));
             return -1;
         }
+        w->now = now_ms();
         struct io_uring_cqe *cqe;
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&w->ring, head, cqe)
@@ -1227,7 +1228,7 @@ int gw_worker_run(struct gw_worker *w)
         /* One open burst and one seal burst over everything this batch
          * made ready, then the sends. */
         run_open(w);
-        gw__run_seal(w);
+        run_seal(w);
         wake_starved(w);
         while (w->touched) {
             struct conn *c = w->touched;

@@ -99,19 +99,33 @@ bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1)
            strstr(name, "CHACHA20-POLY1305") != NULL || strstr(name, "AES128-CCM") != NULL;
 }
 
+/* The i-th suite of this wolfSSL build that zrec carries, from `*i` on:
+ * its name and IANA id, NULL after the last.  The one walk behind
+ * zrec_wolfssl_cipher_list() and zrec_wolfssl_suite_ids(). */
+static const char *next_carried(int *i, uint16_t *id)
+{
+    const char *name;
+    while ((name = wolfSSL_get_cipher_list((*i)++)) != NULL) {
+        unsigned char b0, b1;
+        int flags;
+        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) == 0 &&
+            zrec_wolfssl_suite_supported(b0, b1)) {
+            *id = (uint16_t)(b0 << 8 | b1);
+            return name;
+        }
+    }
+    return NULL;
+}
+
 int zrec_wolfssl_cipher_list(char *out, size_t cap)
 {
     size_t pos = 0;
-    int n = 0;
+    int n = 0, i = 0;
+    uint16_t id;
     const char *name;
     if (cap)
         out[0] = 0;
-    for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
-        unsigned char b0, b1;
-        int flags;
-        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
-            !zrec_wolfssl_suite_supported(b0, b1))
-            continue;
+    while ((name = next_carried(&i, &id)) != NULL) {
         size_t l = strlen(name);
         if (pos + l + 2 > cap)
             return 0; /* does not fit: a partial list would silently drop suites */
@@ -120,6 +134,20 @@ int zrec_wolfssl_cipher_list(char *out, size_t cap)
         memcpy(out + pos, name, l + 1);
         pos += l;
         n++;
+    }
+    return n;
+}
+
+int zrec_wolfssl_suite_ids(uint16_t *ids, int max)
+{
+    int n = 0, i = 0;
+    uint16_t id;
+    while (next_carried(&i, &id) != NULL) {
+        bool seen = false; /* wolfSSL knows some suites by two names */
+        for (int j = 0; j < n; j++)
+            seen |= ids[j] == id;
+        if (!seen && n < max)
+            ids[n++] = id;
     }
     return n;
 }

@@ -399,27 +399,9 @@ static int cipher_list(struct zs_tls *t, char *out, size_t cap)
 }
 
 /* With no TLS_CIPHERSUITE_LIST the handshake offers only the suites the
- * engine carries (zrec_wolfssl_cipher_list()), so it never settles on one
- * (CBC, NULL, AES-256-CCM) that the handoff would then refuse.  Those
- * suites as IANA ids, each once (up to max), for getsockopt. */
-static int default_suites(int *ids, int max)
-{
-    int n = 0;
-    const char *name;
-    for (int i = 0; (name = wolfSSL_get_cipher_list(i)) != NULL; i++) {
-        unsigned char b0, b1;
-        int flags;
-        if (wolfSSL_get_cipher_suite_from_name(name, &b0, &b1, &flags) ||
-            !zrec_wolfssl_suite_supported(b0, b1))
-            continue;
-        bool seen = false; /* wolfSSL knows some suites by two names */
-        for (int j = 0; j < n; j++)
-            seen |= ids[j] == (b0 << 8 | b1);
-        if (!seen && n < max)
-            ids[n++] = b0 << 8 | b1;
-    }
-    return n;
-}
+ * engine carries (zrec_wolfssl_cipher_list(), zrec_wolfssl_suite_ids()), so
+ * it never settles on one (CBC, NULL, AES-256-CCM) that the handoff would
+ * then refuse. */
 
 static WOLFSSL_METHOD *method(const struct zs_tls *t)
 {
@@ -1383,7 +1365,10 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
         const int *src = t->ciphers;
         int n = t->nciphers;
         if (n == 0) {
-            n = default_suites(ids, 128);
+            uint16_t carried[128];
+            n = zrec_wolfssl_suite_ids(carried, 128);
+            for (int i = 0; i < n; i++)
+                ids[i] = carried[i];
             src = ids;
         }
         size_t need = (size_t)n * sizeof(int);

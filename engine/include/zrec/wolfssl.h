@@ -64,6 +64,9 @@ bool zrec_wolfssl_suite_supported(uint8_t cs0, uint8_t cs1);
  *  the list does not fit in cap bytes. */
 int zrec_wolfssl_cipher_list(char *out, size_t cap);
 
+/** The same suites as IANA ids, each once (up to max); returns how many. */
+int zrec_wolfssl_suite_ids(uint16_t *ids, int max);
+
 /** TLS 1.3 client: a resumable session made from the newest NewSessionTicket
  *  the engine has opened since the handoff (RFC 8446 §4.6.1), for
  *  wolfSSL_set_session() on a later connection.  Free it with

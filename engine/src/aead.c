@@ -28,7 +28,7 @@ static const struct zrec_aead_alg algs[ZREC_AEAD_COUNT] = {
                             1ull << 7},
 };
 
-const struct zrec_aead_alg *zrec__aead_alg(enum zrec_aead_id id)
+const struct zrec_aead_alg *zrec_aead_describe(enum zrec_aead_id id)
 {
     if ((unsigned)id >= ZREC_AEAD_COUNT)
         return NULL;
@@ -210,37 +210,56 @@ static int bounce_crypt(struct zrec_aead_ctx *ctx, bool seal, const uint8_t nonc
     return rc;
 }
 
-int zrec__aead_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
-                          const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
-                          size_t len, size_t tail, uint8_t *tag)
+void zrec__aead_count_copy(void)
 {
-    if (tail == 0)
-        return ctx->provider->seal(ctx, nonce, aad, aad_len, in, out, len, tag);
-    int rc = ctx->provider->seal_split(ctx, nonce, aad, aad_len, in, out, len, tail, tag);
-    if (rc != -ENOTSUP)
-        return rc;
-    /* No incremental interface (CCM): copy, then seal in place (counted). */
     atomic_fetch_add_explicit(&sg_bounce_copies, 1, memory_order_relaxed);
-    memmove(out, in, len);
-    return ctx->provider->seal(ctx, nonce, aad, aad_len, out, out, len + tail, tag);
 }
 
-int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
-                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
-                      uint8_t *tag)
+void zrec__aead_seal_ops(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops,
+                         unsigned n)
 {
-    int rc = ctx->provider->seal_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
-    if (rc != -ENOTSUP)
-        return rc;
+    const struct zrec_aead_provider *p = ctxs[0]->provider;
+    if (p->seal_burst) {
+        p->seal_burst(ctxs, ops, n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct zrec_aead_op *o = &ops[i];
+        o->status = o->tail ? p->seal_split(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,
+                                            o->len, o->tail, o->tag)
+                            : p->seal(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,
+                                      o->len, o->tag);
+    }
+}
+
+void zrec__aead_open_ops(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops,
+                         unsigned n)
+{
+    const struct zrec_aead_provider *p = ctxs[0]->provider;
+    if (p->open_burst) {
+        p->open_burst(ctxs, ops, n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct zrec_aead_op *o = &ops[i];
+        o->status = p->open(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out, o->len, o->tag);
+    }
+}
+
+int zrec__aead_seal_v(struct zrec_aead_ctx *ctx, uint32_t caps,
+                      const uint8_t nonce[ZREC_NONCE_LEN], const uint8_t *aad, size_t aad_len,
+                      const struct iovec *iov, int iovcnt, uint8_t *tag)
+{
+    if (caps & ZREC_AEAD_CAP_SG)
+        return ctx->provider->seal_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
     return bounce_crypt(ctx, true, nonce, aad, aad_len, iov, iovcnt, tag);
 }
 
-int zrec__aead_open_v(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
-                      const uint8_t *aad, size_t aad_len, const struct iovec *iov, int iovcnt,
-                      const uint8_t *tag)
+int zrec__aead_open_v(struct zrec_aead_ctx *ctx, uint32_t caps,
+                      const uint8_t nonce[ZREC_NONCE_LEN], const uint8_t *aad, size_t aad_len,
+                      const struct iovec *iov, int iovcnt, const uint8_t *tag)
 {
-    int rc = ctx->provider->open_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
-    if (rc != -ENOTSUP)
-        return rc;
+    if (caps & ZREC_AEAD_CAP_SG)
+        return ctx->provider->open_v(ctx, nonce, aad, aad_len, iov, iovcnt, tag);
     return bounce_crypt(ctx, false, nonce, aad, aad_len, iov, iovcnt, (uint8_t *)tag);
 }

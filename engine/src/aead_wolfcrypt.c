@@ -6,6 +6,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "aead.h"
@@ -186,8 +187,18 @@ static int wc_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NON
     return wc_crypt_parts(ctx, 1, nonce, aad, aad_len, pt, 2, tag);
 }
 
+/* GCM (WOLFSSL_AESGCM_STREAM) and ChaCha20-Poly1305 stream; CCM does not. */
+static void wc_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
+{
+    bool ccm = id == ZREC_AES_128_CCM || id == ZREC_AES_128_CCM_8;
+    out->flags = ccm ? 0 : ZREC_AEAD_CAP_SG | ZREC_AEAD_CAP_SPLIT;
+    out->max_aad = 0;
+}
+
 const struct zrec_aead_provider zrec__provider_wolfcrypt = {
     .name = "wolfcrypt",
+    .abi = ZREC_PROVIDER_ABI,
+    .caps = wc_caps,
     .supports = wc_supports,
     .ctx_size = wc_ctx_size,
     .init = wc_init,

@@ -88,6 +88,7 @@ struct zrec_dtls13 {
 struct zrec_session {
     const struct zrec_format *fmt;
     const struct zrec_aead_provider *provider;
+    uint32_t caps;          /* the provider's ZREC_AEAD_CAP_* for this AEAD */
     enum zrec_proto proto;
     enum zrec_aead_id aead;
     enum zrec_hash hash;
@@ -101,6 +102,7 @@ struct zrec_session {
     uint8_t rx_cid_len;
     unsigned events;
     int peer_alert;
+    uint64_t open_stamp;    /* record.c: the open pass this session is in */
     struct zrec_dir_state tx;
     struct zrec_dir_state rx;
     /* Post-handshake NewSessionTicket consumer (the handshake glue), so that

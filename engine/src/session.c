@@ -30,25 +30,41 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
         return NULL;
     }
     const struct zrec_aead_provider *p = prm->provider ? prm->provider : zrec_provider_default();
-    if (!p->supports(prm->aead)) {
+    /* zrec/provider.h: a provider written for another interface version,
+     * one without a mandatory slot, or an asynchronous one (the offload
+     * pipeline's) is refused, not half used. */
+    if (p->abi != ZREC_PROVIDER_ABI || !p->supports || !p->ctx_size || !p->init ||
+        !p->dispose || !p->seal || !p->open || !p->supports(prm->aead)) {
         errno = ENOTSUP;
         return NULL;
     }
+    struct zrec_aead_caps caps = zrec__aead_caps(p, prm->aead);
+    if (caps.flags & ZREC_AEAD_CAP_ASYNC) {
+        errno = ENOTSUP;
+        return NULL;
+    }
+    /* A capability without its slot is not offered. */
+    if (!p->seal_v || !p->open_v)
+        caps.flags &= ~ZREC_AEAD_CAP_SG;
+    if (!p->seal_split)
+        caps.flags &= ~ZREC_AEAD_CAP_SPLIT;
     const struct zrec_aead_alg *alg = zrec__aead_alg(prm->aead);
     /* The longest AAD a session can need is DTLS 1.2's with a CID (RFC 9146
      * §5): 23 + cid bytes.  A provider that takes less for this AEAD (its
      * max_aad capability) hands the session to the reference provider. */
     size_t cid_max = prm->tx_cid_len > prm->rx_cid_len ? prm->tx_cid_len : prm->rx_cid_len;
     size_t aad_need = prm->proto == ZREC_DTLS12 && cid_max ? 23u + cid_max : 13u;
-    size_t aad_max = p->max_aad ? p->max_aad(prm->aead) : 0;
-    if (aad_max && aad_need > aad_max)
+    if (caps.max_aad && aad_need > caps.max_aad) {
         p = &zrec__provider_wolfcrypt;
+        caps = zrec__aead_caps(p, prm->aead);
+    }
 
     struct zrec_session *s = calloc(1, sizeof *s + prm->tx_cid_len + prm->rx_cid_len);
     if (s == NULL)
         return NULL;
     s->fmt = zrec__format(prm->proto);
     s->provider = p;
+    s->caps = caps.flags;
     s->proto = prm->proto;
     s->aead = prm->aead;
     s->hash = prm->hash;

@@ -17,14 +17,40 @@
  *
  * Usage: differential PROTO AEAD.  Skips (77) without intel-ipsec-mb. */
 #include "engine_util.h"
+#include "test_provider.h"
 
 static enum zrec_proto proto;
 static enum zrec_aead_id aead;
 static uint8_t cid_len;
 static uint16_t epoch;
 
-static const char *const sender_name[4] = {"ipsecmb/contiguous", "ipsecmb/scattered",
-                                           "wolfcrypt/contiguous", "wolfcrypt/scattered"};
+static char sender_name[4][64];
+
+/* Every third contiguous record is sealed copy-on-encrypt (op.src: the
+ * payload read from the caller's buffer) and opened into a separate
+ * destination (op.dst): the same bytes must come out. */
+static int seal_contig_cow(struct zrec_session *s, const uint8_t *payload, size_t len,
+                           uint8_t **rec, struct zrec_op *out)
+{
+    struct zrec_overhead o;
+    CHECK(zrec_session_overhead(s, &o) == 0, "overhead");
+    uint8_t *buf = xmalloc((size_t)o.headroom + len + o.tailroom);
+    uint8_t *src = xdup(payload, len);
+    memset(buf, 0xa5, (size_t)o.headroom + len + o.tailroom);
+    struct zrec_op op = {.sess = s, .data = buf + o.headroom, .len = (uint32_t)len,
+                         .headroom = o.headroom, .tailroom = o.tailroom, .src = src,
+                         .content_type = ZREC_CT_APPLICATION_DATA};
+    zrec_seal_burst(&op, 1);
+    EXPECT(len == 0 || memcmp(src, payload, len) == 0, "copy-on-encrypt changed its source");
+    int rc = op.status;
+    *rec = rc == 0 ? xdup(op.rec, op.rec_len) : NULL;
+    if (rc == 0)
+        rc = (int)op.rec_len;
+    *out = op;
+    free(src);
+    free(buf);
+    return rc;
+}
 
 /* Seal payload[0..L) split over random segments.  Returns the record length
  * (the record, gathered, in *rec) or a negative errno. */
@@ -179,9 +205,10 @@ static void run(const struct zrec_aead_provider *mb, const struct zrec_aead_prov
         size_t want = rec_len_of(proto, aead, cid_len, L);
         for (int k = 0; k < 4; k++) {
             struct zrec_op op;
-            rlen[k] = (k & 1) ? seal_scattered(snd[k], payload, L, &rec[k], &op, seed)
-                              : seal_contig(snd[k], ZREC_CT_APPLICATION_DATA, payload, L,
-                                            &rec[k], &op);
+            rlen[k] = (k & 1)      ? seal_scattered(snd[k], payload, L, &rec[k], &op, seed)
+                      : i % 3 == 2 ? seal_contig_cow(snd[k], payload, L, &rec[k], &op)
+                                   : seal_contig(snd[k], ZREC_CT_APPLICATION_DATA, payload, L,
+                                                 &rec[k], &op);
             EXPECT(rlen[k] == (int)want, "%s seal of %zu bytes: %s (want a %zu-byte record)",
                    sender_name[k], L, err_name(rlen[k]), want);
             if (rlen[k] > 0) {
@@ -239,6 +266,22 @@ static void run(const struct zrec_aead_provider *mb, const struct zrec_aead_prov
                 EXPECT(bad < 0, "scattered open wrote outside the segments (arena offset %ld)",
                        bad);
                 sg_free(&g);
+            } else if (i % 3 == 1) {
+                /* Into a separate destination; the record is not written. */
+                uint8_t *copy = xdup(rec[k], (size_t)rlen[k]);
+                uint8_t *dst = xmalloc(L + 32);
+                struct zrec_op op = {.sess = rcv[k], .data = copy, .len = (uint32_t)rlen[k],
+                                     .dst = dst, .dst_cap = (uint32_t)(L + 32)};
+                zrec_open_burst(&op, 1);
+                if (check_opened(&op, k, L, i)) {
+                    EXPECT(op.rec == dst, "plaintext not at dst");
+                    EXPECT(memcmp(dst, payload, L) == 0, "%s record %u: plaintext at dst wrong",
+                           sender_name[k], i);
+                    EXPECT(memcmp(copy, rec[k], (size_t)rlen[k]) == 0,
+                           "%s record %u: open to dst wrote into the record", sender_name[k], i);
+                }
+                free(dst);
+                free(copy);
             } else {
                 uint8_t *copy;
                 struct zrec_op op = open_copy(rcv[k], rec[k], (size_t)rlen[k], &copy);
@@ -262,17 +305,30 @@ static void run(const struct zrec_aead_provider *mb, const struct zrec_aead_prov
            identical);
 }
 
+/* Usage: differential PROTO AEAD [PROVIDER]: PROVIDER (default ipsecmb; or
+ * testprov / testprov-inplace, the mandatory-slots-only provider of
+ * test_provider.c) is held against wolfCrypt. */
 int main(int argc, char **argv)
 {
-    parse_args(argc, argv, &proto, &aead);
-    const struct zrec_aead_provider *mb = zrec_provider_ipsecmb();
+    const char *name = argc == 4 ? argv[3] : "ipsecmb";
+    parse_args(argc == 4 ? 3 : argc, argv, &proto, &aead);
+    const struct zrec_aead_provider *mb = test_provider_by_name(name);
+    if (mb == NULL)
+        mb = zrec_provider_by_name(name);
     const struct zrec_aead_provider *wc = zrec_provider_wolfcrypt();
     if (mb == NULL) {
-        printf("SKIP: intel-ipsec-mb provider not built\n");
+        printf("SKIP: provider %s not built\n", name);
         return 77;
     }
+    for (int k = 0; k < 4; k++)
+        snprintf(sender_name[k], sizeof sender_name[k], "%s/%s",
+                 zrec_provider_name(k < 2 ? mb : wc), k & 1 ? "scattered" : "contiguous");
+    unsigned long calls0 = test_provider_calls();
+    struct zrec_stats st0, st1;
+    zrec_stats_get(&st0);
     uint64_t seed = 0xd1ff0000u + (uint64_t)proto * 16 + aead;
-    printf("seed %llu\n", (unsigned long long)seed);
+    printf("seed %llu, %s against %s\n", (unsigned long long)seed, zrec_provider_name(mb),
+           zrec_provider_name(wc));
     epoch = default_epoch(proto);
     if (is_dtls(proto)) {
         /* With and without a connection ID (RFC 9146, RFC 9147 §9). */
@@ -283,6 +339,17 @@ int main(int argc, char **argv)
     } else {
         cid_len = 0;
         run(mb, wc, 300, &seed);
+    }
+    zrec_stats_get(&st1);
+    if (test_provider_by_name(name) != NULL) {
+        /* The records really went through it, and its missing slots through
+         * the engine's generic code (bounce copies for scattered records). */
+        unsigned long calls = test_provider_calls() - calls0;
+        printf("%s: %lu seal/open calls; %llu bounce copies\n", name, calls,
+               (unsigned long long)(st1.sg_bounce_copies - st0.sg_bounce_copies));
+        EXPECT(calls >= 1200, "%s saw only %lu calls", name, calls);
+        EXPECT(st1.sg_bounce_copies - st0.sg_bounce_copies >= 300,
+               "scattered records through %s without the bounce path?", name);
     }
     return eu_finish("differential", argv[1], argv[2]);
 }

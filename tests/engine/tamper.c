@@ -22,6 +22,7 @@
  *
  * Usage: tamper PROTO AEAD */
 #include "engine_util.h"
+#include "test_provider.h"
 
 static enum zrec_proto proto;
 static enum zrec_aead_id aead;
@@ -448,8 +449,16 @@ static void run(void)
 
 int main(int argc, char **argv)
 {
-    parse_args(argc, argv, &proto, &aead);
-    provs[0] = zrec_provider_default();
+    /* An optional third argument: the provider that alternates with
+     * wolfCrypt (default: the default provider; testprov / testprov-inplace:
+     * test_provider.c). */
+    parse_args(argc == 4 ? 3 : argc, argv, &proto, &aead);
+    provs[0] = argc == 4 ? test_provider_by_name(argv[3]) : zrec_provider_default();
+    if (provs[0] == NULL) {
+        fprintf(stderr, "unknown provider %s\n", argv[3]);
+        return 2;
+    }
+    unsigned long calls0 = test_provider_calls();
     provs[1] = zrec_provider_wolfcrypt();
     seed = 0x7a3e0000u + (uint64_t)proto * 16 + aead;
     printf("seed %llu (receivers alternate %s / %s)\n", (unsigned long long)seed,
@@ -462,5 +471,8 @@ int main(int argc, char **argv)
         run();
     }
     printf("%lu hostile opens\n", nopens);
+    if (argc == 4)
+        EXPECT(test_provider_calls() - calls0 >= nopens / 4, "%s saw only %lu calls", argv[3],
+               test_provider_calls() - calls0);
     return eu_finish("tamper", argv[1], argv[2]);
 }

@@ -408,20 +408,28 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
         CHECK(rc == -EBADMSG, "%s: %s open with another nonce: %d", k->source, p->name, rc);
     }
 
-    /* Scattered: the provider's own seal_v/open_v, then the engine's entry
-     * points (which fall back to a bounce copy on -ENOTSUP). */
+    /* Scattered: the provider's own seal_v/open_v (where it advertises
+     * ZREC_AEAD_CAP_SG: CCM has no incremental form, so it must not), then
+     * the engine's entry points with the provider's capabilities, then with
+     * none (the generic bounce path, for every AEAD). */
+    uint32_t caps = zrec__aead_caps(p, k->aead).flags;
+    CHECK((!(caps & ZREC_AEAD_CAP_SG)) == (ccm != 0), "%s: %s advertises scatter-gather for %s: %s",
+          k->source, p->name, alg->name, caps & ZREC_AEAD_CAP_SG ? "yes" : "no");
     for (size_t pi = 0; pi < N_OF(patterns); pi++) {
         for (int empty_at = -1; empty_at <= 1; empty_at += 2) {
             struct iovec iov[MAX_IOV];
-            for (int engine = 0; engine < 2; engine++) {
-                const char *via = engine ? "zrec__aead_seal_v" : "seal_v";
+            for (int engine = 0; engine < 3; engine++) {
+                if (engine == 0 && !(caps & ZREC_AEAD_CAP_SG))
+                    continue; /* advertised, not stubbed */
+                uint32_t use = engine == 1 ? caps : 0;
+                const char *via = engine == 0   ? "seal_v"
+                                  : engine == 1 ? "zrec__aead_seal_v"
+                                                : "zrec__aead_seal_v (bounce)";
                 memcpy(buf, v.pt, v.pt_len);
                 int n = make_iov(buf, v.pt_len, patterns[pi], empty_at, iov);
                 memset(tag, 0xee, sizeof tag);
-                rc = engine ? zrec__aead_seal_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, tag)
+                rc = engine ? zrec__aead_seal_v(ctx, use, v.nonce, v.aad, v.aad_len, iov, n, tag)
                             : p->seal_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, tag);
-                if (rc == -ENOTSUP && !engine && ccm)
-                    continue; /* CCM has no incremental form: advertised, not stubbed */
                 CHECK(rc == 0, "%s: %s %s (pattern %zu, %d segments): %d", k->source, p->name,
                       via, pi, n, rc);
                 snprintf(what, sizeof what, "%s: %s %s (pattern %zu, %d segments): ciphertext",
@@ -431,9 +439,11 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
                          k->source, p->name, via, pi, n);
                 kat_expect_bytes(what, tag, alg->tag_len, v.tag, v.tag_len);
 
-                via = engine ? "zrec__aead_open_v" : "open_v";
+                via = engine == 0   ? "open_v"
+                      : engine == 1 ? "zrec__aead_open_v"
+                                    : "zrec__aead_open_v (bounce)";
                 memcpy(buf, v.ct, v.ct_len);
-                rc = engine ? zrec__aead_open_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, v.tag)
+                rc = engine ? zrec__aead_open_v(ctx, use, v.nonce, v.aad, v.aad_len, iov, n, v.tag)
                             : p->open_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, v.tag);
                 CHECK(rc == 0, "%s: %s %s (pattern %zu, %d segments): %d", k->source, p->name,
                       via, pi, n, rc);
@@ -445,11 +455,11 @@ static void one(const struct zrec_aead_provider *p, const struct aead_kat *k)
                 memcpy(bad, v.tag, v.tag_len);
                 bad[v.tag_len - 1] ^= 0x01;
                 memcpy(buf, v.ct, v.ct_len);
-                rc = engine ? zrec__aead_open_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, bad)
+                rc = engine ? zrec__aead_open_v(ctx, use, v.nonce, v.aad, v.aad_len, iov, n, bad)
                             : p->open_v(ctx, v.nonce, v.aad, v.aad_len, iov, n, bad);
                 CHECK(rc == -EBADMSG, "%s: %s %s with a flipped tag bit: %d, expected -EBADMSG",
                       k->source, p->name, via, rc);
-                if (engine && ccm)
+                if (engine && !(use & ZREC_AEAD_CAP_SG))
                     /* The bounce path hands back only authenticated text. */
                     kat_expect_bytes("segments after a failed bounce open", buf, v.ct_len, v.ct,
                                      v.ct_len);

@@ -38,8 +38,12 @@ int zrec__sn_mask(struct zrec_sn_cipher *sn, const uint8_t sample[16], uint8_t m
 /* One direction's record protection state.  Everything the hot path reads
  * is computed when the key is installed (Linux's tls_prot_info idea). */
 struct zrec_dir_state {
+    /* The expanded key: owned here, or NULL when the session has a key
+     * cache (zrec__dir_aead() then finds or expands it there). */
     struct zrec_aead_ctx *aead;
     struct zrec_sn_cipher *sn;       /* DTLS 1.3 only */
+    uint64_t key_id;   /* this key's installation, unique per process; 0: no key */
+    uint32_t slot;     /* key cache: the entry that last held this key */
     uint64_t seq;      /* write: next to send; read TLS: next expected;
                           read DTLS: one above the highest accepted */
     uint64_t window;   /* DTLS read: bit i set = (seq - 1 - i) was accepted */
@@ -52,6 +56,8 @@ struct zrec_dir_state {
     uint8_t secret[ZREC_MAX_SECRET];
     uint8_t secret_len;
     uint16_t epoch;
+    /* Key cache only: the key bytes the context is expanded from. */
+    uint8_t key[ZREC_MAX_KEY_LEN];
 };
 
 struct zrec_format;
@@ -103,6 +109,7 @@ struct zrec_session {
     unsigned events;
     int peer_alert;
     uint64_t open_stamp;    /* record.c: the open pass this session is in */
+    struct zrec_key_cache *cache; /* NULL: the directions own their contexts */
     struct zrec_dir_state tx;
     struct zrec_dir_state rx;
     /* Post-handshake NewSessionTicket consumer (the handshake glue), so that
@@ -124,6 +131,53 @@ static inline const uint8_t *zrec__rx_cid(const struct zrec_session *s)
     return s->cids + s->tx_cid_len;
 }
 
+/* ---- Key cache (keycache.c) ----
+ *
+ * An entry holds one expanded context and the key_id it was expanded for;
+ * a direction finds its context at cache->e[d->slot] when the ids match
+ * (one load and compare per record), else the cache expands it into a
+ * victim entry.  Entries used by the current pass of a burst (pass stamp)
+ * are never victims, so contexts handed to a burst's AEAD pass stay valid
+ * until it ends. */
+struct zrec_kc_entry {
+    uint64_t key_id;            /* 0: empty */
+    uint64_t pass;              /* the burst pass that last used it */
+    struct zrec_aead_ctx *ctx;  /* kept (wiped) across keys of one kind */
+    uint8_t ref;                /* CLOCK: used since the hand last passed */
+};
+struct zrec_key_cache {
+    unsigned mask;              /* entries - 1 (a power of two) */
+    unsigned hand;
+    unsigned long sessions;     /* sessions created with it */
+    struct zrec_key_cache_stats st;
+    struct zrec_kc_entry *e;
+};
+/* The pass counter of this thread (record.c bumps it per burst pass). */
+extern __thread uint64_t zrec__pass __attribute__((tls_model("initial-exec")));
+struct zrec_aead_ctx *zrec__kc_miss(struct zrec_key_cache *c, const struct zrec_session *s,
+                                    struct zrec_dir_state *d);
+/* Wipe the entry holding d's key, if any (key change, session free). */
+void zrec__kc_drop(struct zrec_key_cache *c, const struct zrec_dir_state *d);
+uint64_t zrec__next_key_id(void);
+
+/* The direction's expanded key for this record: its own, or the cache's
+ * (expanded on a miss; NULL + errno on failure). */
+static inline struct zrec_aead_ctx *zrec__dir_aead(const struct zrec_session *s,
+                                                   struct zrec_dir_state *d)
+{
+    if (d->aead != NULL || s->cache == NULL)
+        return d->aead;
+    struct zrec_key_cache *c = s->cache;
+    struct zrec_kc_entry *e = &c->e[d->slot & c->mask];
+    if (__builtin_expect(e->key_id == d->key_id, 1)) {
+        e->ref = 1;
+        e->pass = zrec__pass;
+        c->st.hits++;
+        return e->ctx;
+    }
+    return zrec__kc_miss(c, s, d);
+}
+
 /* TLS 1.3 / DTLS 1.3 key schedule pieces (RFC 8446 §7.2-7.3, RFC 9147 §5.9),
  * through wolfCrypt's HKDF-Expand-Label. */
 int zrec__derive_traffic(const struct zrec_session *s, const uint8_t *secret, size_t secret_len,
@@ -137,7 +191,7 @@ size_t zrec__hash_len(enum zrec_hash h);
  * set_keys and KeyUpdate). */
 int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *key,
                   const uint8_t *iv, const uint8_t *sn_key);
-void zrec__dir_clear(struct zrec_dir_state *d);
+void zrec__dir_clear(struct zrec_session *s, struct zrec_dir_state *d);
 
 /* TLS 1.3: move a direction to the next traffic secret (RFC 8446 §7.2). */
 int zrec__key_update(struct zrec_session *s, struct zrec_dir_state *d);

@@ -37,10 +37,11 @@ static int peer_key_update(struct zrec_session *s, uint8_t request)
         if (prev == NULL && (prev = malloc(sizeof *prev)) == NULL)
             return -ENOMEM;
         if (s->d13->rx_prev)
-            zrec__dir_clear(prev);
-        *prev = s->rx; /* takes over the old key contexts */
+            zrec__dir_clear(s, prev);
+        *prev = s->rx; /* takes over the old key contexts (or cache entry) */
         s->rx.aead = NULL;
         s->rx.sn = NULL;
+        s->rx.key_id = 0;
         s->d13->rx_prev = prev;
     }
     int rc = zrec__key_update(s, &s->rx);

@@ -61,7 +61,7 @@ static inline size_t pad_for(const struct zrec_session *s, size_t inner_len)
 
 static int seal_check(struct zrec_session *s, uint8_t type, size_t len)
 {
-    if (s->tx.aead == NULL)
+    if (s->tx.key_id == 0)
         return -ENOKEY;
     if ((s->events & ZREC_EV_FATAL) && type != ZREC_CT_ALERT)
         return -EPIPE;
@@ -117,6 +117,7 @@ static int dtls13_mask_seq(struct zrec_session *s, uint8_t *hdr, const uint8_t s
 /* One contiguous record between the phases of a seal burst. */
 struct seal_pend {
     struct zrec_op *op;
+    struct zrec_aead_ctx *ctx;
     uint8_t *hdr;
     uint8_t nonce[ZREC_NONCE_BUF] __attribute__((aligned(16)));
     uint8_t aad[AAD_MAX] __attribute__((aligned(16)));
@@ -148,6 +149,9 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
     size_t tail = (inner ? 1 + pad : 0) + s->tag_len;
     if (op->headroom < s->hdr_len || op->tailroom < tail)
         return -ENOSPC;
+    struct zrec_aead_ctx *ctx = zrec__dir_aead(s, &s->tx);
+    if (ctx == NULL)
+        return -errno;
 
     uint8_t *first = op->nseg ? op->seg[0].base : op->data;
     uint8_t *end = op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
@@ -179,6 +183,7 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
             .tail = (uint32_t)(copy ? inner_len - len : 0), .tag = first + inner_len};
         zrec__aead_seal_prepare(s->caps, aop);
         pd->op = op;
+        pd->ctx = ctx;
         pd->hdr = hdr;
         return 1;
     }
@@ -189,7 +194,7 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
     if (inner)
         iov[n++] = (struct iovec){end, 1 + pad};
     uint8_t *tag = end + (inner ? 1 + pad : 0);
-    rc = zrec__aead_seal_v(s->tx.aead, s->caps, pd->nonce, aad, aad_len, iov, n, tag);
+    rc = zrec__aead_seal_v(ctx, s->caps, pd->nonce, aad, aad_len, iov, n, tag);
     if (rc < 0)
         return seal_abort(s, rc);
     if (s->fmt->sn_mask) {
@@ -253,10 +258,12 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n)
     for (unsigned base = 0; base < n; base += ZREC_AEAD_BURST_MAX) {
         unsigned end = n - base < ZREC_AEAD_BURST_MAX ? n : base + ZREC_AEAD_BURST_MAX;
         unsigned m = 0;
+        zrec__pass++; /* key cache entries of this pass stay */
         for (unsigned i = base; i < end; i++) {
             int rc = seal_prepare(&ops[i], &pd[m], &aop[m]);
             if (rc == 1) {
-                ctxs[m++] = ops[i].sess->tx.aead;
+                ctxs[m] = pd[m].ctx;
+                m++;
                 continue;
             }
             ops[i].status = (int16_t)rc;
@@ -319,6 +326,7 @@ static int open_fail(struct zrec_session *s, int rc)
 struct open_pend {
     struct zrec_op *op;
     struct zrec_dir_state *d;
+    struct zrec_aead_ctx *ctx;
     struct rec_bytes pt; /* where the plaintext lands */
     size_t pt_off;
     size_t ct_len;
@@ -360,8 +368,11 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     if (prev && head_len > 0 && (head[0] & 3) == (prev->epoch & 3) &&
         (head[0] & 3) != (s->rx.epoch & 3))
         d = prev;
-    if (d->aead == NULL)
+    if (d->key_id == 0)
         return -ENOKEY;
+    struct zrec_aead_ctx *ctx = zrec__dir_aead(s, d);
+    if (ctx == NULL)
+        return -errno;
     struct rec_view *v = &pd->v;
     v->hdr_len = r.len; /* where the payload starts, once the header says */
     v->aad_at = v->aad; /* formats whose AAD is the header itself repoint it */
@@ -398,6 +409,7 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     }
     pd->op = op;
     pd->d = d;
+    pd->ctx = ctx;
     pd->ct_len = ct_len;
     nonce_for(d, v->nonce_seq, pd->nonce);
     if (op->nseg == 0) {
@@ -412,7 +424,7 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     uint8_t tag_buf[ZREC_MAX_TAG_LEN];
     int n = rec_iov(&r, v->hdr_len, ct_len, iov);
     rec_copy(&r, v->hdr_len + ct_len, tag_buf, s->tag_len);
-    rc = zrec__aead_open_v(d->aead, s->caps, pd->nonce, v->aad_at, v->aad_len, iov, n, tag_buf);
+    rc = zrec__aead_open_v(ctx, s->caps, pd->nonce, v->aad_at, v->aad_len, iov, n, tag_buf);
     return open_finish(pd, rc);
 }
 
@@ -439,7 +451,7 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
     struct zrec_dir_state *prev = s->d13 ? s->d13->rx_prev : NULL;
     if (prev && d == &s->rx) {
         /* The peer now sends in the new epoch: the old key can go. */
-        zrec__dir_clear(prev);
+        zrec__dir_clear(s, prev);
         free(prev);
         s->d13->rx_prev = NULL;
     }
@@ -520,10 +532,9 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
  * session already in the pass waits for the pass to finish first, since the
  * first may change what the second is opened with (a TLS 1.3 KeyUpdate, a
  * DTLS 1.3 ACK of ours, a fatal alert) and its type is known only once it
- * is decrypted (RFC 8446 §5.2).  A thread-local stamp per pass marks the
- * sessions in it; a session used by another thread at worst cuts a pass
- * short. */
-static __thread uint64_t open_pass_stamp __attribute__((tls_model("initial-exec")));
+ * is decrypted (RFC 8446 §5.2).  The thread's pass counter (zrec__pass,
+ * also the key cache's) marks the sessions in a pass; a session used by
+ * another thread at worst cuts a pass short. */
 
 static unsigned open_pass(struct open_pend *pd, struct zrec_aead_op *aop,
                           struct zrec_aead_ctx *const ctxs[], unsigned m)
@@ -544,26 +555,26 @@ unsigned zrec_open_burst(struct zrec_op *ops, unsigned n)
     struct open_pend pd[ZREC_AEAD_BURST_MAX];
     struct zrec_aead_op aop[ZREC_AEAD_BURST_MAX];
     struct zrec_aead_ctx *ctxs[ZREC_AEAD_BURST_MAX];
-    uint64_t stamp = ++open_pass_stamp;
+    uint64_t stamp = ++zrec__pass;
     for (unsigned i = 0; i < n; i++) {
         struct zrec_session *s = ops[i].sess;
         if (m > 0 && (m == ZREC_AEAD_BURST_MAX || ops[i].nseg ||
                       (s != NULL && s->open_stamp == stamp))) {
             good += open_pass(pd, aop, ctxs, m);
             m = 0;
-            stamp = ++open_pass_stamp;
+            stamp = ++zrec__pass;
         }
         int rc = open_prepare(&ops[i], &pd[m], &aop[m]);
         if (rc == 1 && m == 0 && (i + 1 == n || ops[i + 1].sess == s)) {
             /* Alone in its pass (the next record is the same session's):
              * straight to the provider's open. */
-            struct zrec_aead_ctx *ctx = pd[0].d->aead;
+            struct zrec_aead_ctx *ctx = pd[0].ctx;
             const struct zrec_aead_op *o = &aop[0];
             rc = open_finish(&pd[0], ctx->provider->open(ctx, o->nonce, o->aad, o->aad_len,
                                                          o->in, o->out, o->len, o->tag));
         } else if (rc == 1) {
             s->open_stamp = stamp;
-            ctxs[m] = pd[m].d->aead;
+            ctxs[m] = pd[m].ctx;
             m++;
             continue;
         }

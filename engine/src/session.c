@@ -65,6 +65,9 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     s->fmt = zrec__format(prm->proto);
     s->provider = p;
     s->caps = caps.flags;
+    s->cache = prm->key_cache;
+    if (s->cache)
+        s->cache->sessions++;
     s->proto = prm->proto;
     s->aead = prm->aead;
     s->hash = prm->hash;
@@ -103,9 +106,10 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     return s;
 }
 
-void zrec__dir_clear(struct zrec_dir_state *d)
+void zrec__dir_clear(struct zrec_session *s, struct zrec_dir_state *d)
 {
     zrec__aead_free(d->aead);
+    zrec__kc_drop(s->cache, d);
     zrec__sn_free(d->sn);
     d->aead = NULL;
     d->sn = NULL;
@@ -116,16 +120,18 @@ void zrec_session_free(struct zrec_session *s)
 {
     if (s == NULL)
         return;
-    zrec__dir_clear(&s->tx);
-    zrec__dir_clear(&s->rx);
+    zrec__dir_clear(s, &s->tx);
+    zrec__dir_clear(s, &s->rx);
     zrec__session_set_ticket_hook(s, NULL, NULL, NULL);
     if (s->d13) {
         if (s->d13->rx_prev) {
-            zrec__dir_clear(s->d13->rx_prev);
+            zrec__dir_clear(s, s->d13->rx_prev);
             free(s->d13->rx_prev);
         }
         free(s->d13);
     }
+    if (s->cache)
+        s->cache->sessions--;
     zrec__wipe(s, sizeof *s + s->tx_cid_len + s->rx_cid_len);
     free(s);
 }
@@ -145,8 +151,10 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
                   const uint8_t *iv, const uint8_t *sn_key)
 {
     const struct zrec_aead_alg *alg = zrec__aead_alg(s->aead);
-    struct zrec_aead_ctx *ctx = zrec__aead_new(s->provider, s->aead, key);
-    if (ctx == NULL)
+    /* With a key cache only the key bytes are kept; the context is expanded
+     * when a record needs it (zrec__dir_aead). */
+    struct zrec_aead_ctx *ctx = NULL;
+    if (s->cache == NULL && (ctx = zrec__aead_new(s->provider, s->aead, key)) == NULL)
         return -errno;
     struct zrec_sn_cipher *sn = NULL;
     if (sn_key != NULL) {
@@ -158,9 +166,13 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
         }
     }
     zrec__aead_free(d->aead);
+    zrec__kc_drop(s->cache, d);
     zrec__sn_free(d->sn);
     d->aead = ctx;
     d->sn = sn;
+    d->key_id = zrec__next_key_id();
+    if (s->cache)
+        memcpy(d->key, key, alg->key_len);
     memcpy(d->iv, iv, ZREC_NONCE_LEN);
     memset(d->iv + ZREC_NONCE_LEN, 0, ZREC_NONCE_BUF - ZREC_NONCE_LEN);
     d->used = 0;
@@ -264,7 +276,7 @@ int zrec_session_peer_alert(const struct zrec_session *s)
 
 int zrec_session_set_write_limit(struct zrec_session *s, uint64_t records)
 {
-    if (s == NULL || records == 0 || s->tx.aead == NULL)
+    if (s == NULL || records == 0 || s->tx.key_id == 0)
         return -EINVAL;
     uint64_t max = zrec__aead_alg(s->aead)->confidentiality_limit;
     if (records > max - s->tx.used)

@@ -124,6 +124,11 @@ struct zrec_session_params {
     uint8_t tx_cid_len;
     const uint8_t *rx_cid;
     uint8_t rx_cid_len;
+    /** Where the session's expanded AEAD key contexts live: NULL = in the
+     *  session (fastest with few sessions); a key cache (zrec_key_cache_new)
+     *  = expanded on demand into the cache, so an idle session keeps only
+     *  its key bytes (for many mostly idle sessions). */
+    struct zrec_key_cache *key_cache;
 };
 
 /** Create a session without keys.  Returns NULL and sets errno on failure
@@ -382,8 +387,41 @@ struct zrec_stats {
 };
 void zrec_stats_get(struct zrec_stats *out);
 
-/** Bytes of memory the session holds (struct + provider key contexts). */
+/** Bytes of memory the session holds (struct + the provider key contexts
+ *  it owns; with a key cache the contexts are the cache's). */
 size_t zrec_session_footprint(const struct zrec_session *s);
+
+/* --------------------------------------------------------------------------
+ * Key cache: expanded AEAD contexts for many sessions, on demand
+ * ------------------------------------------------------------------------ */
+
+/** A cache of expanded AEAD key contexts (ipsec-mb's AES-GCM key and GHASH
+ *  tables are ~0.7 KB per direction) shared by the sessions created with it.
+ *  A context is expanded from the session's key bytes when a record needs it
+ *  and no entry holds it; the entry it replaces (CLOCK, second chance) is
+ *  wiped first.  Entries are wiped when their session is freed or rekeyed.
+ *
+ *  One cache belongs to one thread at a time, like the sessions that use it
+ *  (one per worker thread: a per-thread cache); it is not locked. */
+struct zrec_key_cache;
+
+/** A cache of `entries` contexts (at least 2 x the largest burst, 64; more
+ *  are rounded up to a power of two).  NULL + errno (EINVAL, ENOMEM). */
+struct zrec_key_cache *zrec_key_cache_new(unsigned entries);
+
+/** Wipe and free the cache.  -EBUSY (and nothing freed) while a session
+ *  created with it still exists; NULL is a no-op. */
+int zrec_key_cache_free(struct zrec_key_cache *c);
+
+struct zrec_key_cache_stats {
+    uint64_t hits;
+    uint64_t misses;      /**< contexts expanded */
+    uint64_t evictions;   /**< misses that replaced (and wiped) another key's context */
+    unsigned entries;
+    unsigned used;        /**< entries holding a context */
+    size_t bytes;         /**< memory held: table + contexts */
+};
+void zrec_key_cache_stats(const struct zrec_key_cache *c, struct zrec_key_cache_stats *out);
 
 /** Append one NSS key log line ("LABEL <client_random hex> <secret hex>") to
  *  the file named by SSLKEYLOGFILE, if that variable is set.  Returns 0 when

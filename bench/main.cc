@@ -474,23 +474,37 @@ std::string scaling_table()
         t << pad(kv.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
           << pad(ratio(r, find(single_of(kv.first))), 8) << "\n";
     }
-    // One million sessions, Zipf(1) choice per record, beside one session.
+    // One million sessions, Zipf(1) choice per record, beside one session,
+    // with the key cache that gives it and the cost of one key expansion.
     bool zipf = false;
     for (const auto &kv : g_results) {
         auto f = split(kv.first, ':');
         if (f[0] != "zrec" || f.size() != 6 || f[5] != "zipf1M")
             continue;
         if (!zipf)
-            t << "\n" << pad("1M sessions, Zipf(1) per record (seal, burst 32)", w0, false)
+            t << "\n" << pad("1M sessions, Zipf(1) per record (burst 32, key cache)", w0, false)
               << pad("Mrec/s", 8) << pad("MB/s", 9) << pad("vs one", 8) << pad("B/sess", 8)
-              << "\n" << std::string(w0 + 33, '-') << "\n";
+              << pad("cache", 8) << pad("MiB", 6) << pad("hits", 6) << "\n"
+              << std::string(w0 + 53, '-') << "\n";
         zipf = true;
         const Result *r = kv.second.error ? nullptr : &kv.second;
         const Result *one = find(single_of(kv.first) + ":burst32");
-        auto sb = r ? r->extra.find("session_bytes") : kv.second.extra.end();
+        auto extra = [&](const char *key, const char *f2) -> std::string {
+            if (r == nullptr)
+                return "-";
+            auto it = r->extra.find(key);
+            return it == r->extra.end() ? "-" : fmt(f2, it->second);
+        };
         t << pad(kv.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8) << pad(rate(r, 0, "%.1f"), 9)
-          << pad(ratio(r, one), 8)
-          << pad(r && sb != r->extra.end() ? fmt("%.0f", sb->second) : "-", 8) << "\n";
+          << pad(ratio(r, one), 8) << pad(extra("session_bytes", "%.0f"), 8)
+          << pad(extra("cache_entries", "%.0f"), 8) << pad(extra("cache_MiB", "%.0f"), 6)
+          << pad(extra("hit_rate", "%.2f"), 6) << "\n";
+    }
+    if (zipf) {
+        if (const Result *k = find("raw:aes128gcm:keyexp"))
+            t << "  one AES-128-GCM key expansion (raw:aes128gcm:keyexp, a cache miss's extra "
+                 "cost): "
+              << fmt("%.0f", 1e9 / k->ips) << " ns\n";
     }
     return t.str();
 }

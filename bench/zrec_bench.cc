@@ -649,16 +649,28 @@ void bm_zrec_open(benchmark::State &st, Spec sp)
 
 constexpr size_t kZipfSessions = 1000000;
 constexpr size_t kZipfDraws = 1u << 20;
+// The key cache's size for the zipf points: 2^16 entries of ~1 KB (ipsec-mb
+// AES-128-GCM) = 64 MiB of contexts for a million sessions.  It keeps the
+// popular sessions' contexts: with Zipf(1) over 10^6 sessions the top 2^16
+// ranks draw H(65536)/H(10^6) = 81 % of the records.
+constexpr unsigned kZipfCacheEntries = 1u << 16;
 
 // A million established TLS 1.3 AES-128-GCM sessions (random keys, both
-// directions; the points seal with them),
-// built once per process for every zipf point, and the resident memory they
-// took; the draws are session indices with P(rank k) ~ 1/k, ranks scattered
-// over the sessions by a random permutation (popular sessions are not
-// neighbours in memory).
+// directions) on one key cache (zrec_key_cache_new): each keeps its key
+// bytes, the expanded contexts live in the cache.  Built once per process
+// per kind, with the resident memory they took; the draws are session
+// indices with P(rank k) ~ 1/k, ranks scattered over the sessions by a
+// random permutation (popular sessions are not neighbours in memory).
+// The open pool's sessions read with their own write key (a record a
+// session seals, it can open: no second million sessions needed).
 struct ZipfPool {
     std::vector<struct zrec_session *> sess;
     std::vector<uint32_t> draws;
+    // The session of each draw, read in order: the timed loops find the
+    // next session with a sequential read, as a gateway finds it in the
+    // connection its data arrived on, not with a random read of sess[].
+    std::vector<struct zrec_session *> draw_sess;
+    struct zrec_key_cache *cache = nullptr;
     double bytes_per_session = 0;
     std::string err;
 
@@ -674,9 +686,14 @@ struct ZipfPool {
         return resident * sysconf(_SC_PAGESIZE);
     }
 
-    ZipfPool()
+    explicit ZipfPool(bool loopback)
     {
         const long before = rss_bytes();
+        cache = zrec_key_cache_new(kZipfCacheEntries);
+        if (cache == nullptr) {
+            err = std::string("key cache: ") + std::strerror(errno);
+            return;
+        }
         sess.reserve(kZipfSessions);
         uint8_t secret[32];
         for (size_t i = 0; i < kZipfSessions; i++) {
@@ -685,14 +702,17 @@ struct ZipfPool {
             p.proto = ZREC_TLS13;
             p.aead = ZREC_AES_128_GCM;
             p.hash = ZREC_SHA256;
+            p.key_cache = cache;
             struct zrec_session *s = zrec_session_new(&p);
             struct zrec_traffic_keys k{};
             k.secret = secret;
             k.secret_len = sizeof secret;
             // Established: keys in both directions.
             bool ok = s != nullptr;
+            fill(secret, sizeof secret);
             for (enum zrec_dir dir : {ZREC_DIR_WRITE, ZREC_DIR_READ}) {
-                fill(secret, sizeof secret);
+                if (!loopback)
+                    fill(secret, sizeof secret);
                 ok = ok && zrec_session_set_keys(s, dir, &k) == 0;
             }
             if (!ok) {
@@ -702,7 +722,8 @@ struct ZipfPool {
             }
             sess.push_back(s);
         }
-        // The vector of pointers is bookkeeping, not engine state.
+        // The vector of pointers is bookkeeping, not engine state; the
+        // cache's table is, its contexts come later (counted by the cache).
         bytes_per_session = static_cast<double>(rss_bytes() - before) / kZipfSessions -
                             static_cast<double>(sizeof(void *));
         // Inverse CDF of Zipf(1) over the ranks, then ranks -> sessions.
@@ -722,18 +743,82 @@ struct ZipfPool {
                                            cdf.begin());
             draws[d] = perm[k < kZipfSessions ? k : kZipfSessions - 1];
         }
+        draw_sess.resize(kZipfDraws);
+        for (size_t d = 0; d < kZipfDraws; d++)
+            draw_sess[d] = sess[draws[d]];
+        warm(loopback);
+    }
+
+    // Fill the key cache before any timing (a gateway's runs warm): every
+    // draw once, sealed (and opened, for the loopback pool), untimed.
+    void warm(bool loopback)
+    {
+        struct zrec_overhead oh {};
+        zrec_session_overhead(sess[0], &oh);
+        const size_t stride = round_up(oh.headroom + 64 + oh.tailroom, kAlign);
+        Mem slab(stride * 32);
+        struct zrec_op ops[32];
+        for (size_t d = 0; d < kZipfDraws; d += 32) {
+            for (unsigned i = 0; i < 32; i++) {
+                std::memset(&ops[i], 0, sizeof ops[i]);
+                ops[i].sess = draw_sess[d + i];
+                ops[i].data = slab.p + i * stride + oh.headroom;
+                ops[i].len = 64;
+                ops[i].headroom = oh.headroom;
+                ops[i].tailroom = oh.tailroom;
+                ops[i].content_type = ZREC_CT_APPLICATION_DATA;
+            }
+            if (zrec_seal_burst(ops, 32) != 32) {
+                err = "warm-up seal failed";
+                return;
+            }
+            if (!loopback)
+                continue;
+            for (unsigned i = 0; i < 32; i++) {
+                struct zrec_session *s = ops[i].sess;
+                uint8_t *rec = ops[i].rec;
+                const uint32_t len = ops[i].rec_len;
+                std::memset(&ops[i], 0, sizeof ops[i]);
+                ops[i].sess = s;
+                ops[i].data = rec;
+                ops[i].len = len;
+            }
+            if (zrec_open_burst(ops, 32) != 32) {
+                err = "warm-up open failed";
+                return;
+            }
+        }
     }
     ~ZipfPool()
     {
         for (auto *s : sess)
             zrec_session_free(s);
+        zrec_key_cache_free(cache);
     }
 };
 
-ZipfPool &zipf_pool()
+ZipfPool &zipf_pool(bool loopback)
 {
-    static ZipfPool pool;
-    return pool;
+    static ZipfPool seal_pool(false);
+    if (!loopback)
+        return seal_pool;
+    static ZipfPool open_pool(true);
+    return open_pool;
+}
+
+// Counters every zipf point reports: memory per session, the cache, its hit
+// rate over the timed part.
+void zipf_counters(benchmark::State &st, const ZipfPool &zp,
+                   const struct zrec_key_cache_stats &before)
+{
+    struct zrec_key_cache_stats after;
+    zrec_key_cache_stats(zp.cache, &after);
+    const double hits = static_cast<double>(after.hits - before.hits);
+    const double misses = static_cast<double>(after.misses - before.misses);
+    st.counters["session_bytes"] = zp.bytes_per_session;
+    st.counters["cache_entries"] = after.entries;
+    st.counters["cache_MiB"] = static_cast<double>(after.bytes) / 1048576.0;
+    st.counters["hit_rate"] = hits + misses > 0 ? hits / (hits + misses) : 0;
 }
 
 // zrec:tls13:aes128gcm:seal:<size>:zipf1M: bursts of 32 records, each of
@@ -741,7 +826,7 @@ ZipfPool &zipf_pool()
 // sessions stay far below the usage limit in any run).
 void bm_zipf_seal(benchmark::State &st, size_t size)
 {
-    ZipfPool &zp = zipf_pool();
+    ZipfPool &zp = zipf_pool(false);
     if (!zp.err.empty()) {
         st.SkipWithError(zp.err.c_str());
         return;
@@ -755,11 +840,13 @@ void bm_zipf_seal(benchmark::State &st, size_t size)
     for (unsigned i = 0; i < 32; i++)
         fill(slab.p + i * stride + payload_off, size);
     size_t d = 0;
+    struct zrec_key_cache_stats before;
+    zrec_key_cache_stats(zp.cache, &before);
     for (auto _ : st) {
         for (unsigned i = 0; i < 32; i++) {
             struct zrec_op &o = ops[i];
             std::memset(&o, 0, sizeof o);
-            o.sess = zp.sess[zp.draws[d++ & (kZipfDraws - 1)]];
+            o.sess = zp.draw_sess[d++ & (kZipfDraws - 1)];
             o.data = slab.p + i * stride + payload_off;
             o.len = static_cast<uint32_t>(size);
             o.headroom = oh.headroom;
@@ -774,7 +861,118 @@ void bm_zipf_seal(benchmark::State &st, size_t size)
     const int64_t recs = static_cast<int64_t>(st.iterations()) * 32;
     st.SetItemsProcessed(recs);
     st.SetBytesProcessed(recs * static_cast<int64_t>(size));
-    st.counters["session_bytes"] = zp.bytes_per_session;
+    zipf_counters(st, zp, before);
+}
+
+// zrec:tls13:aes128gcm:open:<size>:zipf1M: a pool of 2^15 records sealed
+// (untimed) in draw order, opened in bursts of 32 in the same order, the
+// next 2^15 draws sealed (untimed) when it is used up.  The untimed seal
+// touches each record's session just before, so the opens find its state
+// in the CPU caches more often than a gateway would: read it as a bound.
+void bm_zipf_open(benchmark::State &st, size_t size)
+{
+    ZipfPool &zp = zipf_pool(true);
+    if (!zp.err.empty()) {
+        st.SkipWithError(zp.err.c_str());
+        return;
+    }
+    constexpr size_t kPool = 1u << 15;
+    struct zrec_overhead oh {};
+    zrec_session_overhead(zp.sess[0], &oh);
+    const size_t payload_off = round_up(oh.headroom, kAlign);
+    const size_t stride = round_up(payload_off + size + oh.tailroom, kAlign);
+    Mem slab(stride * kPool);
+    std::vector<struct zrec_op> ops(kPool);
+    fill(slab.p, stride * kPool);
+    size_t d = 0, at = kPool;
+    bool ok = true;
+    auto seal_pool = [&] {
+        for (size_t i = 0; i < kPool; i++) {
+            struct zrec_op &o = ops[i];
+            std::memset(&o, 0, sizeof o);
+            o.sess = zp.draw_sess[d++ & (kZipfDraws - 1)];
+            o.data = slab.p + i * stride + payload_off;
+            o.len = static_cast<uint32_t>(size);
+            o.headroom = oh.headroom;
+            o.tailroom = oh.tailroom;
+            o.content_type = ZREC_CT_APPLICATION_DATA;
+        }
+        ok = zrec_seal_burst(ops.data(), kPool) == kPool;
+        for (size_t i = 0; i < kPool; i++) {
+            struct zrec_op &o = ops[i];
+            struct zrec_session *s = o.sess;
+            uint8_t *rec = o.rec;
+            const uint32_t len = o.rec_len;
+            std::memset(&o, 0, sizeof o);
+            o.sess = s;
+            o.data = rec;
+            o.len = len;
+        }
+        at = 0;
+    };
+    struct zrec_key_cache_stats before;
+    zrec_key_cache_stats(zp.cache, &before);
+    uint64_t sealed_hits = 0, sealed_misses = 0;
+    for (auto _ : st) {
+        if (at == kPool) {
+            st.PauseTiming();
+            struct zrec_key_cache_stats a, b;
+            zrec_key_cache_stats(zp.cache, &a);
+            seal_pool();
+            zrec_key_cache_stats(zp.cache, &b);
+            sealed_hits += b.hits - a.hits;
+            sealed_misses += b.misses - a.misses;
+            st.ResumeTiming();
+            if (!ok)
+                break;
+        }
+        if (__builtin_expect(zrec_open_burst(&ops[at], 32) != 32, 0)) {
+            ok = false;
+            break;
+        }
+        at += 32;
+    }
+    // Open what this run sealed and did not open (untimed): each session's
+    // read sequence number must meet its write one again for the next run
+    // (Google Benchmark calls the function more than once).
+    if (ok && at < kPool)
+        ok = zrec_open_burst(&ops[at], static_cast<unsigned>(kPool - at)) == kPool - at;
+    if (!ok) {
+        st.SkipWithError("seal or open failed");
+        return;
+    }
+    const int64_t recs = static_cast<int64_t>(st.iterations()) * 32;
+    st.SetItemsProcessed(recs);
+    st.SetBytesProcessed(recs * static_cast<int64_t>(size));
+    // The hit rate of the opens alone.
+    before.hits += sealed_hits;
+    before.misses += sealed_misses;
+    zipf_counters(st, zp, before);
+}
+
+// raw:aes128gcm:keyexp: one AES-128-GCM key expansion (round keys and
+// GHASH table), what a key cache miss costs on top of the record.
+void bm_raw_keyexp(benchmark::State &st)
+{
+#ifdef ZREC_HAVE_IPSECMB
+    IMB_MGR *m = raw_mgr();
+    if (m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    Mem keys(sizeof(struct gcm_key_data));
+    auto *gcm = reinterpret_cast<struct gcm_key_data *>(keys.p);
+    uint8_t key[16];
+    fill(key, sizeof key);
+    for (auto _ : st) {
+        key[0]++;
+        IMB_AES128_GCM_PRE(m, key, gcm);
+        benchmark::ClobberMemory();
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+#else
+    st.SkipWithError("no intel-ipsec-mb");
+#endif
 }
 
 void reg(const std::string &name, void (*fn)(benchmark::State &, Spec), const Spec &sp)
@@ -809,6 +1007,8 @@ void register_raw(const Plan &plan)
             }
         }
     }
+    benchmark::RegisterBenchmark("raw:aes128gcm:keyexp", bm_raw_keyexp);
+    note_registered("raw:aes128gcm:keyexp");
 #else
     (void)plan;
 #endif
@@ -846,8 +1046,11 @@ void register_zrec(const Plan &plan)
                 // One million sessions by Zipf (the key cache's yardstick).
                 if (proto == ZREC_TLS13 && aead == ZREC_AES_128_GCM &&
                     (!plan.quick || size == 64 || size == 1400)) {
-                    const std::string name = "zrec:" + mid + "seal" + sz + ":zipf1M";
+                    std::string name = "zrec:" + mid + "seal" + sz + ":zipf1M";
                     benchmark::RegisterBenchmark(name.c_str(), bm_zipf_seal, size);
+                    note_registered(name);
+                    name = "zrec:" + mid + "open" + sz + ":zipf1M";
+                    benchmark::RegisterBenchmark(name.c_str(), bm_zipf_open, size);
                     note_registered(name);
                 }
                 // Scaling: N engines on N CPUs (TLS 1.3 AES-128-GCM, 64 and

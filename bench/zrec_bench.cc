@@ -655,6 +655,31 @@ constexpr size_t kZipfDraws = 1u << 20;
 // ranks draw H(65536)/H(10^6) = 81 % of the records.
 constexpr unsigned kZipfCacheEntries = 1u << 16;
 
+// An application-data seal op for `len` payload bytes at `data`.
+void seal_op(struct zrec_op &o, struct zrec_session *s, uint8_t *data, size_t len,
+             const struct zrec_overhead &oh)
+{
+    std::memset(&o, 0, sizeof o);
+    o.sess = s;
+    o.data = data;
+    o.len = static_cast<uint32_t>(len);
+    o.headroom = oh.headroom;
+    o.tailroom = oh.tailroom;
+    o.content_type = ZREC_CT_APPLICATION_DATA;
+}
+
+// Turn a sealed op into the op that opens its record in place.
+void open_op_of_sealed(struct zrec_op &o)
+{
+    struct zrec_session *s = o.sess;
+    uint8_t *rec = o.rec;
+    const uint32_t len = o.rec_len;
+    std::memset(&o, 0, sizeof o);
+    o.sess = s;
+    o.data = rec;
+    o.len = len;
+}
+
 // A million established TLS 1.3 AES-128-GCM sessions (random keys, both
 // directions) on one key cache (zrec_key_cache_new): each keeps its key
 // bytes, the expanded contexts live in the cache.  Built once per process
@@ -759,30 +784,16 @@ struct ZipfPool {
         Mem slab(stride * 32);
         struct zrec_op ops[32];
         for (size_t d = 0; d < kZipfDraws; d += 32) {
-            for (unsigned i = 0; i < 32; i++) {
-                std::memset(&ops[i], 0, sizeof ops[i]);
-                ops[i].sess = draw_sess[d + i];
-                ops[i].data = slab.p + i * stride + oh.headroom;
-                ops[i].len = 64;
-                ops[i].headroom = oh.headroom;
-                ops[i].tailroom = oh.tailroom;
-                ops[i].content_type = ZREC_CT_APPLICATION_DATA;
-            }
+            for (unsigned i = 0; i < 32; i++)
+                seal_op(ops[i], draw_sess[d + i], slab.p + i * stride + oh.headroom, 64, oh);
             if (zrec_seal_burst(ops, 32) != 32) {
                 err = "warm-up seal failed";
                 return;
             }
             if (!loopback)
                 continue;
-            for (unsigned i = 0; i < 32; i++) {
-                struct zrec_session *s = ops[i].sess;
-                uint8_t *rec = ops[i].rec;
-                const uint32_t len = ops[i].rec_len;
-                std::memset(&ops[i], 0, sizeof ops[i]);
-                ops[i].sess = s;
-                ops[i].data = rec;
-                ops[i].len = len;
-            }
+            for (unsigned i = 0; i < 32; i++)
+                open_op_of_sealed(ops[i]);
             if (zrec_open_burst(ops, 32) != 32) {
                 err = "warm-up open failed";
                 return;
@@ -843,16 +854,9 @@ void bm_zipf_seal(benchmark::State &st, size_t size)
     struct zrec_key_cache_stats before;
     zrec_key_cache_stats(zp.cache, &before);
     for (auto _ : st) {
-        for (unsigned i = 0; i < 32; i++) {
-            struct zrec_op &o = ops[i];
-            std::memset(&o, 0, sizeof o);
-            o.sess = zp.draw_sess[d++ & (kZipfDraws - 1)];
-            o.data = slab.p + i * stride + payload_off;
-            o.len = static_cast<uint32_t>(size);
-            o.headroom = oh.headroom;
-            o.tailroom = oh.tailroom;
-            o.content_type = ZREC_CT_APPLICATION_DATA;
-        }
+        for (unsigned i = 0; i < 32; i++)
+            seal_op(ops[i], zp.draw_sess[d++ & (kZipfDraws - 1)], slab.p + i * stride + payload_off,
+                    size, oh);
         if (__builtin_expect(zrec_seal_burst(ops, 32) != 32, 0)) {
             st.SkipWithError("seal failed");
             break;
@@ -887,27 +891,12 @@ void bm_zipf_open(benchmark::State &st, size_t size)
     size_t d = 0, at = kPool;
     bool ok = true;
     auto seal_pool = [&] {
-        for (size_t i = 0; i < kPool; i++) {
-            struct zrec_op &o = ops[i];
-            std::memset(&o, 0, sizeof o);
-            o.sess = zp.draw_sess[d++ & (kZipfDraws - 1)];
-            o.data = slab.p + i * stride + payload_off;
-            o.len = static_cast<uint32_t>(size);
-            o.headroom = oh.headroom;
-            o.tailroom = oh.tailroom;
-            o.content_type = ZREC_CT_APPLICATION_DATA;
-        }
+        for (size_t i = 0; i < kPool; i++)
+            seal_op(ops[i], zp.draw_sess[d++ & (kZipfDraws - 1)], slab.p + i * stride + payload_off,
+                    size, oh);
         ok = zrec_seal_burst(ops.data(), kPool) == kPool;
-        for (size_t i = 0; i < kPool; i++) {
-            struct zrec_op &o = ops[i];
-            struct zrec_session *s = o.sess;
-            uint8_t *rec = o.rec;
-            const uint32_t len = o.rec_len;
-            std::memset(&o, 0, sizeof o);
-            o.sess = s;
-            o.data = rec;
-            o.len = len;
-        }
+        for (size_t i = 0; i < kPool; i++)
+            open_op_of_sealed(ops[i]);
         at = 0;
     };
     struct zrec_key_cache_stats before;

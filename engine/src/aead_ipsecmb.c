@@ -375,17 +375,8 @@ static void mb_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
 static void mb_seal_burst(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op ops[],
                           unsigned n)
 {
-    IMB_MGR *m = mgr_get();
     for (unsigned i = 0; i < n; i++) {
         struct zrec_aead_op *o = &ops[i];
-        struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)ctxs[i];
-        if (m != NULL && o->tail == 0 && ctxs[i]->alg->id == ZREC_AES_128_GCM) {
-            struct gcm_context_data g;
-            IMB_AES128_GCM_ENC(m, &ctx->u.gcm, &g, o->out, o->in, o->len, o->nonce, o->aad,
-                               o->aad_len, o->tag, 16);
-            o->status = 0;
-            continue;
-        }
         o->status = o->tail ? mb_seal_split(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,
                                             o->len, o->tail, o->tag)
                             : mb_seal(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,

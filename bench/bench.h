@@ -58,6 +58,7 @@ inline const std::vector<unsigned> &bursts()
 struct Plan {
     bool quick = false;
     unsigned threads = 2;  // --threads N: the :threadsN scaling points
+    unsigned zipf_cache = 1u << 13;  // --zipf-cache N: key cache entries of the zipf1M points
 };
 
 // Each translation unit registers its points with benchmark::RegisterBenchmark

@@ -20,6 +20,12 @@ import tempfile
 EXPECTED = [
     "raw:aes128gcm:seal:64",
     "raw:chacha20poly1305:seal:256",
+    "raw:aes128gcm:open:64",
+    # The floor: the least a TLS 1.3 record layer does (the limit of vs raw).
+    "floor:tls13:aes128gcm:seal:64",
+    "floor:tls13:aes128gcm:open:64",
+    "floor:dtls13:aes128gcm:seal:64",
+    "floor:dtls13:aes128gcm:open:1400",
     "zrec:tls13:aes128gcm:seal:64:burst1",
     "zrec:tls13:aes128gcm:open:64:burst32",
     "zrec:dtls13:aes128gcm:open:1400:burst32",     # replay window on every record
@@ -76,7 +82,7 @@ def main():
         fails = []
         expected = EXPECTED
         if "intel-ipsec-mb not built" in proc.stdout:
-            expected = [n for n in EXPECTED if not n.startswith("raw:")]
+            expected = [n for n in EXPECTED if not n.startswith(("raw:", "floor:"))]
         if proc.returncode != 0:
             fails.append("zrec-bench exited with %d" % proc.returncode)
         path = os.path.join(tmp, "zrec-bench.json")
@@ -109,6 +115,13 @@ def main():
             text = open(table).read()
             if "zrec:tls13:aes128gcm:64:burst1" not in text:
                 fails.append("table.txt lacks the zrec:tls13:aes128gcm:64:burst1 row")
+            # The target line of 64-byte opens carries the floor's ratio.
+            if expected is EXPECTED:
+                line = [l for l in text.splitlines() if "tls13 64 B open burst32 vs raw" in l]
+                m = re.search(r"floor (\d+\.\d+)", line[0]) if line else None
+                if not m or not float(m.group(1)) > 0:
+                    fails.append("table.txt: no floor ratio on the tls13 64 B open target: %r"
+                                 % (line[:1],))
             # The socket rows carry the facade vs plain ratio (the column
             # after MB/s): a positive number wherever both ran.
             for name in RATIO_ROWS:

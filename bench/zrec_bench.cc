@@ -51,6 +51,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <endian.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -649,11 +650,14 @@ void bm_zrec_open(benchmark::State &st, Spec sp)
 
 constexpr size_t kZipfSessions = 1000000;
 constexpr size_t kZipfDraws = 1u << 20;
-// The key cache's size for the zipf points: 2^16 entries of ~1 KB (ipsec-mb
-// AES-128-GCM) = 64 MiB of contexts for a million sessions.  It keeps the
-// popular sessions' contexts: with Zipf(1) over 10^6 sessions the top 2^16
-// ranks draw H(65536)/H(10^6) = 81 % of the records.
-constexpr unsigned kZipfCacheEntries = 1u << 16;
+// The key cache's size for the zipf points (--zipf-cache, a power of two).
+// The default, 2^13 entries of ~1 KB (ipsec-mb AES-128-GCM) = 8 MiB of
+// contexts, is the size that measured fastest on an L3 of 32 MiB (a sweep
+// from 2^11 to 2^18, DESIGN-NOTES §16): it holds the ranks that draw
+// H(8192)/H(10^6) = 67 % of the records and stays in the L3; a larger cache
+// hits more often, but its contexts come from DRAM, which costs more than
+// the key expansions it saves.
+unsigned g_zipf_cache_entries = 1u << 13;
 
 // An application-data seal op for `len` payload bytes at `data`.
 void seal_op(struct zrec_op &o, struct zrec_session *s, uint8_t *data, size_t len,
@@ -714,7 +718,7 @@ struct ZipfPool {
     explicit ZipfPool(bool loopback)
     {
         const long before = rss_bytes();
-        cache = zrec_key_cache_new(kZipfCacheEntries);
+        cache = zrec_key_cache_new(g_zipf_cache_entries);
         if (cache == nullptr) {
             err = std::string("key cache: ") + std::strerror(errno);
             return;
@@ -939,6 +943,463 @@ void bm_zipf_open(benchmark::State &st, size_t size)
     zipf_counters(st, zp, before);
 }
 
+#ifdef ZREC_HAVE_IPSECMB
+// ---------------------------------------------------------------------------
+// floor:tls13:aes128gcm:*: the least any TLS 1.3 record layer does per record
+// ---------------------------------------------------------------------------
+// The physical reference between raw and the engine.  Per record exactly
+// what RFC 8446 §5.2 and §5.3 require, in place, in bursts of 32 as the
+// engine's burst32 points, written the fastest way we know and with no
+// checks beyond the sequence limit: the 5-byte header (the AAD), the inner
+// content type after the payload (so the AEAD covers size + 1 bytes), the
+// nonce from the sequence number, the sequence bump; open also parses the
+// header and strips the inner type.  Headers and nonces are written in one
+// pass, the AEAD runs in the next (no store-forwarding stall, DESIGN-NOTES
+// §14).  No session object, no op array, no status: what the engine adds
+// beyond this is its bookkeeping.
+
+constexpr size_t kFloorHeader = 5;
+
+// Writes the header, inner type and nonce of record `i` of a burst.
+inline void floor_frame(uint8_t *payload, size_t size, const uint8_t iv[16], uint64_t seq,
+                        uint8_t nonce[16])
+{
+    uint8_t *h = payload - kFloorHeader;
+    const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
+    h[0] = ZREC_CT_APPLICATION_DATA;
+    h[1] = 3;
+    h[2] = 3;
+    std::memcpy(h + 3, &len, 2);
+    payload[size] = ZREC_CT_APPLICATION_DATA;
+    fresh_nonce(iv, seq, nonce);
+}
+
+// A runtime value the compiler cannot fold: the sequence limit compare
+// stays in the loop as in any record layer.
+volatile uint64_t g_floor_seq_limit = UINT64_MAX - 1;
+
+void bm_floor_seal(benchmark::State &st, size_t size)
+{
+    IMB_MGR *m = raw_mgr();
+    if (m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    Mem keys(sizeof(struct gcm_key_data));
+    auto *gcm = reinterpret_cast<struct gcm_key_data *>(keys.p);
+    uint8_t key[16];
+    fill(key, sizeof key);
+    IMB_AES128_GCM_PRE(m, key, gcm);
+    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
+    Mem slab(stride * 32);
+    fill(slab.p, stride * 32);
+    alignas(16) uint8_t iv16[16] = {0};
+    alignas(16) uint8_t nonce[32][16];
+    fill(iv16, 12);
+    const uint64_t limit = g_floor_seq_limit;
+    uint64_t seq = 0;
+    struct gcm_context_data gctx;
+    for (auto _ : st) {
+        if (__builtin_expect(seq + 32 > limit, 0)) {
+            st.SkipWithError("sequence limit");
+            break;
+        }
+        for (unsigned i = 0; i < 32; i++)
+            floor_frame(slab.p + i * stride + kAlign, size, iv16, seq++, nonce[i]);
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = slab.p + i * stride + kAlign;
+            IMB_AES128_GCM_ENC(m, gcm, &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
+                               kFloorHeader, p + size + 1, 16);
+        }
+        benchmark::ClobberMemory();
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
+}
+
+// Open: a pool of records sealed untimed (as raw:…:open and the engine's
+// open points), opened in bursts of 32: header parse and length check
+// (RFC 8446 §5.1-5.2), nonce, decrypt, tag compare, inner type found by
+// the zero scan from the end (§5.4).
+void bm_floor_open(benchmark::State &st, size_t size)
+{
+    IMB_MGR *m = raw_mgr();
+    if (m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    Mem keys(sizeof(struct gcm_key_data));
+    auto *gcm = reinterpret_cast<struct gcm_key_data *>(keys.p);
+    uint8_t key[16];
+    fill(key, sizeof key);
+    IMB_AES128_GCM_PRE(m, key, gcm);
+    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
+    size_t n = kOpenPoolBytes / stride;
+    n = n < 32 ? 32 : n > kOpenPoolMaxRecords ? kOpenPoolMaxRecords : n;
+    n &= ~size_t{31};
+    Mem pool(n * stride);
+    alignas(16) uint8_t iv16[16] = {0};
+    alignas(16) uint8_t nonce[32][16];
+    fill(iv16, 12);
+    struct gcm_context_data gctx;
+    uint64_t wseq = 0, rseq = 0;
+    auto seal_pool = [&] {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *p = pool.p + i * stride + kAlign;
+            fill(p, size);
+            floor_frame(p, size, iv16, wseq++, nonce[0]);
+            IMB_AES128_GCM_ENC(m, gcm, &gctx, p, p, size + 1, nonce[0], p - kFloorHeader,
+                               kFloorHeader, p + size + 1, 16);
+        }
+    };
+    seal_pool();
+    const uint64_t limit = g_floor_seq_limit;
+    size_t at = 0;
+    bool ok = true;
+    size_t body[32];
+    for (auto _ : st) {
+        if (at == n) {
+            st.PauseTiming();
+            seal_pool();
+            st.ResumeTiming();
+            at = 0;
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            const uint8_t *h = pool.p + (at + i) * stride + kAlign - kFloorHeader;
+            uint16_t len;
+            std::memcpy(&len, h + 3, 2);
+            body[i] = be16toh(len);
+            ok &= h[0] == ZREC_CT_APPLICATION_DATA && h[1] == 3 && h[2] == 3 && body[i] >= 17 &&
+                  body[i] <= 16384 + 256 && rseq < limit;
+            fresh_nonce(iv16, rseq++, nonce[i]);
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = pool.p + (at + i) * stride + kAlign;
+            alignas(16) uint8_t calc[16];
+            const size_t ct = body[i] - 16;
+            IMB_AES128_GCM_DEC(m, gcm, &gctx, p, p, ct, nonce[i], p - kFloorHeader, kFloorHeader,
+                               calc, 16);
+            ok &= std::memcmp(calc, p + ct, 16) == 0;
+            size_t t = ct;
+            while (t > 0 && p[t - 1] == 0)
+                t--;
+            ok &= t > 0 && p[t - 1] == ZREC_CT_APPLICATION_DATA;
+        }
+        at += 32;
+        benchmark::ClobberMemory();
+    }
+    if (!ok) {
+        st.SkipWithError("a record failed to open");
+        return;
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
+}
+
+// floor:tls13:aes128gcm:seal:<size>:zipf1M: the floor above over the
+// zrec zipf points' work — a million sessions, a Zipf(1) choice per record,
+// key contexts in a cache of g_zipf_cache_entries — with an oracle for a cache
+// (the most popular ranks always hit: the best any replacement can do for
+// independent draws) and the least session state (one 64-byte line read and
+// written per record: sequence number and key reference; 192 bytes per
+// session, enough for two directions' keys, IVs, sequence numbers and
+// KeyUpdate secrets).  A miss expands the key (IMB_AES128_GCM_PRE) into the
+// entry a hand points at.  It is the physical limit of what a key cache of
+// this size gives on this machine: its memory and key expansions, no
+// bookkeeping.
+struct FloorZipf {
+    static constexpr size_t kState = 192;
+    std::vector<uint32_t> rank;     // per draw
+    std::vector<uint32_t> sess_of;  // rank -> session (scattered)
+    std::vector<uint32_t> slot_of;  // rank < entries -> cache entry (scattered)
+    Mem state{kZipfSessions * kState};
+    Mem ctx{size_t{g_zipf_cache_entries} * sizeof(struct gcm_key_data)};  // set before first use
+
+    FloorZipf()
+    {
+        std::vector<double> cdf(kZipfSessions);
+        double h = 0;
+        for (size_t k = 0; k < kZipfSessions; k++)
+            cdf[k] = h += 1.0 / static_cast<double>(k + 1);
+        sess_of.resize(kZipfSessions);
+        for (size_t i = 0; i < kZipfSessions; i++)
+            sess_of[i] = static_cast<uint32_t>(i);
+        for (size_t i = kZipfSessions - 1; i > 0; i--)
+            std::swap(sess_of[i], sess_of[rnd() % (i + 1)]);
+        slot_of.resize(g_zipf_cache_entries);
+        for (size_t i = 0; i < g_zipf_cache_entries; i++)
+            slot_of[i] = static_cast<uint32_t>(i);
+        for (size_t i = g_zipf_cache_entries - 1; i > 0; i--)
+            std::swap(slot_of[i], slot_of[rnd() % (i + 1)]);
+        rank.resize(kZipfDraws);
+        for (size_t d = 0; d < kZipfDraws; d++) {
+            double u = static_cast<double>(rnd() >> 11) / 9007199254740992.0 * h;
+            size_t k = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) -
+                                           cdf.begin());
+            rank[d] = static_cast<uint32_t>(k < kZipfSessions ? k : kZipfSessions - 1);
+        }
+        IMB_MGR *m = raw_mgr();
+        uint8_t key[16];
+        for (size_t i = 0; m != nullptr && i < g_zipf_cache_entries; i++) {
+            fill(key, sizeof key);
+            IMB_AES128_GCM_PRE(m, key, ctx_at(static_cast<uint32_t>(i)));
+        }
+        fill(state.p, kZipfSessions * kState);
+    }
+    struct gcm_key_data *ctx_at(uint32_t slot)
+    {
+        return reinterpret_cast<struct gcm_key_data *>(ctx.p + size_t{slot} *
+                                                       sizeof(struct gcm_key_data));
+    }
+};
+
+void bm_floor_zipf_seal(benchmark::State &st, size_t size)
+{
+    IMB_MGR *m = raw_mgr();
+    if (m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    static FloorZipf fz;
+    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
+    Mem slab(stride * 32);
+    fill(slab.p, stride * 32);
+    alignas(16) uint8_t nonce[32][16];
+    struct gcm_key_data *kd[32];
+    struct gcm_context_data gctx;
+    uint8_t key[16];
+    fill(key, sizeof key);
+    uint32_t hand = 0;
+    size_t d = 0;
+    uint64_t hits = 0, misses = 0;
+    for (auto _ : st) {
+        // Pass 1: each record's session line (independent loads overlap).
+        uint64_t *line[32];
+        for (unsigned i = 0; i < 32; i++) {
+            const uint32_t r = fz.rank[(d + i) & (kZipfDraws - 1)];
+            line[i] = reinterpret_cast<uint64_t *>(fz.state.p +
+                                                   size_t{fz.sess_of[r]} * FloorZipf::kState);
+            __builtin_prefetch(line[i], 1);
+        }
+        // Pass 2: the key context (oracle hit or expansion), header, nonce.
+        for (unsigned i = 0; i < 32; i++) {
+            const uint32_t r = fz.rank[d++ & (kZipfDraws - 1)];
+            if (r < g_zipf_cache_entries) {
+                kd[i] = fz.ctx_at(fz.slot_of[r]);
+                hits++;
+            } else {
+                key[0] = static_cast<uint8_t>(r);
+                kd[i] = fz.ctx_at(hand);
+                hand = (hand + 1) & (g_zipf_cache_entries - 1);
+                IMB_AES128_GCM_PRE(m, key, kd[i]);
+                misses++;
+            }
+            alignas(16) uint8_t iv16[16];
+            std::memcpy(iv16, line[i] + 1, 16);
+            iv16[12] = iv16[13] = iv16[14] = iv16[15] = 0;
+            const uint64_t seq = line[i][0]++;
+            floor_frame(slab.p + i * stride + kAlign, size, iv16, seq, nonce[i]);
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = slab.p + i * stride + kAlign;
+            IMB_AES128_GCM_ENC(m, kd[i], &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
+                               kFloorHeader, p + size + 1, 16);
+        }
+        benchmark::ClobberMemory();
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
+    st.counters["session_bytes"] = FloorZipf::kState;
+    st.counters["cache_entries"] = g_zipf_cache_entries;
+    st.counters["cache_MiB"] =
+        static_cast<double>(g_zipf_cache_entries * sizeof(struct gcm_key_data)) / 1048576.0;
+    st.counters["hit_rate"] =
+        hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+}
+
+// floor:dtls13:aes128gcm:<op>:<size>: the same for DTLS 1.3 (RFC 9147 §4):
+// the 5-byte unified header (16-bit sequence number and length, no CID),
+// inner type, nonce, AEAD, then the record number mask (§4.2.3: AES of the
+// first 16 ciphertext bytes under the sn key) over the header's sequence
+// bytes.  Open unmasks the number, widens it to 64 bits next to the
+// expected one (§4.2.2), checks and updates a 64-record replay window
+// (§4.5.1) around the AEAD.  Records of 64 bytes and more need no padding
+// for the sample.
+struct FloorDtls13 {
+    IMB_MGR *m = raw_mgr();
+    Mem keys{sizeof(struct gcm_key_data)};
+    alignas(16) uint32_t sn_enc[4 * 15];
+    alignas(16) uint32_t sn_dec[4 * 15];
+    alignas(16) uint8_t iv16[16] = {0};
+    struct gcm_key_data *gcm() { return reinterpret_cast<struct gcm_key_data *>(keys.p); }
+    FloorDtls13()
+    {
+        uint8_t key[16];
+        fill(key, sizeof key);
+        fill(iv16, 12);
+        if (m != nullptr) {
+            IMB_AES128_GCM_PRE(m, key, gcm());
+            fill(key, sizeof key);
+            IMB_AES_KEYEXP_128(m, key, sn_enc, sn_dec);
+        }
+    }
+    void mask(const uint8_t *sample, uint8_t out[16])
+    {
+        static const uint8_t zeros[16] = {0};
+        IMB_AES128_CFB_ONE(m, out, zeros, sample, sn_enc, 16);
+    }
+    // Header, inner type and nonce of a record with `size` payload bytes.
+    void frame(uint8_t *payload, size_t size, uint64_t seq, uint8_t nonce[16])
+    {
+        uint8_t *h = payload - kFloorHeader;
+        const uint16_t sn = htobe16(static_cast<uint16_t>(seq));
+        const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
+        h[0] = 0x2c | 3;  // 001 C=0 S=1 L=1, epoch 3 (application data)
+        std::memcpy(h + 1, &sn, 2);
+        std::memcpy(h + 3, &len, 2);
+        payload[size] = ZREC_CT_APPLICATION_DATA;
+        fresh_nonce(iv16, seq, nonce);
+    }
+    void seal_burst(uint8_t *base, size_t stride, size_t size, uint64_t &seq)
+    {
+        alignas(16) uint8_t nonce[32][16];
+        struct gcm_context_data gctx;
+        for (unsigned i = 0; i < 32; i++)
+            frame(base + i * stride + kAlign, size, seq++, nonce[i]);
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = base + i * stride + kAlign;
+            IMB_AES128_GCM_ENC(m, gcm(), &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
+                               kFloorHeader, p + size + 1, 16);
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = base + i * stride + kAlign;
+            alignas(16) uint8_t mk[16];
+            mask(p, mk);
+            p[-4] ^= mk[0];
+            p[-3] ^= mk[1];
+        }
+    }
+};
+
+void bm_floor13_seal(benchmark::State &st, size_t size)
+{
+    static FloorDtls13 f;
+    if (f.m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
+    Mem slab(stride * 32);
+    fill(slab.p, stride * 32);
+    uint64_t seq = 0;
+    const uint64_t limit = g_floor_seq_limit;
+    for (auto _ : st) {
+        if (__builtin_expect(seq + 32 > limit, 0)) {
+            st.SkipWithError("sequence limit");
+            break;
+        }
+        f.seal_burst(slab.p, stride, size, seq);
+        benchmark::ClobberMemory();
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
+}
+
+void bm_floor13_open(benchmark::State &st, size_t size)
+{
+    static FloorDtls13 f;
+    if (f.m == nullptr) {
+        st.SkipWithError("intel-ipsec-mb manager allocation failed");
+        return;
+    }
+    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
+    size_t n = kOpenPoolBytes / stride;
+    n = n < 32 ? 32 : n > kOpenPoolMaxRecords ? kOpenPoolMaxRecords : n;
+    n &= ~size_t{31};
+    Mem pool(n * stride);
+    uint64_t wseq = 0;
+    auto seal_pool = [&] {
+        for (size_t b = 0; b < n; b += 32) {
+            for (size_t i = 0; i < 32; i++)
+                fill(pool.p + (b + i) * stride + kAlign, size);
+            f.seal_burst(pool.p + b * stride, stride, size, wseq);
+        }
+    };
+    seal_pool();
+    uint64_t top = 0, window = 0;  // one above the highest accepted; bit i: top - 1 - i
+    size_t at = 0;
+    bool ok = true;
+    size_t body[32];
+    uint64_t seq[32];
+    alignas(16) uint8_t nonce[32][16];
+    struct gcm_context_data gctx;
+    for (auto _ : st) {
+        if (at == n) {
+            st.PauseTiming();
+            seal_pool();
+            st.ResumeTiming();
+            at = 0;
+        }
+        // Pass 1: header, record number, replay check, nonce; the AAD is
+        // the header with the number unmasked, restored in place.
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = pool.p + (at + i) * stride + kAlign;
+            uint8_t *h = p - kFloorHeader;
+            uint16_t len;
+            std::memcpy(&len, h + 3, 2);
+            body[i] = be16toh(len);
+            ok &= (h[0] & 0xe0) == 0x20 && (h[0] & 0x1c) == 0x0c && body[i] >= 17 &&
+                  body[i] <= 16384 + 256;
+            alignas(16) uint8_t mk[16];
+            f.mask(p, mk);
+            h[1] ^= mk[0];
+            h[2] ^= mk[1];
+            const uint64_t lo = static_cast<uint64_t>(h[1]) << 8 | h[2];
+            // §4.2.2: the value closest to one above the highest accepted.
+            uint64_t s = (top & ~uint64_t{0xffff}) | lo;
+            if (s + 0x8000 < top)
+                s += 0x10000;
+            else if (s > top + 0x8000 && s >= 0x10000)
+                s -= 0x10000;
+            ok &= s >= top || (top - 1 - s < 64 && !(window >> (top - 1 - s) & 1));
+            seq[i] = s;
+            fresh_nonce(f.iv16, s, nonce[i]);
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = pool.p + (at + i) * stride + kAlign;
+            alignas(16) uint8_t calc[16];
+            const size_t ct = body[i] - 16;
+            IMB_AES128_GCM_DEC(f.m, f.gcm(), &gctx, p, p, ct, nonce[i], p - kFloorHeader,
+                               kFloorHeader, calc, 16);
+            const bool good = std::memcmp(calc, p + ct, 16) == 0;
+            ok &= good;
+            if (good) {
+                const uint64_t s = seq[i];
+                if (s >= top) {
+                    const uint64_t shift = s + 1 - top;
+                    window = shift >= 64 ? 1 : (window << shift) | 1;
+                    top = s + 1;
+                } else {
+                    window |= uint64_t{1} << (top - 1 - s);
+                }
+            }
+            size_t t = ct;
+            while (t > 0 && p[t - 1] == 0)
+                t--;
+            ok &= t > 0 && p[t - 1] == ZREC_CT_APPLICATION_DATA;
+        }
+        at += 32;
+        benchmark::ClobberMemory();
+    }
+    if (!ok) {
+        st.SkipWithError("a record failed to open");
+        return;
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
+}
+#endif  // ZREC_HAVE_IPSECMB
+
 // raw:aes128gcm:keyexp: one AES-128-GCM key expansion (round keys and
 // GHASH table), what a key cache miss costs on top of the record.
 void bm_raw_keyexp(benchmark::State &st)
@@ -976,6 +1437,7 @@ void reg(const std::string &name, void (*fn)(benchmark::State &, Spec), const Sp
 
 void register_raw(const Plan &plan)
 {
+    g_zipf_cache_entries = plan.zipf_cache;
 #ifdef ZREC_HAVE_IPSECMB
     for (const auto &a : aeads()) {
         enum zrec_aead_id aead;
@@ -998,6 +1460,28 @@ void register_raw(const Plan &plan)
     }
     benchmark::RegisterBenchmark("raw:aes128gcm:keyexp", bm_raw_keyexp);
     note_registered("raw:aes128gcm:keyexp");
+    // The floor: TLS 1.3 and DTLS 1.3 AES-128-GCM at every size, and over a million
+    // sessions at the zipf points' sizes.
+    for (size_t size : sizes()) {
+        const std::string sz = std::to_string(size);
+        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:seal:" + sz).c_str(), bm_floor_seal,
+                                     size);
+        note_registered("floor:tls13:aes128gcm:seal:" + sz);
+        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:open:" + sz).c_str(), bm_floor_open,
+                                     size);
+        note_registered("floor:tls13:aes128gcm:open:" + sz);
+        benchmark::RegisterBenchmark(("floor:dtls13:aes128gcm:seal:" + sz).c_str(),
+                                     bm_floor13_seal, size);
+        note_registered("floor:dtls13:aes128gcm:seal:" + sz);
+        benchmark::RegisterBenchmark(("floor:dtls13:aes128gcm:open:" + sz).c_str(),
+                                     bm_floor13_open, size);
+        note_registered("floor:dtls13:aes128gcm:open:" + sz);
+        if (!plan.quick || size == 64 || size == 1400) {
+            const std::string name = "floor:tls13:aes128gcm:seal:" + sz + ":zipf1M";
+            benchmark::RegisterBenchmark(name.c_str(), bm_floor_zipf_seal, size);
+            note_registered(name);
+        }
+    }
 #else
     (void)plan;
 #endif

@@ -375,8 +375,20 @@ static void mb_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
 static void mb_seal_burst(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op ops[],
                           unsigned n)
 {
+    /* The manager and the AES-128-GCM test once per burst, not per op:
+     * they were a sixth of the engine's instructions for a 64-byte record. */
+    IMB_MGR *m = mgr_get();
     for (unsigned i = 0; i < n; i++) {
         struct zrec_aead_op *o = &ops[i];
+        struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)ctxs[i];
+        if (__builtin_expect(m != NULL && o->tail == 0 && ctx->super.alg->id == ZREC_AES_128_GCM,
+                             1)) {
+            struct gcm_context_data g;
+            IMB_AES128_GCM_ENC(m, &ctx->u.gcm, &g, o->out, o->in, o->len, o->nonce, o->aad,
+                               o->aad_len, o->tag, 16);
+            o->status = 0;
+            continue;
+        }
         o->status = o->tail ? mb_seal_split(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,
                                             o->len, o->tail, o->tag)
                             : mb_seal(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out,
@@ -387,8 +399,18 @@ static void mb_seal_burst(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_o
 static void mb_open_burst(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op ops[],
                           unsigned n)
 {
+    IMB_MGR *m = mgr_get();
     for (unsigned i = 0; i < n; i++) {
         struct zrec_aead_op *o = &ops[i];
+        struct ipsecmb_ctx *ctx = (struct ipsecmb_ctx *)ctxs[i];
+        if (__builtin_expect(m != NULL && ctx->super.alg->id == ZREC_AES_128_GCM, 1)) {
+            struct gcm_context_data g;
+            uint8_t calc[16];
+            IMB_AES128_GCM_DEC(m, &ctx->u.gcm, &g, o->out, o->in, o->len, o->nonce, o->aad,
+                               o->aad_len, calc, 16);
+            o->status = tag_equal(calc, o->tag, 16) ? 0 : -EBADMSG;
+            continue;
+        }
         o->status = mb_open(ctxs[i], o->nonce, o->aad, o->aad_len, o->in, o->out, o->len, o->tag);
     }
 }

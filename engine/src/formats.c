@@ -308,6 +308,18 @@ static int dtls13_open_header(struct zrec_session *s, struct zrec_dir_state *d,
     return 0;
 }
 
+/* DTLS names the key of each record in its header (RFC 6347 §4.1: the
+ * epoch; RFC 9147 §4: its low two bits in the unified header). */
+static bool dtls12_in_rx_epoch(const struct zrec_session *s, const uint8_t *h, size_t len)
+{
+    return len >= 13 && zrec__get16(h + 3) == s->rx.epoch;
+}
+
+static bool dtls13_in_rx_epoch(const struct zrec_session *s, const uint8_t *h, size_t len)
+{
+    return len >= 1 && (h[0] & 0xe0) == DTLS13_FIXED && (h[0] & 3) == (s->rx.epoch & 3);
+}
+
 static const struct zrec_format formats[ZREC_PROTO_COUNT] = {
     [ZREC_TLS12] = {.seal_header = tls12_seal_header, .nonce_seq = seq_as_is,
                     .open_header = tls12_open_header, .max_seq = UINT64_MAX,
@@ -316,10 +328,12 @@ static const struct zrec_format formats[ZREC_PROTO_COUNT] = {
                     .open_header = tls13_open_header, .inner_type = true, .alerts_fatal = true,
                     .max_seq = UINT64_MAX, .max_ciphertext = TLS13_MAX_CIPHERTEXT},
     [ZREC_DTLS12] = {.seal_header = dtls12_seal_header, .nonce_seq = dtls12_nonce_seq,
-                     .open_header = dtls12_open_header, .datagram = true, .inner_type_cid = true,
+                     .open_header = dtls12_open_header, .in_rx_epoch = dtls12_in_rx_epoch,
+                     .datagram = true, .inner_type_cid = true,
                      .max_seq = ZREC_DTLS12_MAX_SEQ, .max_ciphertext = TLS12_MAX_CIPHERTEXT},
     [ZREC_DTLS13] = {.seal_header = dtls13_seal_header, .nonce_seq = seq_as_is,
-                     .open_header = dtls13_open_header, .datagram = true, .inner_type = true,
+                     .open_header = dtls13_open_header, .in_rx_epoch = dtls13_in_rx_epoch,
+                     .datagram = true, .inner_type = true,
                      .sn_mask = true, .acks = true, .alerts_fatal = true,
                      /* RFC 9147 §4: sequence numbers stay within 48 bits. */
                      .max_seq = ZREC_DTLS12_MAX_SEQ, .max_ciphertext = TLS13_MAX_CIPHERTEXT},

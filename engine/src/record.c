@@ -349,6 +349,7 @@ struct open_pend {
     struct zrec_op *op;
     struct zrec_dir_state *d;
     struct zrec_aead_ctx *ctx;
+    uint64_t key_id;     /* d's key when prepared (DTLS: a KeyUpdate may move it) */
     struct rec_bytes pt; /* where the plaintext lands */
     size_t pt_off;
     size_t ct_len;
@@ -432,6 +433,7 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     pd->op = op;
     pd->d = d;
     pd->ctx = ctx;
+    pd->key_id = d->key_id;
     pd->ct_len = ct_len;
     nonce_for(d, v->nonce_seq, pd->nonce);
     if (op->nseg == 0) {
@@ -466,10 +468,31 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         rec_wipe(pt, pt_off, ct_len);
         return open_fail(s, aead_rc == -EBADMSG ? aead_rc : -EBADMSG);
     }
-    if (is_dtls(s))
+    if (is_dtls(s)) {
+        /* A DTLS record may share its pass with earlier records of its
+         * session (zrec_open_burst), which finished first: one may have
+         * ended the session, moved this record's key to the previous epoch
+         * (a KeyUpdate), or been this very record (a duplicate in the same
+         * burst).  Each case ends as it would have, had this record been
+         * prepared after them, and what it decrypted is wiped. */
+        int late = 0;
+        if (s->events & ZREC_EV_FATAL) {
+            late = -EPIPE;
+        } else if (d->key_id != pd->key_id) {
+            struct zrec_dir_state *prev = s->d13 ? s->d13->rx_prev : NULL;
+            d = prev && prev->key_id == pd->key_id ? prev : NULL;
+            late = d ? replay_check(d, v->seq) : -ESTALE;
+        } else {
+            late = replay_check(d, v->seq);
+        }
+        if (late < 0) {
+            rec_wipe(pt, pt_off, ct_len);
+            return late;
+        }
         replay_accept(d, v->seq);
-    else
+    } else {
         d->seq++;
+    }
     struct zrec_dir_state *prev = s->d13 ? s->d13->rx_prev : NULL;
     if (prev && d == &s->rx) {
         /* The peer now sends in the new epoch: the old key can go. */
@@ -550,13 +573,21 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
     return 0;
 }
 
-/* Records of different sessions share the AEAD pass; a second record of a
- * session already in the pass waits for the pass to finish first, since the
- * first may change what the second is opened with (a TLS 1.3 KeyUpdate, a
- * DTLS 1.3 ACK of ours, a fatal alert) and its type is known only once it
- * is decrypted (RFC 8446 §5.2).  The thread's pass counter (zrec__pass,
- * also the key cache's) marks the sessions in a pass; a session used by
- * another thread at worst cuts a pass short. */
+/* Records of different sessions share the AEAD pass.  A second TLS record
+ * of a session already in the pass waits for the pass to finish first,
+ * since the first may change the key the second is opened with (a TLS 1.3
+ * KeyUpdate) and its type is known only once it is decrypted (RFC 8446
+ * §5.2).  DTLS names each record's key in its header (the epoch), so a
+ * second DTLS record of the current read epoch joins the pass; what the
+ * earlier ones turn out to be (a KeyUpdate, a fatal alert, the same record
+ * again) is checked when it finishes (open_finish).  The thread's pass
+ * counter (zrec__pass, also the key cache's) marks the sessions in a pass;
+ * a session used by another thread at worst cuts a pass short. */
+static inline bool may_join(const struct zrec_session *s, const struct zrec_op *op)
+{
+    return s->fmt->in_rx_epoch != NULL && op->nseg == 0 && op->data != NULL &&
+           s->fmt->in_rx_epoch(s, op->data, op->len);
+}
 
 static unsigned open_pass(struct open_pend *pd, struct zrec_aead_op *aop,
                           struct zrec_aead_ctx *const ctxs[], unsigned m)
@@ -584,15 +615,15 @@ unsigned zrec_open_burst(struct zrec_op *ops, unsigned n)
             touch_sessions(ops + i, n - i < ZREC_AEAD_BURST_MAX ? n - i : ZREC_AEAD_BURST_MAX,
                            false);
         if (m > 0 && (m == ZREC_AEAD_BURST_MAX || ops[i].nseg ||
-                      (s != NULL && s->open_stamp == stamp))) {
+                      (s != NULL && s->open_stamp == stamp && !may_join(s, &ops[i])))) {
             good += open_pass(pd, aop, ctxs, m);
             m = 0;
             stamp = ++zrec__pass;
         }
         int rc = open_prepare(&ops[i], &pd[m], &aop[m]);
-        if (rc == 1 && m == 0 && (i + 1 == n || ops[i + 1].sess == s)) {
-            /* Alone in its pass (the next record is the same session's):
-             * straight to the provider's open. */
+        if (rc == 1 && m == 0 && (i + 1 == n || (ops[i + 1].sess == s && !s->fmt->datagram))) {
+            /* Alone in its pass (the last, or the next record is the same
+             * TLS session's): straight to the provider's open. */
             struct zrec_aead_ctx *ctx = pd[0].ctx;
             const struct zrec_aead_op *o = &aop[0];
             rc = open_finish(&pd[0], ctx->provider->open(ctx, o->nonce, o->aad, o->aad_len,

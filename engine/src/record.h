@@ -67,6 +67,11 @@ struct zrec_format {
     int (*open_header)(struct zrec_session *s, struct zrec_dir_state *d, const uint8_t *head,
                        size_t head_len, size_t rec_len, struct rec_view *v);
 
+    /* Whether a record (its first len bytes at head) is of the session's
+     * current read epoch, so that it may share an open pass with an earlier
+     * record of its session (record.c).  NULL: never (TLS, whose next key
+     * depends on what the earlier record turns out to be). */
+    bool (*in_rx_epoch)(const struct zrec_session *s, const uint8_t *head, size_t len);
     /* What else differs, read by the skeleton instead of a switch on the
      * protocol. */
     bool datagram;        /* DTLS: epochs, replay window, invalid records dropped */

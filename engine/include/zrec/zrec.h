@@ -276,7 +276,11 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n);
  *  version, type, or a TLS 1.3 record with no content type), -EMSGSIZE
  *  (over the RFC's size limit), -EALREADY (DTLS replay / duplicate: dropped,
  *  RFC 6347 §4.1.2.6), -ESTALE (DTLS: a record of another epoch), -ENOKEY,
- *  -EPIPE (the session already failed).
+ *  -EPIPE (the session already failed).  DTLS records of one session and
+ *  epoch share the burst's AEAD pass: one refused with -EALREADY, -ESTALE or
+ *  -EPIPE only because of an earlier record of the same burst (its
+ *  duplicate, a KeyUpdate, a fatal alert) has its payload region wiped;
+ *  otherwise these three leave the record as received.
  *  TLS: an authentication failure is fatal for the session (RFC 8446 §5.2);
  *  DTLS: invalid records are dropped and the session goes on (RFC 9147 §4.5.2).
  *  Alerts and KeyUpdate / NewSessionTicket handshake records are acted upon

@@ -25,12 +25,6 @@ static size_t tls12_aad(uint8_t *aad, uint64_t seq, uint8_t type, uint16_t versi
     return 13;
 }
 
-static uint64_t seq_as_is(const struct zrec_session *s, uint64_t seq)
-{
-    (void)s;
-    return seq;
-}
-
 static size_t tls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
                                 size_t inner_len, uint64_t seq, uint8_t *aad,
                                 const uint8_t **aad_out)
@@ -321,17 +315,18 @@ static bool dtls13_in_rx_epoch(const struct zrec_session *s, const uint8_t *h, s
 }
 
 static const struct zrec_format formats[ZREC_PROTO_COUNT] = {
-    [ZREC_TLS12] = {.seal_header = tls12_seal_header, .nonce_seq = seq_as_is,
-                    .open_header = tls12_open_header, .max_seq = UINT64_MAX,
-                    .max_ciphertext = TLS12_MAX_CIPHERTEXT},
-    [ZREC_TLS13] = {.seal_header = tls13_seal_header, .nonce_seq = seq_as_is,
+    /* TLS: 2^64 - 1 is never used, so that the count never wraps (RFC 8446
+     * §5.3, RFC 5246 §6.1). */
+    [ZREC_TLS12] = {.seal_header = tls12_seal_header, .open_header = tls12_open_header,
+                    .max_seq = UINT64_MAX - 1, .max_ciphertext = TLS12_MAX_CIPHERTEXT},
+    [ZREC_TLS13] = {.seal_header = tls13_seal_header,
                     .open_header = tls13_open_header, .inner_type = true, .alerts_fatal = true,
-                    .max_seq = UINT64_MAX, .max_ciphertext = TLS13_MAX_CIPHERTEXT},
+                    .max_seq = UINT64_MAX - 1, .max_ciphertext = TLS13_MAX_CIPHERTEXT},
     [ZREC_DTLS12] = {.seal_header = dtls12_seal_header, .nonce_seq = dtls12_nonce_seq,
                      .open_header = dtls12_open_header, .in_rx_epoch = dtls12_in_rx_epoch,
                      .datagram = true, .inner_type_cid = true,
                      .max_seq = ZREC_DTLS12_MAX_SEQ, .max_ciphertext = TLS12_MAX_CIPHERTEXT},
-    [ZREC_DTLS13] = {.seal_header = dtls13_seal_header, .nonce_seq = seq_as_is,
+    [ZREC_DTLS13] = {.seal_header = dtls13_seal_header,
                      .open_header = dtls13_open_header, .in_rx_epoch = dtls13_in_rx_epoch,
                      .datagram = true, .inner_type = true,
                      .sn_mask = true, .acks = true, .alerts_fatal = true,
@@ -342,4 +337,11 @@ static const struct zrec_format formats[ZREC_PROTO_COUNT] = {
 const struct zrec_format *zrec__format(enum zrec_proto p)
 {
     return &formats[p];
+}
+
+/* Whether records with a connection ID of cid_len bytes carry the true
+ * content type inside (the session keeps it per direction). */
+bool zrec__format_inner_type(enum zrec_proto p, uint8_t cid_len)
+{
+    return formats[p].inner_type || (formats[p].inner_type_cid && cid_len > 0);
 }

@@ -102,7 +102,11 @@ struct zrec_session {
     uint8_t tag_len;
     uint8_t explicit_len;   /* TLS/DTLS 1.2 explicit nonce in each record */
     uint8_t hdr_len;        /* header written before the payload, explicit nonce included */
-    uint8_t inner_type;     /* 1: the true content type is encrypted (TLS 1.3, DTLS 1.3, CID) */
+    /* The true content type travels encrypted (RFC 8446 §5.2 TLS 1.3, RFC
+     * 9147 DTLS 1.3, RFC 9146 §4 DTLS 1.2 with a connection ID), per
+     * direction since the CIDs may differ. */
+    bool tx_inner;
+    bool rx_inner;
     uint8_t min_ct;         /* DTLS 1.3: ciphertext must be ≥ 16 bytes (§4.2.3) */
     uint8_t tx_cid_len;
     uint8_t rx_cid_len;

@@ -41,18 +41,12 @@ static inline void nonce_for(const struct zrec_dir_state *d, uint64_t seq,
 #endif
 }
 
-/* Whether records in this direction carry the true content type inside. */
-static inline bool has_inner_type(const struct zrec_session *s, uint8_t cid_len)
-{
-    return s->fmt->inner_type || (s->fmt->inner_type_cid && cid_len > 0);
-}
-
 /* Zero padding needed so the DTLS 1.3 ciphertext covers the 16-byte record
  * number sample (§4.2.3: senders pad short plaintexts). */
 static inline size_t pad_for(const struct zrec_session *s, size_t inner_len)
 {
     size_t ct = inner_len + s->tag_len;
-    return ct < s->min_ct ? s->min_ct - ct : 0;
+    return __builtin_expect(s->min_ct == 0, 1) || ct >= s->min_ct ? 0 : s->min_ct - ct;
 }
 
 /* ------------------------------------------------------------------------
@@ -63,19 +57,21 @@ static int seal_check(struct zrec_session *s, uint8_t type, size_t len)
 {
     if (s->tx.key_id == 0)
         return -ENOKEY;
-    if ((s->events & ZREC_EV_FATAL) && type != ZREC_CT_ALERT)
-        return -EPIPE;
-    if ((s->events & ZREC_EV_KEY_UPDATE_OWED) && type == ZREC_CT_APPLICATION_DATA)
-        return -EAGAIN;
+    if (__builtin_expect(s->events & (ZREC_EV_FATAL | ZREC_EV_KEY_UPDATE_OWED), 0)) {
+        if ((s->events & ZREC_EV_FATAL) && type != ZREC_CT_ALERT)
+            return -EPIPE;
+        if ((s->events & ZREC_EV_KEY_UPDATE_OWED) && type == ZREC_CT_APPLICATION_DATA)
+            return -EAGAIN;
+    }
     if (len > ZREC_MAX_PLAINTEXT)
         return -EMSGSIZE;
-    if (type != ZREC_CT_APPLICATION_DATA && type != ZREC_CT_ALERT &&
+    if (__builtin_expect(type != ZREC_CT_APPLICATION_DATA, 0) && type != ZREC_CT_ALERT &&
         type != ZREC_CT_HANDSHAKE && !(type == ZREC_CT_ACK && s->fmt->acks))
         return -EINVAL;
     if (s->tx.used >= s->tx.limit)
         return -EKEYEXPIRED;
     /* Sequence numbers never wrap (RFC 8446 §5.3, RFC 6347 §4.1). */
-    if (s->tx.seq > s->fmt->max_seq || s->tx.seq == UINT64_MAX)
+    if (s->tx.seq > s->fmt->max_seq)
         return -EKEYEXPIRED;
     return 0;
 }
@@ -144,7 +140,7 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
     int rc = seal_check(s, op->content_type, len);
     if (rc < 0)
         return rc;
-    bool inner = has_inner_type(s, s->tx_cid_len);
+    bool inner = s->tx_inner;
     size_t pad = inner ? pad_for(s, len + 1) : 0;
     size_t tail = (inner ? 1 + pad : 0) + s->tag_len;
     if (op->headroom < s->hdr_len || op->tailroom < tail)
@@ -161,13 +157,15 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
     if (inner) {
         /* RFC 8446 §5.2 TLSInnerPlaintext: content || type || zeros. */
         end[0] = op->content_type;
-        memset(end + 1, 0, pad);
+        if (pad)
+            memset(end + 1, 0, pad);
         inner_len += 1 + pad;
     }
     const uint8_t *aad;
     size_t aad_len =
         s->fmt->seal_header(s, hdr, op->content_type, inner_len, s->tx.seq, pd->aad, &aad);
-    nonce_for(&s->tx, s->fmt->nonce_seq(s, s->tx.seq), pd->nonce);
+    nonce_for(&s->tx, s->fmt->nonce_seq ? s->fmt->nonce_seq(s, s->tx.seq) : s->tx.seq,
+              pd->nonce);
     seal_reserve(s, op);
     op->rec = hdr;
     op->rec_len = (uint32_t)(s->hdr_len + inner_len + s->tag_len);
@@ -503,7 +501,7 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
 
     uint8_t type = v->outer_type;
     size_t plain_len = ct_len;
-    if (has_inner_type(s, s->rx_cid_len)) {
+    if (s->rx_inner) {
         /* RFC 8446 §5.4: the content type is the last non-zero byte. */
         uint8_t b = 0;
         if (pt->nseg == 0) {

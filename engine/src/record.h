@@ -60,7 +60,8 @@ struct zrec_format {
     size_t (*seal_header)(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
                           size_t inner_len, uint64_t seq, uint8_t *aad_buf,
                           const uint8_t **aad);
-    /* The sequence value XORed into the IV for a record we send. */
+    /* The sequence value XORed into the IV for a record we send; NULL: the
+     * sequence number itself. */
     uint64_t (*nonce_seq)(const struct zrec_session *s, uint64_t seq);
     /* Parse the header of a `rec_len`-byte record from its first `head_len`
      * bytes (at least min(rec_len, HEAD_MAX)). */
@@ -80,11 +81,12 @@ struct zrec_format {
     bool sn_mask;         /* record number encryption (RFC 9147 §4.2.3) */
     bool acks;            /* ACK records (RFC 9147 §7) */
     bool alerts_fatal;    /* every alert but close_notify ends it (RFC 8446 §6) */
-    uint64_t max_seq;     /* the last sequence number (RFC 8446 §5.3, RFC 6347 §4.1) */
+    uint64_t max_seq;     /* the last sequence number used (RFC 8446 §5.3, RFC 6347 §4.1) */
     size_t max_ciphertext; /* RFC 8446 §5.2 / RFC 5246 §6.2.3 */
 };
 
 const struct zrec_format *zrec__format(enum zrec_proto p);
+bool zrec__format_inner_type(enum zrec_proto p, uint8_t cid_len);
 
 /* A byte view over a contiguous or scattered record. */
 struct rec_bytes {

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 const struct zrec_format *zrec__format(enum zrec_proto p);
+bool zrec__format_inner_type(enum zrec_proto p, uint8_t cid_len);
 
 static const char *const proto_names[ZREC_PROTO_COUNT] = {"tls12", "tls13", "dtls12", "dtls13"};
 
@@ -72,6 +73,8 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     s->aead = prm->aead;
     s->hash = prm->hash;
     s->tag_len = alg->tag_len;
+    s->tx_inner = zrec__format_inner_type(prm->proto, prm->tx_cid_len);
+    s->rx_inner = zrec__format_inner_type(prm->proto, prm->rx_cid_len);
     s->peer_alert = -1;
     s->tx_cid_len = prm->tx_cid_len;
     s->rx_cid_len = prm->rx_cid_len;

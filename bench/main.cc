@@ -1049,10 +1049,11 @@ void plot(const std::string &dir)
 void usage(const char *argv0)
 {
     std::printf(
-        "usage: %s [--quick] [--results DIR] [--cpu N] [--no-pin] [Google Benchmark flags]\n"
+        "usage: %s [--quick] [--results DIR] [--cpu N] [--no-pin] [--threads N] [--zipf-cache N]\n       [Google Benchmark flags]\n"
         "\n"
         "  --quick         headline subset: every zrec point for tls13 and dtls13 with\n"
-        "                  aes128gcm, raw aes128gcm at every size, OpenSSL (tls13) and\n"
+        "                  aes128gcm, raw aes128gcm at every size, the floor (tls13,\n"
+        "                  dtls13) at 64/1400/16384 and over 1M sessions, OpenSSL (tls13) and\n"
         "                  wolfSSL (tls13, dtls13) aes128gcm at 64/1400/16384, the facade\n"
         "                  (tls13, dtls13) and plain TCP/UDP over loopback at\n"
         "                  64/1400/16384; default --benchmark_min_time=%s.\n"

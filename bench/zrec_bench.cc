@@ -945,10 +945,10 @@ void bm_zipf_open(benchmark::State &st, size_t size)
 
 #ifdef ZREC_HAVE_IPSECMB
 // ---------------------------------------------------------------------------
-// floor:tls13:aes128gcm:*: the least any TLS 1.3 record layer does per record
+// floor:tls13|dtls13:aes128gcm:*: the least any record layer does per record
 // ---------------------------------------------------------------------------
 // The physical reference between raw and the engine.  Per record exactly
-// what RFC 8446 §5.2 and §5.3 require, in place, in bursts of 32 as the
+// what RFC 8446 §5.2 and §5.3 (and RFC 9147 §4 for DTLS 1.3) require, in place, in bursts of 32 as the
 // engine's burst32 points, written the fastest way we know and with no
 // checks beyond the sequence limit: the 5-byte header (the AAD), the inner
 // content type after the payload (so the AEAD covers size + 1 bytes), the
@@ -960,57 +960,223 @@ void bm_zipf_open(benchmark::State &st, size_t size)
 
 constexpr size_t kFloorHeader = 5;
 
-// Writes the header, inner type and nonce of record `i` of a burst.
-inline void floor_frame(uint8_t *payload, size_t size, const uint8_t iv[16], uint64_t seq,
-                        uint8_t nonce[16])
+// RFC 8446 §5.4: the inner content type is the last non-zero byte.
+inline bool inner_type_is_data(const uint8_t *p, size_t ct)
 {
-    uint8_t *h = payload - kFloorHeader;
-    const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
-    h[0] = ZREC_CT_APPLICATION_DATA;
-    h[1] = 3;
-    h[2] = 3;
-    std::memcpy(h + 3, &len, 2);
-    payload[size] = ZREC_CT_APPLICATION_DATA;
-    fresh_nonce(iv, seq, nonce);
+    size_t t = ct;
+    while (t > 0 && p[t - 1] == 0)
+        t--;
+    return t > 0 && p[t - 1] == ZREC_CT_APPLICATION_DATA;
 }
+
+// The AES-128-GCM key and IV of the floor points.
+struct FloorKeys {
+    IMB_MGR *m = raw_mgr();
+    Mem keys{sizeof(struct gcm_key_data)};
+    alignas(16) uint8_t iv16[16] = {0};
+    struct gcm_key_data *gcm() { return reinterpret_cast<struct gcm_key_data *>(keys.p); }
+    FloorKeys()
+    {
+        uint8_t key[16];
+        fill(key, sizeof key);
+        fill(iv16, 12);
+        if (m != nullptr)
+            IMB_AES128_GCM_PRE(m, key, gcm());
+    }
+    // Record i of a burst: its payload at base + i * stride + kAlign, its
+    // header just before.
+    static uint8_t *payload(uint8_t *base, size_t stride, unsigned i)
+    {
+        return base + i * stride + kAlign;
+    }
+    // Seal pass 2 / open pass 2: the AEAD over a burst whose headers and
+    // nonces pass 1 wrote (the AAD is the header).
+    void seal_pass(uint8_t *base, size_t stride, size_t size, const uint8_t (*nonce)[16])
+    {
+        struct gcm_context_data gctx;
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = payload(base, stride, i);
+            IMB_AES128_GCM_ENC(m, gcm(), &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
+                               kFloorHeader, p + size + 1, 16);
+        }
+    }
+    // Decrypts record i (ct bytes of ciphertext, then its tag): whether
+    // the tag matched and the inner type is application data.
+    bool open_one(uint8_t *p, size_t ct, const uint8_t nonce[16])
+    {
+        struct gcm_context_data gctx;
+        alignas(16) uint8_t calc[16];
+        IMB_AES128_GCM_DEC(m, gcm(), &gctx, p, p, ct, nonce, p - kFloorHeader, kFloorHeader,
+                           calc, 16);
+        return std::memcmp(calc, p + ct, 16) == 0 && inner_type_is_data(p, ct);
+    }
+};
+
+// TLS 1.3 (RFC 8446 §5.1-5.4): the header 17 03 03 <length>, the inner
+// type after the payload, the nonce from the implicit sequence number.
+struct FloorTls13 : FloorKeys {
+    uint64_t rseq = 0;
+    void start_open() { rseq = 0; }
+    static void frame(uint8_t *payload, size_t size, const uint8_t iv[16], uint64_t seq,
+                      uint8_t nonce[16])
+    {
+        uint8_t *h = payload - kFloorHeader;
+        const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
+        h[0] = ZREC_CT_APPLICATION_DATA;
+        h[1] = 3;
+        h[2] = 3;
+        std::memcpy(h + 3, &len, 2);
+        payload[size] = ZREC_CT_APPLICATION_DATA;
+        fresh_nonce(iv, seq, nonce);
+    }
+    void seal_burst(uint8_t *base, size_t stride, size_t size, uint64_t &seq)
+    {
+        alignas(16) uint8_t nonce[32][16];
+        for (unsigned i = 0; i < 32; i++)
+            frame(payload(base, stride, i), size, iv16, seq++, nonce[i]);
+        seal_pass(base, stride, size, nonce);
+    }
+    bool open_burst(uint8_t *base, size_t stride)
+    {
+        alignas(16) uint8_t nonce[32][16];
+        size_t body[32];
+        bool ok = true;
+        for (unsigned i = 0; i < 32; i++) {
+            const uint8_t *h = payload(base, stride, i) - kFloorHeader;
+            uint16_t len;
+            std::memcpy(&len, h + 3, 2);
+            body[i] = be16toh(len);
+            ok &= h[0] == ZREC_CT_APPLICATION_DATA && h[1] == 3 && h[2] == 3 && body[i] >= 17 &&
+                  body[i] <= 16384 + 256;
+            fresh_nonce(iv16, rseq++, nonce[i]);
+        }
+        for (unsigned i = 0; i < 32; i++)
+            ok &= open_one(payload(base, stride, i), body[i] - 16, nonce[i]);
+        return ok;
+    }
+};
+
+// DTLS 1.3 (RFC 9147 §4): the 5-byte unified header (16-bit sequence
+// number and length, no CID), inner type, nonce, AEAD, then the record
+// number mask (§4.2.3: AES of the first 16 ciphertext bytes under the sn
+// key) over the header's sequence bytes.  Open unmasks the number, widens
+// it to 64 bits next to the expected one (§4.2.2), checks and updates a
+// 64-record replay window (§4.5.1) around the AEAD.  Records of 64 bytes
+// and more need no padding for the sample.
+struct FloorDtls13 : FloorKeys {
+    alignas(16) uint32_t sn_enc[4 * 15];
+    alignas(16) uint32_t sn_dec[4 * 15];
+    uint64_t top = 0, window = 0;  // one above the highest accepted; bit i: top - 1 - i
+    FloorDtls13()
+    {
+        uint8_t key[16];
+        fill(key, sizeof key);
+        if (m != nullptr)
+            IMB_AES_KEYEXP_128(m, key, sn_enc, sn_dec);
+    }
+    void start_open() { top = window = 0; }
+    void mask(const uint8_t *sample, uint8_t out[16])
+    {
+        static const uint8_t zeros[16] = {0};
+        IMB_AES128_CFB_ONE(m, out, zeros, sample, sn_enc, 16);
+    }
+    void frame(uint8_t *payload, size_t size, uint64_t seq, uint8_t nonce[16])
+    {
+        uint8_t *h = payload - kFloorHeader;
+        const uint16_t sn = htobe16(static_cast<uint16_t>(seq));
+        const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
+        h[0] = 0x2c | 3;  // 001 C=0 S=1 L=1, epoch 3 (application data)
+        std::memcpy(h + 1, &sn, 2);
+        std::memcpy(h + 3, &len, 2);
+        payload[size] = ZREC_CT_APPLICATION_DATA;
+        fresh_nonce(iv16, seq, nonce);
+    }
+    void seal_burst(uint8_t *base, size_t stride, size_t size, uint64_t &seq)
+    {
+        alignas(16) uint8_t nonce[32][16];
+        for (unsigned i = 0; i < 32; i++)
+            frame(payload(base, stride, i), size, seq++, nonce[i]);
+        seal_pass(base, stride, size, nonce);
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = payload(base, stride, i);
+            alignas(16) uint8_t mk[16];
+            mask(p, mk);
+            p[-4] ^= mk[0];
+            p[-3] ^= mk[1];
+        }
+    }
+    bool open_burst(uint8_t *base, size_t stride)
+    {
+        alignas(16) uint8_t nonce[32][16];
+        size_t body[32];
+        uint64_t seq[32];
+        bool ok = true;
+        // Pass 1: header, record number, replay check, nonce; the AAD is
+        // the header with the number unmasked, restored in place.
+        for (unsigned i = 0; i < 32; i++) {
+            uint8_t *p = payload(base, stride, i);
+            uint8_t *h = p - kFloorHeader;
+            uint16_t len;
+            std::memcpy(&len, h + 3, 2);
+            body[i] = be16toh(len);
+            ok &= (h[0] & 0xe0) == 0x20 && (h[0] & 0x1c) == 0x0c && body[i] >= 17 &&
+                  body[i] <= 16384 + 256;
+            alignas(16) uint8_t mk[16];
+            mask(p, mk);
+            h[1] ^= mk[0];
+            h[2] ^= mk[1];
+            const uint64_t lo = static_cast<uint64_t>(h[1]) << 8 | h[2];
+            // §4.2.2: the value closest to one above the highest accepted.
+            uint64_t s = (top & ~uint64_t{0xffff}) | lo;
+            if (s + 0x8000 < top)
+                s += 0x10000;
+            else if (s > top + 0x8000 && s >= 0x10000)
+                s -= 0x10000;
+            ok &= s >= top || (top - 1 - s < 64 && !(window >> (top - 1 - s) & 1));
+            seq[i] = s;
+            fresh_nonce(iv16, s, nonce[i]);
+        }
+        for (unsigned i = 0; i < 32; i++) {
+            const bool good = open_one(payload(base, stride, i), body[i] - 16, nonce[i]);
+            ok &= good;
+            if (!good)
+                continue;
+            const uint64_t s = seq[i];
+            if (s >= top) {
+                const uint64_t shift = s + 1 - top;
+                window = shift >= 64 ? 1 : (window << shift) | 1;
+                top = s + 1;
+            } else {
+                window |= uint64_t{1} << (top - 1 - s);
+            }
+        }
+        return ok;
+    }
+};
 
 // A runtime value the compiler cannot fold: the sequence limit compare
 // stays in the loop as in any record layer.
 volatile uint64_t g_floor_seq_limit = UINT64_MAX - 1;
 
+template <class Floor>
 void bm_floor_seal(benchmark::State &st, size_t size)
 {
-    IMB_MGR *m = raw_mgr();
-    if (m == nullptr) {
+    static Floor f;
+    if (f.m == nullptr) {
         st.SkipWithError("intel-ipsec-mb manager allocation failed");
         return;
     }
-    Mem keys(sizeof(struct gcm_key_data));
-    auto *gcm = reinterpret_cast<struct gcm_key_data *>(keys.p);
-    uint8_t key[16];
-    fill(key, sizeof key);
-    IMB_AES128_GCM_PRE(m, key, gcm);
     const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
     Mem slab(stride * 32);
     fill(slab.p, stride * 32);
-    alignas(16) uint8_t iv16[16] = {0};
-    alignas(16) uint8_t nonce[32][16];
-    fill(iv16, 12);
     const uint64_t limit = g_floor_seq_limit;
     uint64_t seq = 0;
-    struct gcm_context_data gctx;
     for (auto _ : st) {
         if (__builtin_expect(seq + 32 > limit, 0)) {
             st.SkipWithError("sequence limit");
             break;
         }
-        for (unsigned i = 0; i < 32; i++)
-            floor_frame(slab.p + i * stride + kAlign, size, iv16, seq++, nonce[i]);
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = slab.p + i * stride + kAlign;
-            IMB_AES128_GCM_ENC(m, gcm, &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
-                               kFloorHeader, p + size + 1, 16);
-        }
+        f.seal_burst(slab.p, stride, size, seq);
         benchmark::ClobberMemory();
     }
     st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
@@ -1018,45 +1184,33 @@ void bm_floor_seal(benchmark::State &st, size_t size)
 }
 
 // Open: a pool of records sealed untimed (as raw:…:open and the engine's
-// open points), opened in bursts of 32: header parse and length check
-// (RFC 8446 §5.1-5.2), nonce, decrypt, tag compare, inner type found by
-// the zero scan from the end (§5.4).
+// open points; fresh sequence numbers when it is re-sealed), opened in
+// bursts of 32.
+template <class Floor>
 void bm_floor_open(benchmark::State &st, size_t size)
 {
-    IMB_MGR *m = raw_mgr();
-    if (m == nullptr) {
+    static Floor f;
+    if (f.m == nullptr) {
         st.SkipWithError("intel-ipsec-mb manager allocation failed");
         return;
     }
-    Mem keys(sizeof(struct gcm_key_data));
-    auto *gcm = reinterpret_cast<struct gcm_key_data *>(keys.p);
-    uint8_t key[16];
-    fill(key, sizeof key);
-    IMB_AES128_GCM_PRE(m, key, gcm);
     const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
     size_t n = kOpenPoolBytes / stride;
     n = n < 32 ? 32 : n > kOpenPoolMaxRecords ? kOpenPoolMaxRecords : n;
     n &= ~size_t{31};
     Mem pool(n * stride);
-    alignas(16) uint8_t iv16[16] = {0};
-    alignas(16) uint8_t nonce[32][16];
-    fill(iv16, 12);
-    struct gcm_context_data gctx;
-    uint64_t wseq = 0, rseq = 0;
+    uint64_t wseq = 0;
     auto seal_pool = [&] {
-        for (size_t i = 0; i < n; i++) {
-            uint8_t *p = pool.p + i * stride + kAlign;
-            fill(p, size);
-            floor_frame(p, size, iv16, wseq++, nonce[0]);
-            IMB_AES128_GCM_ENC(m, gcm, &gctx, p, p, size + 1, nonce[0], p - kFloorHeader,
-                               kFloorHeader, p + size + 1, 16);
+        for (size_t b = 0; b < n; b += 32) {
+            for (unsigned i = 0; i < 32; i++)
+                fill(Floor::payload(pool.p + b * stride, stride, i), size);
+            f.seal_burst(pool.p + b * stride, stride, size, wseq);
         }
     };
+    f.start_open();
     seal_pool();
-    const uint64_t limit = g_floor_seq_limit;
     size_t at = 0;
     bool ok = true;
-    size_t body[32];
     for (auto _ : st) {
         if (at == n) {
             st.PauseTiming();
@@ -1064,27 +1218,7 @@ void bm_floor_open(benchmark::State &st, size_t size)
             st.ResumeTiming();
             at = 0;
         }
-        for (unsigned i = 0; i < 32; i++) {
-            const uint8_t *h = pool.p + (at + i) * stride + kAlign - kFloorHeader;
-            uint16_t len;
-            std::memcpy(&len, h + 3, 2);
-            body[i] = be16toh(len);
-            ok &= h[0] == ZREC_CT_APPLICATION_DATA && h[1] == 3 && h[2] == 3 && body[i] >= 17 &&
-                  body[i] <= 16384 + 256 && rseq < limit;
-            fresh_nonce(iv16, rseq++, nonce[i]);
-        }
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = pool.p + (at + i) * stride + kAlign;
-            alignas(16) uint8_t calc[16];
-            const size_t ct = body[i] - 16;
-            IMB_AES128_GCM_DEC(m, gcm, &gctx, p, p, ct, nonce[i], p - kFloorHeader, kFloorHeader,
-                               calc, 16);
-            ok &= std::memcmp(calc, p + ct, 16) == 0;
-            size_t t = ct;
-            while (t > 0 && p[t - 1] == 0)
-                t--;
-            ok &= t > 0 && p[t - 1] == ZREC_CT_APPLICATION_DATA;
-        }
+        ok &= f.open_burst(pool.p + at * stride, stride);
         at += 32;
         benchmark::ClobberMemory();
     }
@@ -1198,7 +1332,7 @@ void bm_floor_zipf_seal(benchmark::State &st, size_t size)
             std::memcpy(iv16, line[i] + 1, 16);
             iv16[12] = iv16[13] = iv16[14] = iv16[15] = 0;
             const uint64_t seq = line[i][0]++;
-            floor_frame(slab.p + i * stride + kAlign, size, iv16, seq, nonce[i]);
+            FloorTls13::frame(slab.p + i * stride + kAlign, size, iv16, seq, nonce[i]);
         }
         for (unsigned i = 0; i < 32; i++) {
             uint8_t *p = slab.p + i * stride + kAlign;
@@ -1217,187 +1351,6 @@ void bm_floor_zipf_seal(benchmark::State &st, size_t size)
         hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
 }
 
-// floor:dtls13:aes128gcm:<op>:<size>: the same for DTLS 1.3 (RFC 9147 §4):
-// the 5-byte unified header (16-bit sequence number and length, no CID),
-// inner type, nonce, AEAD, then the record number mask (§4.2.3: AES of the
-// first 16 ciphertext bytes under the sn key) over the header's sequence
-// bytes.  Open unmasks the number, widens it to 64 bits next to the
-// expected one (§4.2.2), checks and updates a 64-record replay window
-// (§4.5.1) around the AEAD.  Records of 64 bytes and more need no padding
-// for the sample.
-struct FloorDtls13 {
-    IMB_MGR *m = raw_mgr();
-    Mem keys{sizeof(struct gcm_key_data)};
-    alignas(16) uint32_t sn_enc[4 * 15];
-    alignas(16) uint32_t sn_dec[4 * 15];
-    alignas(16) uint8_t iv16[16] = {0};
-    struct gcm_key_data *gcm() { return reinterpret_cast<struct gcm_key_data *>(keys.p); }
-    FloorDtls13()
-    {
-        uint8_t key[16];
-        fill(key, sizeof key);
-        fill(iv16, 12);
-        if (m != nullptr) {
-            IMB_AES128_GCM_PRE(m, key, gcm());
-            fill(key, sizeof key);
-            IMB_AES_KEYEXP_128(m, key, sn_enc, sn_dec);
-        }
-    }
-    void mask(const uint8_t *sample, uint8_t out[16])
-    {
-        static const uint8_t zeros[16] = {0};
-        IMB_AES128_CFB_ONE(m, out, zeros, sample, sn_enc, 16);
-    }
-    // Header, inner type and nonce of a record with `size` payload bytes.
-    void frame(uint8_t *payload, size_t size, uint64_t seq, uint8_t nonce[16])
-    {
-        uint8_t *h = payload - kFloorHeader;
-        const uint16_t sn = htobe16(static_cast<uint16_t>(seq));
-        const uint16_t len = htobe16(static_cast<uint16_t>(size + 1 + 16));
-        h[0] = 0x2c | 3;  // 001 C=0 S=1 L=1, epoch 3 (application data)
-        std::memcpy(h + 1, &sn, 2);
-        std::memcpy(h + 3, &len, 2);
-        payload[size] = ZREC_CT_APPLICATION_DATA;
-        fresh_nonce(iv16, seq, nonce);
-    }
-    void seal_burst(uint8_t *base, size_t stride, size_t size, uint64_t &seq)
-    {
-        alignas(16) uint8_t nonce[32][16];
-        struct gcm_context_data gctx;
-        for (unsigned i = 0; i < 32; i++)
-            frame(base + i * stride + kAlign, size, seq++, nonce[i]);
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = base + i * stride + kAlign;
-            IMB_AES128_GCM_ENC(m, gcm(), &gctx, p, p, size + 1, nonce[i], p - kFloorHeader,
-                               kFloorHeader, p + size + 1, 16);
-        }
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = base + i * stride + kAlign;
-            alignas(16) uint8_t mk[16];
-            mask(p, mk);
-            p[-4] ^= mk[0];
-            p[-3] ^= mk[1];
-        }
-    }
-};
-
-void bm_floor13_seal(benchmark::State &st, size_t size)
-{
-    static FloorDtls13 f;
-    if (f.m == nullptr) {
-        st.SkipWithError("intel-ipsec-mb manager allocation failed");
-        return;
-    }
-    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
-    Mem slab(stride * 32);
-    fill(slab.p, stride * 32);
-    uint64_t seq = 0;
-    const uint64_t limit = g_floor_seq_limit;
-    for (auto _ : st) {
-        if (__builtin_expect(seq + 32 > limit, 0)) {
-            st.SkipWithError("sequence limit");
-            break;
-        }
-        f.seal_burst(slab.p, stride, size, seq);
-        benchmark::ClobberMemory();
-    }
-    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
-    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
-}
-
-void bm_floor13_open(benchmark::State &st, size_t size)
-{
-    static FloorDtls13 f;
-    if (f.m == nullptr) {
-        st.SkipWithError("intel-ipsec-mb manager allocation failed");
-        return;
-    }
-    const size_t stride = round_up(kAlign + size + 1 + 16, kAlign);
-    size_t n = kOpenPoolBytes / stride;
-    n = n < 32 ? 32 : n > kOpenPoolMaxRecords ? kOpenPoolMaxRecords : n;
-    n &= ~size_t{31};
-    Mem pool(n * stride);
-    uint64_t wseq = 0;
-    auto seal_pool = [&] {
-        for (size_t b = 0; b < n; b += 32) {
-            for (size_t i = 0; i < 32; i++)
-                fill(pool.p + (b + i) * stride + kAlign, size);
-            f.seal_burst(pool.p + b * stride, stride, size, wseq);
-        }
-    };
-    seal_pool();
-    uint64_t top = 0, window = 0;  // one above the highest accepted; bit i: top - 1 - i
-    size_t at = 0;
-    bool ok = true;
-    size_t body[32];
-    uint64_t seq[32];
-    alignas(16) uint8_t nonce[32][16];
-    struct gcm_context_data gctx;
-    for (auto _ : st) {
-        if (at == n) {
-            st.PauseTiming();
-            seal_pool();
-            st.ResumeTiming();
-            at = 0;
-        }
-        // Pass 1: header, record number, replay check, nonce; the AAD is
-        // the header with the number unmasked, restored in place.
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = pool.p + (at + i) * stride + kAlign;
-            uint8_t *h = p - kFloorHeader;
-            uint16_t len;
-            std::memcpy(&len, h + 3, 2);
-            body[i] = be16toh(len);
-            ok &= (h[0] & 0xe0) == 0x20 && (h[0] & 0x1c) == 0x0c && body[i] >= 17 &&
-                  body[i] <= 16384 + 256;
-            alignas(16) uint8_t mk[16];
-            f.mask(p, mk);
-            h[1] ^= mk[0];
-            h[2] ^= mk[1];
-            const uint64_t lo = static_cast<uint64_t>(h[1]) << 8 | h[2];
-            // §4.2.2: the value closest to one above the highest accepted.
-            uint64_t s = (top & ~uint64_t{0xffff}) | lo;
-            if (s + 0x8000 < top)
-                s += 0x10000;
-            else if (s > top + 0x8000 && s >= 0x10000)
-                s -= 0x10000;
-            ok &= s >= top || (top - 1 - s < 64 && !(window >> (top - 1 - s) & 1));
-            seq[i] = s;
-            fresh_nonce(f.iv16, s, nonce[i]);
-        }
-        for (unsigned i = 0; i < 32; i++) {
-            uint8_t *p = pool.p + (at + i) * stride + kAlign;
-            alignas(16) uint8_t calc[16];
-            const size_t ct = body[i] - 16;
-            IMB_AES128_GCM_DEC(f.m, f.gcm(), &gctx, p, p, ct, nonce[i], p - kFloorHeader,
-                               kFloorHeader, calc, 16);
-            const bool good = std::memcmp(calc, p + ct, 16) == 0;
-            ok &= good;
-            if (good) {
-                const uint64_t s = seq[i];
-                if (s >= top) {
-                    const uint64_t shift = s + 1 - top;
-                    window = shift >= 64 ? 1 : (window << shift) | 1;
-                    top = s + 1;
-                } else {
-                    window |= uint64_t{1} << (top - 1 - s);
-                }
-            }
-            size_t t = ct;
-            while (t > 0 && p[t - 1] == 0)
-                t--;
-            ok &= t > 0 && p[t - 1] == ZREC_CT_APPLICATION_DATA;
-        }
-        at += 32;
-        benchmark::ClobberMemory();
-    }
-    if (!ok) {
-        st.SkipWithError("a record failed to open");
-        return;
-    }
-    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 32);
-    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * 32 * size));
-}
 #endif  // ZREC_HAVE_IPSECMB
 
 // raw:aes128gcm:keyexp: one AES-128-GCM key expansion (round keys and
@@ -1467,17 +1420,17 @@ void register_raw(const Plan &plan)
         if (plan.quick && size != 64 && size != 1400 && size != 16384)
             continue;
         const std::string sz = std::to_string(size);
-        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:seal:" + sz).c_str(), bm_floor_seal,
-                                     size);
+        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:seal:" + sz).c_str(),
+                                     bm_floor_seal<FloorTls13>, size);
         note_registered("floor:tls13:aes128gcm:seal:" + sz);
-        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:open:" + sz).c_str(), bm_floor_open,
-                                     size);
+        benchmark::RegisterBenchmark(("floor:tls13:aes128gcm:open:" + sz).c_str(),
+                                     bm_floor_open<FloorTls13>, size);
         note_registered("floor:tls13:aes128gcm:open:" + sz);
         benchmark::RegisterBenchmark(("floor:dtls13:aes128gcm:seal:" + sz).c_str(),
-                                     bm_floor13_seal, size);
+                                     bm_floor_seal<FloorDtls13>, size);
         note_registered("floor:dtls13:aes128gcm:seal:" + sz);
         benchmark::RegisterBenchmark(("floor:dtls13:aes128gcm:open:" + sz).c_str(),
-                                     bm_floor13_open, size);
+                                     bm_floor_open<FloorDtls13>, size);
         note_registered("floor:dtls13:aes128gcm:open:" + sz);
         if (!plan.quick || size == 64 || size == 1400) {
             const std::string name = "floor:tls13:aes128gcm:seal:" + sz + ":zipf1M";

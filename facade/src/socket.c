@@ -1,114 +1,20 @@
 /*
- * zsock sockets on Linux: the fd side table, plain TCP/UDP calls, poll,
- * socket options; TLS/DTLS sockets hand over to tls.c.
- *
- * Every kernel socket is O_NONBLOCK; zsock-level blocking (with
- * SO_RCVTIMEO / SO_SNDTIMEO and MSG_DONTWAIT) is a poll() loop here.  That
- * gives Zephyr's semantics that Linux lacks: close() from another thread
- * wakes a blocked accept()/recv(), which then fails with EINTR.
+ * The zsock API on Linux (docs/FACADE.md): each call looks its socket up
+ * (fdtable.c) and dispatches through the socket's ops table, chosen at
+ * socket(): plain (plain.c), TLS stream or DTLS.  Here too: SOL_SOCKET
+ * options, fcntl/ioctl, and poll across socket kinds.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zephyr/net/socket.h>
 
 #include "zs_internal.h"
-
-/* ---- fd side table ------------------------------------------------------ */
-
-#define ZS_MAX_FD 65536
-
-static struct zs_sock *table[ZS_MAX_FD];
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct zs_sock *zs_get(int fd)
-{
-    if (fd < 0 || fd >= ZS_MAX_FD) {
-        errno = EBADF;
-        return NULL;
-    }
-    pthread_mutex_lock(&table_lock);
-    struct zs_sock *s = table[fd];
-    if (s)
-        atomic_fetch_add(&s->refs, 1);
-    pthread_mutex_unlock(&table_lock);
-    if (s == NULL)
-        errno = EBADF;
-    return s;
-}
-
-void zs_put(struct zs_sock *s)
-{
-    atomic_fetch_sub(&s->refs, 1);
-}
-
-struct zs_sock *zs_register(int fd, int family, int type, int proto)
-{
-    if (fd >= ZS_MAX_FD) {
-        errno = EMFILE;
-        return NULL;
-    }
-    struct zs_sock *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    s->fd = fd;
-    s->family = family;
-    s->type = type;
-    s->proto = proto;
-    s->rcvtimeo_ms = -1;
-    s->sndtimeo_ms = -1;
-    atomic_init(&s->refs, 1); /* the table's */
-    atomic_init(&s->closing, false);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_lock(&table_lock);
-    table[fd] = s;
-    pthread_mutex_unlock(&table_lock);
-    return s;
-}
-
-int64_t zs_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t zs_deadline(int timeout_ms)
-{
-    return timeout_ms < 0 ? -1 : zs_now_ms() + timeout_ms;
-}
-
-int zs_wait(struct zs_sock *s, short events, int64_t deadline_ms)
-{
-    for (;;) {
-        if (atomic_load(&s->closing))
-            return -EINTR;
-        int timeout = -1;
-        if (deadline_ms >= 0) {
-            int64_t left = deadline_ms - zs_now_ms();
-            if (left <= 0)
-                return -EAGAIN;
-            timeout = left > INT32_MAX ? INT32_MAX : (int)left;
-        }
-        struct pollfd p = {s->fd, events, 0};
-        int n = poll(&p, 1, timeout);
-        if (atomic_load(&s->closing))
-            return -EINTR;
-        if (n > 0)
-            return 0; /* ready, or an error/hangup the caller's call will report */
-        if (n == 0)
-            return -EAGAIN;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
 
 /* ---- socket life cycle -------------------------------------------------- */
 
@@ -175,30 +81,11 @@ int zsock_close(int fd)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL) /* not a zsock socket: with POSIX names, close() of a file */
         return close(fd);
-    pthread_mutex_lock(&table_lock);
-    bool mine = table[fd] == s;
-    if (mine)
-        table[fd] = NULL; /* new calls now fail with EBADF */
-    pthread_mutex_unlock(&table_lock);
-    if (!mine) { /* another close() won the race */
+    if (!zs_unregister(s)) { /* another close() won the race */
         zs_put(s);
         return zs_fail(-EBADF);
     }
-    atomic_fetch_sub(&s->refs, 1); /* the table's reference */
-    if (atomic_load(&s->refs) > 1) {
-        /* Calls in progress in other threads: wake them (they return
-         * EINTR) and wait for them to leave before freeing the socket. */
-        atomic_store(&s->closing, true);
-        shutdown(fd, SHUT_RDWR);
-        while (atomic_load(&s->refs) > 1)
-            sched_yield();
-    }
-    if (s->tls)
-        zs_tls_destroy(s); /* close_notify where the connection still allows it */
-    int rc = close(fd);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
-    return rc;
+    return zs_close_sock(s); /* holding our reference, it drops the table's */
 }
 
 int zsock_shutdown(int fd, int how)
@@ -206,7 +93,7 @@ int zsock_shutdown(int fd, int how)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    int rc = s->tls ? zs_tls_shutdown(s, how) : (shutdown(fd, how) < 0 ? -errno : 0);
+    int rc = s->ops->shutdown(s, how);
     zs_put(s);
     return rc < 0 ? zs_fail(rc) : 0;
 }
@@ -226,33 +113,9 @@ int zsock_listen(int fd, int backlog)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    int rc = s->tls ? zs_tls_listen(s, backlog) : (listen(fd, backlog) < 0 ? -errno : 0);
+    int rc = s->ops->listen(s, backlog);
     zs_put(s);
     return rc < 0 ? zs_fail(rc) : 0;
-}
-
-/* A TCP/UDP connect with zsock blocking semantics (shared with tls.c through
- * zs_tls_connect's own use of this path). */
-int zs_plain_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
-{
-    if (connect(s->fd, addr, len) == 0)
-        return 0;
-    if (errno != EINPROGRESS)
-        return -errno;
-    if (s->nonblock)
-        return -EINPROGRESS;
-    /* Blocking connect: wait for the three-way handshake (Zephyr bounds it
-     * by CONFIG_NET_SOCKETS_CONNECT_TIMEOUT, 3 s by default). */
-    int rc = zs_wait(s, POLLOUT, zs_deadline(3000));
-    if (rc == -EAGAIN)
-        return -ETIMEDOUT;
-    if (rc < 0)
-        return rc;
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-        return -errno;
-    return -err;
 }
 
 int zsock_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -260,26 +123,9 @@ int zsock_connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    int rc = s->tls ? zs_tls_connect(s, addr, len) : zs_plain_connect(s, addr, len);
+    int rc = s->ops->connect(s, addr, len);
     zs_put(s);
     return rc < 0 ? zs_fail(rc) : 0;
-}
-
-int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
-{
-    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
-    for (;;) {
-        int fd = accept4(s->fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0)
-            return fd;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return atomic_load(&s->closing) ? -EINTR : -errno;
-        if (s->nonblock)
-            return -EAGAIN;
-        int rc = zs_wait(s, POLLIN, deadline);
-        if (rc < 0)
-            return rc;
-    }
 }
 
 int zsock_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -287,98 +133,19 @@ int zsock_accept(int fd, struct sockaddr *addr, socklen_t *len)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    int rc;
-    if (s->tls) {
-        rc = zs_tls_accept(s, addr, len);
-    } else {
-        rc = zs_plain_accept(s, addr, len);
-        if (rc >= 0 && zs_register(rc, s->family, s->type, s->proto) == NULL) {
-            int e = errno;
-            close(rc);
-            rc = -e;
-        }
-    }
+    int rc = s->ops->accept(s, addr, len);
     zs_put(s);
     return rc < 0 ? zs_fail(rc) : rc;
 }
 
 /* ---- data --------------------------------------------------------------- */
 
-static ssize_t plain_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
-{
-    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
-    int64_t deadline = zs_deadline(s->sndtimeo_ms);
-    for (;;) {
-        ssize_t n = sendmsg(s->fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0)
-            return n;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return atomic_load(&s->closing) ? -EINTR : -errno;
-        if (dontwait)
-            return -EAGAIN;
-        int rc = zs_wait(s, POLLOUT, deadline);
-        if (rc < 0)
-            return rc;
-    }
-}
-
-static ssize_t plain_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
-{
-    bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
-    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
-    size_t want = 0, got = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-        want += msg->msg_iov[i].iov_len;
-    /* MSG_WAITALL on a stream: the kernel cannot wait for us (the fd is
-     * non-blocking), so gather here until full, EOF or error. */
-    bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
-    flags &= ~(MSG_WAITALL | MSG_DONTWAIT);
-    for (;;) {
-        struct msghdr m = *msg;
-        struct iovec iov[64];
-        if (got > 0) {
-            /* Continue after what we already have. */
-            size_t skip = got;
-            int n = 0;
-            for (size_t i = 0; i < (size_t)msg->msg_iovlen && n < 64; i++) {
-                struct iovec v = msg->msg_iov[i];
-                if (skip >= v.iov_len) {
-                    skip -= v.iov_len;
-                    continue;
-                }
-                iov[n++] = (struct iovec){(char *)v.iov_base + skip, v.iov_len - skip};
-                skip = 0;
-            }
-            m.msg_iov = iov;
-            m.msg_iovlen = (size_t)n;
-        }
-        ssize_t n = recvmsg(s->fd, &m, flags | MSG_DONTWAIT);
-        if (n > 0) {
-            got += (size_t)n;
-            if (got > 0 && m.msg_iov == msg->msg_iov)
-                msg->msg_flags = m.msg_flags;
-            if (!waitall || got >= want)
-                return (ssize_t)got;
-            continue;
-        }
-        if (n == 0)
-            return (ssize_t)got; /* EOF (or an empty datagram) */
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return got ? (ssize_t)got : (atomic_load(&s->closing) ? -EINTR : -errno);
-        if (dontwait)
-            return got ? (ssize_t)got : -EAGAIN;
-        int rc = zs_wait(s, POLLIN, deadline);
-        if (rc < 0)
-            return got ? (ssize_t)got : rc;
-    }
-}
-
 ssize_t zsock_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    ssize_t n = s->tls ? zs_tls_sendmsg(s, msg, flags) : plain_sendmsg(s, msg, flags);
+    ssize_t n = s->ops->sendmsg(s, msg, flags);
     zs_put(s);
     return n < 0 ? zs_fail((int)n) : n;
 }
@@ -397,7 +164,7 @@ ssize_t zsock_recvmsg(int fd, struct msghdr *msg, int flags)
     struct zs_sock *s = zs_get(fd);
     if (s == NULL)
         return -1;
-    ssize_t n = s->tls ? zs_tls_recvmsg(s, msg, flags) : plain_recvmsg(s, msg, flags);
+    ssize_t n = s->ops->recvmsg(s, msg, flags);
     zs_put(s);
     return n < 0 ? zs_fail((int)n) : n;
 }
@@ -448,8 +215,8 @@ int zsock_ioctl_impl(int fd, unsigned long request, va_list ap)
     if (request == FIONBIO && arg) {
         s->nonblock = *(int *)arg != 0;
         rc = 0;
-    } else if (request == FIONREAD && s->tls) {
-        rc = zs_tls_fionread(s, arg);
+    } else if (request == FIONREAD && s->ops->fionread) {
+        rc = s->ops->fionread(s, arg);
         if (rc < 0)
             rc = zs_fail(rc);
     } else {
@@ -480,7 +247,7 @@ int zsock_setsockopt(int fd, int level, int name, const void *val, socklen_t len
         return -1;
     int rc = 0;
     if (level == SOL_TLS) {
-        rc = s->tls ? zs_tls_setsockopt(s, name, val, len) : -ENOPROTOOPT;
+        rc = s->ops->setsockopt ? s->ops->setsockopt(s, name, val, len) : -ENOPROTOOPT;
     } else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
         rc = timeval_ms(val, len, &s->rcvtimeo_ms);
     } else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
@@ -522,7 +289,7 @@ int zsock_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
         return -1;
     int rc = 0;
     if (level == SOL_TLS)
-        rc = s->tls ? zs_tls_getsockopt(s, name, val, len) : -ENOPROTOOPT;
+        rc = s->ops->getsockopt ? s->ops->getsockopt(s, name, val, len) : -ENOPROTOOPT;
     else if (level == SOL_SOCKET && name == SO_PROTOCOL)
         rc = put_int(val, len, s->proto); /* IPPROTO_TLS_1_2 … for TLS sockets */
     else if (level == SOL_SOCKET && name == SO_TYPE)
@@ -579,8 +346,11 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
     int64_t deadline = zs_deadline(timeout);
     for (int i = 0; i < nfds; i++) {
         socks[i] = fds[i].fd >= 0 ? zs_get(fds[i].fd) : NULL;
-        /* Only connected TLS sockets need the TLS layer's view. */
-        if (socks[i] && (!socks[i]->tls || zs_tls_poll_passthrough(socks[i]))) {
+        /* Only sockets whose layer knows more than the kernel (connected
+         * TLS and DTLS sockets) need their poll_ready. */
+        if (socks[i] && (!socks[i]->ops->poll_ready ||
+                         (socks[i]->ops->poll_passthrough &&
+                          socks[i]->ops->poll_passthrough(socks[i])))) {
             zs_put(socks[i]);
             socks[i] = NULL;
         }
@@ -592,9 +362,9 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
             fds[i].revents = 0;
             kp[i] = (struct pollfd){fds[i].fd, fds[i].events, 0};
             struct zs_sock *s = socks[i];
-            if (s && s->tls) {
+            if (s) {
                 short kev = 0;
-                short r = zs_tls_poll_ready(s, fds[i].events, &kev);
+                short r = s->ops->poll_ready(s, fds[i].events, &kev);
                 if (r) {
                     fds[i].revents = r;
                     ready++;
@@ -607,7 +377,9 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
         int64_t until = deadline;
         for (int i = 0; i < nfds && !ready; i++) {
             /* Wake for a DTLS handshake's retransmission timer too. */
-            int64_t at = socks[i] && socks[i]->tls ? zs_tls_next_timer(socks[i]) : -1;
+            int64_t at = socks[i] && socks[i]->ops->next_timer
+                             ? socks[i]->ops->next_timer(socks[i])
+                             : -1;
             if (at >= 0 && (until < 0 || at < until))
                 until = at;
         }
@@ -625,7 +397,7 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
         for (int i = 0; n > 0 && i < nfds; i++) {
             if (kp[i].fd < 0 || kp[i].revents == 0)
                 continue;
-            if (socks[i] && socks[i]->tls) {
+            if (socks[i]) {
                 /* Kernel activity on a TLS socket: re-ask the TLS layer. */
                 if (fds[i].revents == 0)
                     tls_woke = true;
@@ -640,10 +412,10 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
         if (tls_woke) {
             for (int i = 0; i < nfds; i++) {
                 struct zs_sock *s = socks[i];
-                if (!(s && s->tls && fds[i].revents == 0 && kp[i].revents))
+                if (!(s && fds[i].revents == 0 && kp[i].revents))
                     continue;
                 short kev;
-                short r = zs_tls_poll_ready(s, fds[i].events, &kev);
+                short r = s->ops->poll_ready(s, fds[i].events, &kev);
                 if (r) {
                     fds[i].revents = r;
                     ready++;

@@ -37,6 +37,8 @@ bool zs_is_dtls_proto(int proto)
     return proto == IPPROTO_DTLS_1_2 || proto == IPPROTO_DTLS_1_3;
 }
 
+static const struct zs_ops tls_ops;
+
 int zs_tls_create(struct zs_sock *s)
 {
     if (s->proto == IPPROTO_DTLS_1_0)
@@ -57,6 +59,7 @@ int zs_tls_create(struct zs_sock *s)
     static int initialised;
     if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
         wolfSSL_Init();
+    s->ops = &tls_ops;
     if (t->dtls) {
         s->tls = t;
         int rc = zs_dtls_create(s);
@@ -591,10 +594,7 @@ static int hs_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
 
 /* ---- connection set-up -------------------------------------------------- */
 
-int zs_plain_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
-int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
-
-int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+static int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct zs_tls *t = s->tls;
     if (t->dtls)
@@ -615,7 +615,7 @@ int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len
     return hs_drive(s, false, zs_deadline(s->sndtimeo_ms));
 }
 
-int zs_tls_listen(struct zs_sock *s, int backlog)
+static int zs_tls_listen(struct zs_sock *s, int backlog)
 {
     if (s->tls->dtls)
         return -EOPNOTSUPP; /* a DTLS server socket serves clients after bind() */
@@ -628,7 +628,7 @@ int zs_tls_listen(struct zs_sock *s, int backlog)
 
 /* A new TLS socket for an accepted connection, configured like the
  * listening one (it shares its wolfSSL context: credentials load once). */
-int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
+static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
 {
     struct zs_tls *lt = s->tls;
     if (lt->dtls)
@@ -745,7 +745,7 @@ static int ensure_open(struct zs_sock *s, bool dontwait, int64_t deadline)
     return s->tls->state == ST_OPEN ? 0 : hs_drive(s, dontwait, deadline);
 }
 
-ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
+static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
     if (t->dtls)
@@ -936,7 +936,7 @@ static size_t copy_pending(struct zs_tls *t, const struct msghdr *msg, bool peek
     return done;
 }
 
-ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
+static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
     if (t->dtls)
@@ -1050,7 +1050,7 @@ static void send_close_notify(struct zs_sock *s)
         (void)send(s->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-int zs_tls_shutdown(struct zs_sock *s, int how)
+static int zs_tls_shutdown(struct zs_sock *s, int how)
 {
     if (s->tls->dtls)
         return zs_dtls_shutdown(s, how);
@@ -1061,7 +1061,7 @@ int zs_tls_shutdown(struct zs_sock *s, int how)
     return shutdown(s->fd, how) < 0 ? -errno : 0;
 }
 
-void zs_tls_destroy(struct zs_sock *s)
+static void zs_tls_destroy(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
     if (t == NULL)
@@ -1081,7 +1081,7 @@ void zs_tls_destroy(struct zs_sock *s)
     s->tls = NULL;
 }
 
-int zs_tls_fionread(struct zs_sock *s, int *avail)
+static int zs_tls_fionread(struct zs_sock *s, int *avail)
 {
     if (avail == NULL)
         return -EINVAL;
@@ -1093,12 +1093,12 @@ int zs_tls_fionread(struct zs_sock *s, int *avail)
     return 0;
 }
 
-int64_t zs_tls_next_timer(struct zs_sock *s)
+static int64_t zs_tls_next_timer(struct zs_sock *s)
 {
     return s->tls->dtls ? zs_dtls_next_timer(s) : -1;
 }
 
-bool zs_tls_poll_passthrough(struct zs_sock *s)
+static bool zs_tls_poll_passthrough(struct zs_sock *s)
 {
     if (s->tls->dtls)
         return zs_dtls_poll_passthrough(s);
@@ -1108,7 +1108,7 @@ bool zs_tls_poll_passthrough(struct zs_sock *s)
     return pass;
 }
 
-short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
+static short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
 {
     struct zs_tls *t = s->tls;
     if (t->dtls)
@@ -1238,7 +1238,7 @@ static int set_dtls_option(struct zs_tls *t, int name, const void *val, socklen_
     return -ENOPROTOOPT;
 }
 
-int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
+static int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
 {
     struct zs_tls *t = s->tls;
     int rc = 0;
@@ -1341,7 +1341,7 @@ static int put_int_opt(void *val, socklen_t *len, int v)
     return 0;
 }
 
-int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+static int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
 {
     struct zs_tls *t = s->tls;
     int rc;
@@ -1416,3 +1416,19 @@ int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
+
+static const struct zs_ops tls_ops = {
+    .connect = zs_tls_connect,
+    .listen = zs_tls_listen,
+    .accept = zs_tls_accept,
+    .sendmsg = zs_tls_sendmsg,
+    .recvmsg = zs_tls_recvmsg,
+    .shutdown = zs_tls_shutdown,
+    .destroy = zs_tls_destroy,
+    .setsockopt = zs_tls_setsockopt,
+    .getsockopt = zs_tls_getsockopt,
+    .poll_ready = zs_tls_poll_ready,
+    .poll_passthrough = zs_tls_poll_passthrough,
+    .fionread = zs_tls_fionread,
+    .next_timer = zs_tls_next_timer,
+};

@@ -1,5 +1,6 @@
-/* libzrec-zsock internals shared by socket.c (fd side table, plain sockets,
- * poll, options) and tls.c (TLS/DTLS). */
+/* libzrec-zsock internals (docs/FACADE.md): the socket object and its ops
+ * table, the fd side table and waiting (fdtable.c), plain sockets
+ * (plain.c), and what the API layer (socket.c) calls in the TLS layers. */
 #ifndef ZS_INTERNAL_H
 #define ZS_INTERNAL_H
 
@@ -13,6 +14,35 @@
 #include <sys/socket.h>
 
 struct zs_tls;
+struct zs_sock;
+
+/* What a kind of socket does (plain, TLS stream, DTLS), chosen at socket()
+ * like Zephyr's fd vtables.  Negative errno returns.  NULL members: the
+ * option level is not the kind's (setsockopt/getsockopt: ENOPROTOOPT), the
+ * kernel's readiness and FIONREAD are the socket's (poll_ready, fionread),
+ * nothing to let go at close() (destroy), no timers (next_timer). */
+struct zs_ops {
+    int (*connect)(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+    int (*listen)(struct zs_sock *s, int backlog);
+    int (*accept)(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
+    ssize_t (*sendmsg)(struct zs_sock *s, const struct msghdr *msg, int flags);
+    ssize_t (*recvmsg)(struct zs_sock *s, struct msghdr *msg, int flags);
+    int (*shutdown)(struct zs_sock *s, int how);
+    void (*destroy)(struct zs_sock *s);
+    int (*setsockopt)(struct zs_sock *s, int name, const void *val, socklen_t len); /* SOL_TLS */
+    int (*getsockopt)(struct zs_sock *s, int name, void *val, socklen_t *len);       /* SOL_TLS */
+    /* poll: events the layer can report without the kernel (data already
+     * decrypted, peer closed, fatal error) after a non-blocking pump, and
+     * the kernel events to wait for otherwise. */
+    short (*poll_ready)(struct zs_sock *s, short want, short *kernel_events);
+    /* Whether, right now, the kernel's readiness is the socket's
+     * (listening, or not yet connected): poll skips poll_ready then. */
+    bool (*poll_passthrough)(struct zs_sock *s);
+    int (*fionread)(struct zs_sock *s, int *avail);
+    /* When the layer needs to run without kernel activity (a DTLS
+     * handshake's retransmission timer): absolute zs_now_ms() time, or -1. */
+    int64_t (*next_timer)(struct zs_sock *s);
+};
 
 /* One zsock socket.  The zsock fd *is* the kernel fd; the kernel socket is
  * always O_NONBLOCK underneath, and blocking behaviour (with SO_RCVTIMEO /
@@ -30,6 +60,7 @@ struct zs_sock {
     atomic_int refs;   /* the table's reference + one per call in progress */
     atomic_bool closing;
     pthread_mutex_t lock; /* protects the TLS state; never held across a wait */
+    const struct zs_ops *ops;
     struct zs_tls *tls;   /* NULL for plain sockets */
 };
 
@@ -37,8 +68,14 @@ struct zs_sock {
  * ours).  Every zs_get() is paired with zs_put(). */
 struct zs_sock *zs_get(int fd);
 void zs_put(struct zs_sock *s);
-/* Register a new socket for fd (the kernel socket already exists). */
+/* Register a new socket for fd (the kernel socket already exists), with
+ * the plain ops; a TLS layer replaces them. */
 struct zs_sock *zs_register(int fd, int family, int type, int proto);
+/* close(): take the socket out of the table (false: another close() did),
+ * then, holding the caller's reference, let it go for good (wakes and
+ * waits for calls in progress, ops->destroy, close(2), free). */
+bool zs_unregister(struct zs_sock *s);
+int zs_close_sock(struct zs_sock *s);
 
 /* Wait until fd has `events` (POLLIN / POLLOUT) or the deadline passes.
  * Returns 0 when ready, -EAGAIN on timeout, -EINTR when the socket is being
@@ -54,30 +91,21 @@ static inline int zs_fail(int neg_errno)
     return -1;
 }
 
+/* ---- plain sockets (plain.c) ---- */
+
+extern const struct zs_ops zs_plain_ops;
+/* Steps the TLS stream reuses: connect with zsock blocking semantics (Zephyr
+ * bounds a blocking one by 3 s), and accept4() to a bare kernel fd. */
+int zs_plain_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
+ssize_t zs_plain_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags);
+ssize_t zs_plain_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags);
+
 /* ---- TLS (tls.c) ---- */
 
 bool zs_is_tls_proto(int proto);
 bool zs_is_dtls_proto(int proto);
-int zs_tls_create(struct zs_sock *s);           /* at socket() */
-void zs_tls_destroy(struct zs_sock *s);          /* at close(); sends close_notify */
-int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len);
-int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len);
-int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
-int zs_tls_listen(struct zs_sock *s, int backlog);
-int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
-ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags);
-ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags);
-int zs_tls_shutdown(struct zs_sock *s, int how);
-/* poll support: events the TLS layer can report without the kernel (data
- * already decrypted, peer closed, fatal error), after a non-blocking pump;
- * and the kernel events to wait for otherwise. */
-short zs_tls_poll_ready(struct zs_sock *s, short want, short *kernel_events);
-/* A TLS socket whose readiness is the kernel's (listening, or not yet
- * connected): poll treats it like a plain socket. */
-bool zs_tls_poll_passthrough(struct zs_sock *s);
-int zs_tls_fionread(struct zs_sock *s, int *avail);
-/* When the TLS layer needs to run without kernel activity (a DTLS
- * handshake's retransmission timer): absolute zs_now_ms() time, or -1. */
-int64_t zs_tls_next_timer(struct zs_sock *s);
+/* At socket(): TLS state and the TLS ops (TLS stream or DTLS). */
+int zs_tls_create(struct zs_sock *s);
 
 #endif

@@ -40,6 +40,8 @@
 
 #include "zs_tls.h"
 
+static const struct zs_ops dtls_ops;
+
 #define DGRAM_CAP (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
 #define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
 #define FLIGHT_CAP 8192        /* a last flight is small: CCS + Finished, an ACK */
@@ -941,27 +943,35 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
 
 /* ---- the socket's life ------------------------------------------------------ */
 
+/* At socket(): a DTLS socket over UDP. */
 int zs_dtls_create(struct zs_sock *s)
 {
+    struct zs_tls *t = zs_tls_conf_new(s->proto);
     struct zs_dtls *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return -ENOMEM;
+    if (t == NULL || d == NULL)
+        goto fail;
     d->rx = malloc(DGRAM_CAP);
     d->tx = malloc(DGRAM_CAP);
     if (d->rx == NULL || d->tx == NULL ||
-        getrandom(d->cookie_secret, sizeof d->cookie_secret, 0) != sizeof d->cookie_secret) {
-        free(d->rx);
-        free(d->tx);
-        free(d);
-        return -ENOMEM;
-    }
+        getrandom(d->cookie_secret, sizeof d->cookie_secret, 0) != sizeof d->cookie_secret)
+        goto fail;
     /* A server's memory bound: each session is about 3 KB after the handoff,
      * a handshake in progress a wolfSSL object (tens of KB). */
     const char *env = getenv("ZREC_DTLS_MAX_PEERS");
     long max = env ? strtol(env, NULL, 10) : 0;
     d->max_peers = max > 0 && max <= 1 << 20 ? (int)max : MAX_PEERS;
-    s->tls->d = d;
+    t->d = d;
+    s->tls = t;
+    s->ops = &dtls_ops;
     return 0;
+fail:
+    if (d) {
+        free(d->rx);
+        free(d->tx);
+        free(d);
+    }
+    zs_tls_conf_free(t);
+    return -ENOMEM;
 }
 
 static void close_notify_all(struct zs_sock *s)
@@ -978,11 +988,9 @@ static void close_notify_all(struct zs_sock *s)
     }
 }
 
-void zs_dtls_destroy(struct zs_sock *s)
+static void zs_dtls_destroy(struct zs_sock *s)
 {
     struct zs_dtls *d = s->tls->d;
-    if (d == NULL)
-        return;
     if (!atomic_load(&s->closing) && !s->tls->close_sent)
         close_notify_all(s);
     while (d->npeers)
@@ -992,10 +1000,11 @@ void zs_dtls_destroy(struct zs_sock *s)
     free(d->rx);
     free(d->tx);
     free(d);
-    s->tls->d = NULL;
+    zs_tls_conf_free(s->tls);
+    s->tls = NULL;
 }
 
-int zs_dtls_shutdown(struct zs_sock *s, int how)
+static int zs_dtls_shutdown(struct zs_sock *s, int how)
 {
     pthread_mutex_lock(&s->lock);
     if ((how == SHUT_WR || how == SHUT_RDWR) && !s->tls->close_sent) {
@@ -1079,7 +1088,7 @@ static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_
     return err;
 }
 
-int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+static int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct zs_tls *t = s->tls;
     if (t->server)
@@ -1114,7 +1123,7 @@ static int client_ready(struct zs_sock *s, bool dontwait, int64_t deadline)
 
 /* ---- records out -------------------------------------------------------------- */
 
-ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
+static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
@@ -1235,7 +1244,7 @@ static ssize_t deliver_pending(struct zs_dtls *d, struct msghdr *msg, int flags)
     return (flags & MSG_TRUNC) ? (ssize_t)whole : (ssize_t)done;
 }
 
-ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
+static ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
@@ -1308,7 +1317,7 @@ ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
 
 /* ---- poll, ioctl, options ------------------------------------------------------------ */
 
-bool zs_dtls_poll_passthrough(struct zs_sock *s)
+static bool zs_dtls_poll_passthrough(struct zs_sock *s)
 {
     pthread_mutex_lock(&s->lock);
     bool pass = !s->tls->server && s->tls->state == ST_IDLE;
@@ -1316,7 +1325,7 @@ bool zs_dtls_poll_passthrough(struct zs_sock *s)
     return pass;
 }
 
-short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
+static short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
@@ -1355,7 +1364,7 @@ short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
     return ready;
 }
 
-int64_t zs_dtls_next_timer(struct zs_sock *s)
+static int64_t zs_dtls_next_timer(struct zs_sock *s)
 {
     pthread_mutex_lock(&s->lock);
     int64_t at = next_timer(s->tls->d);
@@ -1363,7 +1372,7 @@ int64_t zs_dtls_next_timer(struct zs_sock *s)
     return at;
 }
 
-int zs_dtls_fionread(struct zs_sock *s, int *avail)
+static int zs_dtls_fionread(struct zs_sock *s, int *avail)
 {
     pthread_mutex_lock(&s->lock);
     *avail = (int)s->tls->d->pend_len;
@@ -1382,7 +1391,7 @@ static int put_bytes(void *val, socklen_t *len, const uint8_t *b, size_t n)
 
 /* The CID options read the client's session, or on a server the session
  * of the last datagram delivered.  (Called with the lock held.) */
-int zs_dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+static int dtls_cid_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
@@ -1412,3 +1421,50 @@ int zs_dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
         return -ENOPROTOOPT;
     }
 }
+
+static int dtls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = zs_tls_conf_set(s->tls, name, val, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = zs_tls_conf_get(s->tls, name, val, len);
+    if (rc == -ENOPROTOOPT)
+        rc = dtls_cid_getsockopt(s, name, val, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* A DTLS server socket serves clients after bind(): no listen()/accept(). */
+static int dtls_listen(struct zs_sock *s, int backlog)
+{
+    (void)s, (void)backlog;
+    return -EOPNOTSUPP;
+}
+
+static int dtls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
+{
+    (void)s, (void)addr, (void)len;
+    return -EOPNOTSUPP;
+}
+
+static const struct zs_ops dtls_ops = {
+    .connect = zs_dtls_connect,
+    .listen = dtls_listen,
+    .accept = dtls_accept,
+    .sendmsg = zs_dtls_sendmsg,
+    .recvmsg = zs_dtls_recvmsg,
+    .shutdown = zs_dtls_shutdown,
+    .destroy = zs_dtls_destroy,
+    .setsockopt = dtls_setsockopt,
+    .getsockopt = dtls_getsockopt,
+    .poll_ready = zs_dtls_poll_ready,
+    .poll_passthrough = zs_dtls_poll_passthrough,
+    .fionread = zs_dtls_fionread,
+    .next_timer = zs_dtls_next_timer,
+};

@@ -47,7 +47,7 @@ int zsock_socket(int family, int type, int proto)
         return zs_fail(-e);
     }
     if (tls) {
-        int rc = zs_tls_create(s);
+        int rc = zs_is_dtls_proto(proto) ? zs_dtls_create(s) : zs_tls_stream_create(s);
         if (rc < 0) {
             zsock_close(fd);
             return zs_fail(rc);

@@ -101,11 +101,12 @@ int zs_plain_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
 ssize_t zs_plain_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags);
 ssize_t zs_plain_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags);
 
-/* ---- TLS (tls.c) ---- */
+/* ---- TLS and DTLS sockets ---- */
 
-bool zs_is_tls_proto(int proto);
+bool zs_is_tls_proto(int proto);  /* tls_conf.c */
 bool zs_is_dtls_proto(int proto);
-/* At socket(): TLS state and the TLS ops (TLS stream or DTLS). */
-int zs_tls_create(struct zs_sock *s);
+/* At socket(): TLS state and the kind's ops. */
+int zs_tls_stream_create(struct zs_sock *s); /* tls_stream.c */
+int zs_dtls_create(struct zs_sock *s);       /* dtls.c */
 
 #endif

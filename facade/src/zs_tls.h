@@ -1,5 +1,6 @@
-/* libzrec-zsock internals shared by tls.c (configuration, wolfSSL set-up,
- * TLS over TCP) and dtls.c (DTLS over UDP). */
+/* libzrec-zsock internals (docs/FACADE.md): the TLS state both kinds share
+ * and tls_conf.c's interface, for tls_stream.c (TLS over TCP) and dtls.c
+ * (DTLS over UDP). */
 #ifndef ZS_TLS_H
 #define ZS_TLS_H
 
@@ -76,25 +77,16 @@ struct zs_tls {
     size_t tx_off, tx_len;
 };
 
-/* Shared by tls.c and dtls.c (the socket's lock held). */
+/* tls_conf.c (the socket's lock held where it matters). */
+struct zs_tls *zs_tls_conf_new(int proto);           /* the options' defaults */
+void zs_tls_conf_free(struct zs_tls *t);             /* the context, hostname, t */
+int zs_tls_conf_set(struct zs_tls *t, int name, const void *val, socklen_t len);
+int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len); /* -ENOPROTOOPT: not shared */
 int zs_tls_make_ctx(struct zs_tls *t);               /* t->ctx once, from the options */
 int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl); /* SNI, ALPN, PSK, cache */
 void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl); /* suite, verify, ALPN… */
-void zs_tls_verify_done(struct zs_tls *t);
+void zs_tls_verify_done(struct zs_tls *t);           /* TLS_CERT_VERIFY_RESULT, also after a failure */
 /* TLS_SESSION_CACHE: keep sess (owned) for the peer of fd. */
-void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess); /* TLS_CERT_VERIFY_RESULT, also after a failure */
-
-/* DTLS (dtls.c). */
-int zs_dtls_create(struct zs_sock *s);
-void zs_dtls_destroy(struct zs_sock *s);
-int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
-ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags);
-ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags);
-short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kernel_events);
-bool zs_dtls_poll_passthrough(struct zs_sock *s);
-int zs_dtls_fionread(struct zs_sock *s, int *avail);
-int64_t zs_dtls_next_timer(struct zs_sock *s);
-int zs_dtls_shutdown(struct zs_sock *s, int how);
-int zs_dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len);
+void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * TLS sockets for the zsock facade: wolfSSL runs the handshake on the kernel
+ * TLS stream sockets for the zsock facade (docs/FACADE.md; the options and
+ * wolfSSL set-up are tls_conf.c's): wolfSSL runs the handshake on the kernel
  * fd (blocking or non-blocking), then the connection's records belong to
  * the zrec engine.  Data moves with copy-on-crypt: send() seals from the
  * caller's buffer into the socket's record buffer and recv() opens from the
@@ -20,61 +21,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zrec/zsock_ext.h"
-#include "zs_creds.h"
 #include "zs_tls.h" /* wolfSSL's options.h first, then the rest of wolfSSL */
 
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
-bool zs_is_tls_proto(int proto)
-{
-    return proto == IPPROTO_TLS_1_2 || proto == IPPROTO_TLS_1_3;
-}
+static const struct zs_ops tls_stream_ops;
 
-bool zs_is_dtls_proto(int proto)
+/* At socket(): a TLS socket over TCP. */
+int zs_tls_stream_create(struct zs_sock *s)
 {
-    return proto == IPPROTO_DTLS_1_2 || proto == IPPROTO_DTLS_1_3;
-}
-
-static const struct zs_ops tls_ops;
-
-int zs_tls_create(struct zs_sock *s)
-{
-    if (s->proto == IPPROTO_DTLS_1_0)
-        return -EPROTONOSUPPORT; /* DTLS 1.0 has no AEAD suites (RFC 6347 is 1.2) */
-    struct zs_tls *t = calloc(1, sizeof *t);
+    struct zs_tls *t = zs_tls_conf_new(s->proto);
     if (t == NULL)
         return -ENOMEM;
-    t->dtls = zs_is_dtls_proto(s->proto);
-    t->version = s->proto == IPPROTO_TLS_1_3 || s->proto == IPPROTO_DTLS_1_3 ? 0x0304 : 0x0303;
-    t->peer_verify = -1;
-    t->handshake_on_connect = 1;
-    t->cert_verify_result = -1;
-    t->cipher_used = -1;
-    t->cid_value_len = -1;
-    /* mbedTLS's defaults, which Zephyr's sockets inherit. */
-    t->hs_timeout_min = 1000;
-    t->hs_timeout_max = 60000;
-    static int initialised;
-    if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
-        wolfSSL_Init();
-    s->ops = &tls_ops;
-    if (t->dtls) {
-        s->tls = t;
-        int rc = zs_dtls_create(s);
-        if (rc < 0) {
-            s->tls = NULL;
-            free(t);
-        }
-        return rc;
-    }
     /* Every record (and every handshake flight piece) is written with one
      * send(): Nagle would only hold the last small one back for a delayed
      * ACK (~40 ms per round trip of the handshake). */
     int one = 1;
     (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->tls = t;
+    s->ops = &tls_stream_ops;
     return 0;
 }
 
@@ -85,75 +51,6 @@ static void free_handshake(struct zs_tls *t)
     t->ssl = NULL;
     zrec_wolfssl_capture_free(t->cap);
     t->cap = NULL;
-}
-
-/* ---- TLS_SESSION_CACHE ---------------------------------------------------
- *
- * Client sessions kept by peer address, as Zephyr's cache is: TLS 1.2
- * sessions as the handshake leaves them, TLS 1.3 ones from the tickets the
- * engine receives after the handoff (zrec_wolfssl_get1_session). */
-
-#define CACHE_SLOTS 16
-static struct {
-    struct sockaddr_storage peer;
-    socklen_t len;
-    WOLFSSL_SESSION *sess;
-    uint64_t used;
-} cache[CACHE_SLOTS];
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t cache_clock;
-
-void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess)
-{
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    if (sess == NULL || getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
-        wolfSSL_SESSION_free(sess);
-        return;
-    }
-    pthread_mutex_lock(&cache_lock);
-    int slot = 0;
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        if (cache[i].sess && cache[i].len == len && memcmp(&cache[i].peer, &peer, len) == 0) {
-            slot = i;
-            break;
-        }
-        if (cache[i].used < cache[slot].used)
-            slot = i; /* the least recently used one goes */
-    }
-    wolfSSL_SESSION_free(cache[slot].sess);
-    cache[slot].peer = peer;
-    cache[slot].len = len;
-    cache[slot].sess = sess;
-    cache[slot].used = ++cache_clock;
-    pthread_mutex_unlock(&cache_lock);
-}
-
-static void cache_apply(int fd, WOLFSSL *ssl)
-{
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
-        return;
-    pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS; i++)
-        if (cache[i].sess && cache[i].len == len && memcmp(&cache[i].peer, &peer, len) == 0) {
-            (void)wolfSSL_set_session(ssl, cache[i].sess);
-            cache[i].used = ++cache_clock;
-            break;
-        }
-    pthread_mutex_unlock(&cache_lock);
-}
-
-static void cache_purge(void)
-{
-    pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        wolfSSL_SESSION_free(cache[i].sess);
-        cache[i].sess = NULL;
-        cache[i].used = 0;
-    }
-    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- wolfSSL set-up ------------------------------------------------------ */
@@ -197,309 +94,14 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
                                                  : WOLFSSL_CBIO_ERR_GENERAL;
 }
 
-/* Zephyr counts a PEM credential's terminating NUL in its length. */
-static int cred_format(const void *buf, size_t *len)
-{
-    if (zs_cred_is_pem(buf, *len)) {
-        if (*len && ((const char *)buf)[*len - 1] == '\0')
-            (*len)--;
-        return WOLFSSL_FILETYPE_PEM;
-    }
-    return WOLFSSL_FILETYPE_ASN1;
-}
-
-/* PSK (TLS_CREDENTIAL_PSK + TLS_CREDENTIAL_PSK_ID under one tag): wolfSSL
- * asks through callbacks; the socket is its I/O context. */
-static int find_psk(struct zs_tls *t, const void **key, size_t *key_len, const void **id,
-                    size_t *id_len)
-{
-    for (int i = 0; i < t->ntags; i++)
-        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_PSK, key, key_len) == 0 &&
-            zs_cred_find(t->tags[i], TLS_CREDENTIAL_PSK_ID, id, id_len) == 0)
-            return 0;
-    return -ENOENT;
-}
-
-static unsigned int psk_client(WOLFSSL *ssl, const char *hint, char *identity,
-                               unsigned int id_max, unsigned char *key, unsigned int key_max)
-{
-    (void)hint;
-    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
-    const void *k, *id;
-    size_t kl, il;
-    if (s == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 || il + 1 > id_max || kl > key_max)
-        return 0;
-    memcpy(identity, id, il);
-    identity[il] = '\0';
-    memcpy(key, k, kl);
-    return (unsigned int)kl;
-}
-
-static unsigned int psk_server(WOLFSSL *ssl, const char *identity, unsigned char *key,
-                               unsigned int key_max)
-{
-    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
-    const void *k, *id;
-    size_t kl, il;
-    if (s == NULL || identity == NULL || find_psk(s->tls, &k, &kl, &id, &il) < 0 ||
-        strlen(identity) != il || memcmp(identity, id, il) != 0 || kl > key_max)
-        return 0; /* unknown identity: the handshake fails */
-    memcpy(key, k, kl);
-    return (unsigned int)kl;
-}
-
-/* TLS 1.3 binds a PSK to a hash; wolfSSL's TLS 1.3 PSK callbacks name the
- * suite to use with it: the first TLS 1.3 suite the socket allows, else
- * TLS_AES_128_GCM_SHA256 (RFC 8446 §4.2.11). */
-static const char *psk13_suite(struct zs_sock *s)
-{
-    struct zs_tls *t = s->tls;
-    for (int i = 0; i < t->nciphers; i++)
-        if ((t->ciphers[i] >> 8) == 0x13)
-            return wolfSSL_get_cipher_name_from_suite(0x13, (unsigned char)t->ciphers[i]);
-    return "TLS13-AES128-GCM-SHA256";
-}
-
-static unsigned int psk_client13(WOLFSSL *ssl, const char *hint, char *identity,
-                                 unsigned int id_max, unsigned char *key, unsigned int key_max,
-                                 const char **suite)
-{
-    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
-    if (s == NULL)
-        return 0;
-    *suite = psk13_suite(s);
-    return psk_client(ssl, hint, identity, id_max, key, key_max);
-}
-
-static unsigned int psk_server13(WOLFSSL *ssl, const char *identity, unsigned char *key,
-                                 unsigned int key_max, const char **suite)
-{
-    struct zs_sock *s = wolfSSL_get_psk_callback_ctx(ssl);
-    if (s == NULL)
-        return 0;
-    *suite = psk13_suite(s);
-    return psk_server(ssl, identity, key, key_max);
-}
-
-static int load_credentials(struct zs_tls *t)
-{
-    const void *k, *id;
-    size_t kl, il;
-    if (find_psk(t, &k, &kl, &id, &il) == 0) {
-        if (t->server) {
-            wolfSSL_CTX_set_psk_server_callback(t->ctx, psk_server);
-            wolfSSL_CTX_set_psk_server_tls13_callback(t->ctx, psk_server13);
-        } else {
-            wolfSSL_CTX_set_psk_client_callback(t->ctx, psk_client);
-            wolfSSL_CTX_set_psk_client_tls13_callback(t->ctx, psk_client13);
-        }
-    }
-    int loaded_ca = 0;
-    for (int i = 0; i < t->ntags; i++) {
-        const void *buf;
-        size_t len;
-        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_CA_CERTIFICATE, &buf, &len) == 0) {
-            int fmt = cred_format(buf, &len);
-            if (wolfSSL_CTX_load_verify_buffer(t->ctx, buf, (long)len, fmt) != WOLFSSL_SUCCESS)
-                return -EINVAL;
-            loaded_ca++;
-        }
-        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_SERVER_CERTIFICATE, &buf, &len) == 0) {
-            int fmt = cred_format(buf, &len);
-            if (wolfSSL_CTX_use_certificate_buffer(t->ctx, buf, (long)len, fmt) !=
-                WOLFSSL_SUCCESS)
-                return -EINVAL;
-        }
-        if (zs_cred_find(t->tags[i], TLS_CREDENTIAL_PRIVATE_KEY, &buf, &len) == 0) {
-            int fmt = cred_format(buf, &len);
-            if (wolfSSL_CTX_use_PrivateKey_buffer(t->ctx, buf, (long)len, fmt) !=
-                WOLFSSL_SUCCESS)
-                return -EINVAL;
-        }
-    }
-    return loaded_ca;
-}
-
-static int effective_verify(const struct zs_tls *t)
-{
-    /* Zephyr's defaults: clients verify the peer, servers do not. */
-    if (t->peer_verify >= 0)
-        return t->peer_verify;
-    return t->server ? TLS_PEER_VERIFY_NONE : TLS_PEER_VERIFY_REQUIRED;
-}
-
-/* wolfSSL's reason for rejecting a certificate as mbedTLS's flag. */
-static uint32_t badcert_flags(int err)
-{
-    switch (err) {
-    case 0:
-        return 0;
-    case ASN_AFTER_DATE_E:
-        return ZREC_X509_BADCERT_EXPIRED;
-    case ASN_BEFORE_DATE_E:
-        return ZREC_X509_BADCERT_FUTURE;
-    case DOMAIN_NAME_MISMATCH:
-    case IPADDR_MISMATCH:
-        return ZREC_X509_BADCERT_CN_MISMATCH;
-    case ASN_NO_SIGNER_E:
-    case ASN_SELF_SIGNED_E:
-        return ZREC_X509_BADCERT_NOT_TRUSTED;
-    default:
-        return ZREC_X509_BADCERT_OTHER;
-    }
-}
-
-/* Called for every certificate of the peer's chain (WOLFSSL_ALWAYS_VERIFY_CB)
- * under TLS_PEER_VERIFY_OPTIONAL / _REQUIRED: collects the flags for
- * TLS_CERT_VERIFY_RESULT, lets TLS_CERT_VERIFY_CALLBACK have its say, and
- * fails the handshake only under _REQUIRED. */
-static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
-{
-    struct zs_sock *s = store->userCtx;
-    if (s == NULL || s->tls == NULL)
-        return preverify;
-    struct zs_tls *t = s->tls;
-    uint32_t flags = preverify ? 0 : badcert_flags(store->error);
-    if (t->verify_cb.cb) {
-        int len = 0;
-        const unsigned char *der =
-            store->current_cert ? wolfSSL_X509_get_der(store->current_cert, &len) : NULL;
-        zrec_tls_cert_verify_fn fn = (zrec_tls_cert_verify_fn)t->verify_cb.cb;
-        if (fn(t->verify_cb.ctx, der, der ? (size_t)len : 0, store->error_depth, &flags) != 0) {
-            t->verify_flags |= flags ? flags : ZREC_X509_BADCERT_OTHER;
-            return 0; /* the application said no */
-        }
-    }
-    t->verify_flags |= flags;
-    return flags == 0 || effective_verify(t) == TLS_PEER_VERIFY_OPTIONAL;
-}
-
-void zs_tls_verify_done(struct zs_tls *t)
-{
-    t->cert_verify_result = effective_verify(t) == TLS_PEER_VERIFY_NONE
-                                ? (int)ZREC_X509_BADCERT_SKIP_VERIFY
-                                : (int)t->verify_flags;
-}
-
-static int cipher_list(struct zs_tls *t, char *out, size_t cap)
-{
-    size_t pos = 0;
-    out[0] = '\0';
-    for (int i = 0; i < t->nciphers; i++) {
-        const char *name = wolfSSL_get_cipher_name_from_suite(
-            (unsigned char)(t->ciphers[i] >> 8), (unsigned char)t->ciphers[i]);
-        if (name == NULL || strcmp(name, "None") == 0)
-            continue; /* a suite this build does not have */
-        size_t n = strlen(name);
-        if (pos + n + 2 > cap)
-            return -ENOBUFS;
-        if (pos)
-            out[pos++] = ':';
-        memcpy(out + pos, name, n + 1);
-        pos += n;
-    }
-    return pos ? 0 : -EINVAL;
-}
-
-/* With no TLS_CIPHERSUITE_LIST the handshake offers only the suites the
- * engine carries (zrec_wolfssl_cipher_list(), zrec_wolfssl_suite_ids()), so
- * it never settles on one (CBC, NULL, AES-256-CCM) that the handoff would
- * then refuse. */
-
-static WOLFSSL_METHOD *method(const struct zs_tls *t)
-{
-    if (t->dtls && t->version == 0x0304)
-        return t->server ? wolfDTLSv1_3_server_method() : wolfDTLSv1_3_client_method();
-    if (t->dtls)
-        return t->server ? wolfDTLSv1_2_server_method() : wolfDTLSv1_2_client_method();
-    if (t->version == 0x0304)
-        return t->server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
-    return t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
-}
-
-int zs_tls_make_ctx(struct zs_tls *t)
-{
-    if (t->ctx == NULL) {
-        /* The method object is owned (and freed) by the context made of it:
-         * make one only for a new context. */
-        t->ctx = wolfSSL_CTX_new(method(t));
-        if (t->ctx == NULL)
-            return -ENOMEM;
-        if (!t->dtls) { /* dtls.c brings its own datagram I/O */
-            wolfSSL_CTX_SetIORecv(t->ctx, io_recv);
-            wolfSSL_CTX_SetIOSend(t->ctx, io_send);
-        }
-        int rc = load_credentials(t);
-        if (rc < 0)
-            return rc;
-        int verify = effective_verify(t);
-        if (verify == TLS_PEER_VERIFY_NONE)
-            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_NONE, NULL);
-        else if (verify == TLS_PEER_VERIFY_OPTIONAL)
-            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_cb);
-        else
-            wolfSSL_CTX_set_verify(t->ctx,
-                                   WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                                   verify_cb);
-        char list[4096];
-        if (t->nciphers)
-            rc = cipher_list(t, list, sizeof list);
-        else
-            rc = zrec_wolfssl_cipher_list(list, sizeof list) > 0 ? 0 : -EINVAL;
-        if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
-            return -EINVAL;
-    }
-    return 0;
-}
-
-int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl)
-{
-    struct zs_tls *t = s->tls;
-    (void)wolfSSL_set_psk_callback_ctx(ssl, s);
-    wolfSSL_SetCertCbCtx(ssl, s);
-    t->verify_flags = 0;
-    if (!t->server && t->hostname_set && t->hostname) {
-        /* SNI and the name check (RFC 6066 §3; RFC 6125). */
-        size_t n = strlen(t->hostname);
-        if (wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, t->hostname, (word16)n) !=
-                WOLFSSL_SUCCESS ||
-            wolfSSL_check_domain_name(ssl, t->hostname) != WOLFSSL_SUCCESS)
-            return -EINVAL;
-    }
-    if (t->alpn[0] && wolfSSL_UseALPN(ssl, t->alpn, (unsigned)strlen(t->alpn),
-                                      WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
-        return -EINVAL;
-    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED)
-        cache_apply(s->fd, ssl);
-    return 0;
-}
-
-/* What the finished handshake leaves for getsockopt(), and the session for
- * the cache (TLS 1.2; TLS 1.3 tickets come after the handoff). */
-void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl)
-{
-    struct zs_tls *t = s->tls;
-    t->cipher_used = wolfSSL_get_current_cipher_suite(ssl) & 0xffff;
-    zs_tls_verify_done(t);
-    t->resumed = wolfSSL_session_reused(ssl) == 1;
-    char *proto = NULL;
-    unsigned short plen = 0;
-    t->alpn_chosen[0] = '\0';
-    if (wolfSSL_ALPN_GetProtocol(ssl, &proto, &plen) == WOLFSSL_SUCCESS && proto &&
-        plen < sizeof t->alpn_chosen) {
-        memcpy(t->alpn_chosen, proto, plen);
-        t->alpn_chosen[plen] = '\0';
-    }
-    if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
-        zs_tls_cache_store(s->fd, wolfSSL_get1_session(ssl));
-}
-
 static int hs_setup(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
     int rc = zs_tls_make_ctx(t);
     if (rc < 0)
         return rc;
+    wolfSSL_CTX_SetIORecv(t->ctx, io_recv);
+    wolfSSL_CTX_SetIOSend(t->ctx, io_send);
     t->ssl = wolfSSL_new(t->ctx);
     if (t->ssl == NULL)
         return -ENOMEM;
@@ -597,8 +199,6 @@ static int hs_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
 static int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
 {
     struct zs_tls *t = s->tls;
-    if (t->dtls)
-        return zs_dtls_connect(s, addr, len);
     if (t->state != ST_IDLE)
         return t->state == ST_FAILED ? -t->error : -EISCONN;
     int rc = zs_plain_connect(s, addr, len);
@@ -617,8 +217,6 @@ static int zs_tls_connect(struct zs_sock *s, const struct sockaddr *addr, sockle
 
 static int zs_tls_listen(struct zs_sock *s, int backlog)
 {
-    if (s->tls->dtls)
-        return -EOPNOTSUPP; /* a DTLS server socket serves clients after bind() */
     if (listen(s->fd, backlog) < 0)
         return -errno;
     s->tls->server = true;
@@ -631,8 +229,6 @@ static int zs_tls_listen(struct zs_sock *s, int backlog)
 static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
 {
     struct zs_tls *lt = s->tls;
-    if (lt->dtls)
-        return -EOPNOTSUPP;
     if (lt->state != ST_LISTEN)
         return -EINVAL;
     for (;;) {
@@ -645,7 +241,7 @@ static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *le
             close(fd);
             return -e;
         }
-        int rc = zs_tls_create(c);
+        int rc = zs_tls_stream_create(c);
         if (rc == 0) {
             struct zs_tls *t = c->tls;
             *t = *lt;             /* the options */
@@ -748,8 +344,6 @@ static int ensure_open(struct zs_sock *s, bool dontwait, int64_t deadline)
 static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
-    if (t->dtls)
-        return zs_dtls_sendmsg(s, msg, flags);
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
     int64_t deadline = zs_deadline(s->sndtimeo_ms);
     int rc = ensure_open(s, dontwait, deadline);
@@ -939,8 +533,6 @@ static size_t copy_pending(struct zs_tls *t, const struct msghdr *msg, bool peek
 static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
-    if (t->dtls)
-        return zs_dtls_recvmsg(s, msg, flags);
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
     bool peek = flags & MSG_PEEK;
     int64_t deadline = zs_deadline(s->rcvtimeo_ms);
@@ -1052,8 +644,6 @@ static void send_close_notify(struct zs_sock *s)
 
 static int zs_tls_shutdown(struct zs_sock *s, int how)
 {
-    if (s->tls->dtls)
-        return zs_dtls_shutdown(s, how);
     pthread_mutex_lock(&s->lock);
     if (how == SHUT_WR || how == SHUT_RDWR)
         send_close_notify(s);
@@ -1066,18 +656,13 @@ static void zs_tls_destroy(struct zs_sock *s)
     struct zs_tls *t = s->tls;
     if (t == NULL)
         return;
-    if (t->dtls)
-        zs_dtls_destroy(s);
-    else if (!atomic_load(&s->closing))
+    if (!atomic_load(&s->closing))
         send_close_notify(s);
     free_handshake(t);
     zrec_session_free(t->zs);
-    if (t->ctx)
-        wolfSSL_CTX_free(t->ctx);
-    free(t->hostname);
     free(t->rx);
     free(t->tx);
-    free(t);
+    zs_tls_conf_free(t);
     s->tls = NULL;
 }
 
@@ -1085,23 +670,14 @@ static int zs_tls_fionread(struct zs_sock *s, int *avail)
 {
     if (avail == NULL)
         return -EINVAL;
-    if (s->tls->dtls)
-        return zs_dtls_fionread(s, avail);
     pthread_mutex_lock(&s->lock);
     *avail = (int)s->tls->pend_len;
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
 
-static int64_t zs_tls_next_timer(struct zs_sock *s)
-{
-    return s->tls->dtls ? zs_dtls_next_timer(s) : -1;
-}
-
 static bool zs_tls_poll_passthrough(struct zs_sock *s)
 {
-    if (s->tls->dtls)
-        return zs_dtls_poll_passthrough(s);
     pthread_mutex_lock(&s->lock);
     bool pass = s->tls->state == ST_LISTEN || s->tls->state == ST_IDLE;
     pthread_mutex_unlock(&s->lock);
@@ -1111,8 +687,6 @@ static bool zs_tls_poll_passthrough(struct zs_sock *s)
 static short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
 {
     struct zs_tls *t = s->tls;
-    if (t->dtls)
-        return zs_dtls_poll_ready(s, want, kev);
     short ready = 0;
     *kev = 0;
     pthread_mutex_lock(&s->lock);
@@ -1170,254 +744,23 @@ static short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
 
 /* ---- options ------------------------------------------------------------ */
 
-/* An array-of-int option (sec tags, IANA cipher-suite ids). */
-static int set_int_list(int *dst, int *n, int max, const void *val, socklen_t len)
-{
-    if ((val == NULL && len) || len % sizeof(int) || len / sizeof(int) > (size_t)max)
-        return -EINVAL;
-    *n = (int)(len / sizeof(int));
-    if (len)
-        memcpy(dst, val, len);
-    return 0;
-}
-
-static int get_int_opt(const void *val, socklen_t len, int *v)
-{
-    if (val == NULL || len != sizeof *v)
-        return -EINVAL;
-    memcpy(v, val, sizeof *v);
-    return 0;
-}
-
-/* The DTLS options; they shape the next handshake (set them before
- * connect()/bind(), as in Zephyr). */
-static int set_dtls_option(struct zs_tls *t, int name, const void *val, socklen_t len)
-{
-    int v;
-    uint32_t ms;
-    switch (name) {
-    case TLS_DTLS_ROLE:
-        if (get_int_opt(val, len, &v) < 0 ||
-            (v != TLS_DTLS_ROLE_CLIENT && v != TLS_DTLS_ROLE_SERVER))
-            return -EINVAL;
-        if (t->state != ST_IDLE)
-            return -EISCONN;
-        t->server = v == TLS_DTLS_ROLE_SERVER;
-        return 0;
-    case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:
-    case TLS_DTLS_HANDSHAKE_TIMEOUT_MAX:
-        if (val == NULL || len != sizeof ms)
-            return -EINVAL;
-        memcpy(&ms, val, sizeof ms);
-        if (ms == 0)
-            return -EINVAL;
-        if (name == TLS_DTLS_HANDSHAKE_TIMEOUT_MIN)
-            t->hs_timeout_min = ms;
-        else
-            t->hs_timeout_max = ms;
-        return 0;
-    case TLS_DTLS_CID:
-        if (get_int_opt(val, len, &v) < 0 || v < TLS_DTLS_CID_DISABLED ||
-            v > TLS_DTLS_CID_ENABLED)
-            return -EINVAL;
-        /* wolfSSL 5.5.4 negotiates connection IDs for DTLS 1.3 only (RFC 9147
-         * §9); the engine has DTLS 1.2's (RFC 9146) but no handshake can
-         * agree on one (docs/DESIGN-NOTES.md §8). */
-        if (v != TLS_DTLS_CID_DISABLED && t->version != 0x0304)
-            return -EOPNOTSUPP;
-        t->dtls_cid = v;
-        return 0;
-    case TLS_DTLS_CID_VALUE:
-        /* wolfSSL caps connection IDs at 2 bytes (DTLS_CID_MAX_SIZE). */
-        if ((val == NULL && len) || len > 2)
-            return -EINVAL;
-        memcpy(t->cid_value, val, len);
-        t->cid_value_len = (int)len;
-        return 0;
-    }
-    return -ENOPROTOOPT;
-}
-
 static int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
 {
-    struct zs_tls *t = s->tls;
-    int rc = 0;
     pthread_mutex_lock(&s->lock);
-    switch (name) {
-    case TLS_SEC_TAG_LIST: /* sec_tag_t is an int */
-        rc = set_int_list(t->tags, &t->ntags, MAX_TAGS, val, len);
-        break;
-    case TLS_HOSTNAME:
-        free(t->hostname);
-        t->hostname = NULL;
-        t->hostname_set = true;
-        if (val && len) {
-            t->hostname = strndup(val, len);
-            if (t->hostname == NULL)
-                rc = -ENOMEM;
-        }
-        break;
-    case TLS_CIPHERSUITE_LIST:
-        rc = set_int_list(t->ciphers, &t->nciphers, MAX_CIPHERS, val, len);
-        break;
-    case TLS_PEER_VERIFY: {
-        int v;
-        if (val == NULL || len != sizeof v)
-            rc = -EINVAL;
-        else if (memcpy(&v, val, sizeof v), v < TLS_PEER_VERIFY_NONE || v > TLS_PEER_VERIFY_REQUIRED)
-            rc = -EINVAL;
-        else
-            t->peer_verify = v;
-        break;
-    }
-    case TLS_ALPN_LIST: {
-        /* Zephyr passes an array of NUL-terminated strings (a NULL-ended
-         * array of pointers); wolfSSL wants "a,b,c". */
-        const char *const *list = val;
-        size_t pos = 0, n = len / sizeof(char *);
-        t->alpn[0] = '\0';
-        for (size_t i = 0; i < n && list && list[i]; i++) {
-            size_t l = strlen(list[i]);
-            if (pos + l + 2 > ALPN_MAX) {
-                rc = -EINVAL;
-                break;
-            }
-            if (pos)
-                t->alpn[pos++] = ',';
-            memcpy(t->alpn + pos, list[i], l + 1);
-            pos += l;
-        }
-        break;
-    }
-    case TLS_SESSION_CACHE:
-    case TLS_CERT_NOCOPY:
-    case TLS_DTLS_HANDSHAKE_ON_CONNECT: {
-        int v;
-        if (val == NULL || len != sizeof v) {
-            rc = -EINVAL;
-            break;
-        }
-        memcpy(&v, val, sizeof v);
-        if (name == TLS_SESSION_CACHE)
-            t->session_cache = v;
-        else if (name == TLS_CERT_NOCOPY)
-            t->cert_nocopy = v;
-        else
-            t->handshake_on_connect = v;
-        break;
-    }
-    case TLS_SESSION_CACHE_PURGE:
-        cache_purge();
-        break;
-    case TLS_CERT_VERIFY_CALLBACK:
-        /* struct zsock_tls_cert_verify_cb; cb is a zrec_tls_cert_verify_fn
-         * (zrec/zsock_ext.h), NULL removes it. */
-        if (val == NULL || len != sizeof t->verify_cb)
-            rc = -EINVAL;
-        else
-            memcpy(&t->verify_cb, val, sizeof t->verify_cb);
-        break;
-    case TLS_DTLS_ROLE:
-    case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:
-    case TLS_DTLS_HANDSHAKE_TIMEOUT_MAX:
-    case TLS_DTLS_CID:
-    case TLS_DTLS_CID_VALUE:
-        rc = t->dtls ? set_dtls_option(t, name, val, len) : -ENOPROTOOPT;
-        break;
-    default:
-        rc = -ENOPROTOOPT;
-        break;
-    }
+    int rc = zs_tls_conf_set(s->tls, name, val, len);
     pthread_mutex_unlock(&s->lock);
     return rc;
-}
-
-static int put_int_opt(void *val, socklen_t *len, int v)
-{
-    if (val == NULL || len == NULL || *len < sizeof v)
-        return -EINVAL;
-    memcpy(val, &v, sizeof v);
-    *len = sizeof v;
-    return 0;
 }
 
 static int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
 {
-    struct zs_tls *t = s->tls;
-    int rc;
     pthread_mutex_lock(&s->lock);
-    switch (name) {
-    case TLS_SEC_TAG_LIST: {
-        size_t need = (size_t)t->ntags * sizeof(sec_tag_t);
-        if (val == NULL || len == NULL || *len < need)
-            rc = -EINVAL;
-        else {
-            memcpy(val, t->tags, need);
-            *len = (socklen_t)need;
-            rc = 0;
-        }
-        break;
-    }
-    case TLS_CIPHERSUITE_LIST: {
-        /* The list set, or the suites offered without one (Zephyr: all
-         * that mbedTLS has). */
-        int ids[128];
-        const int *src = t->ciphers;
-        int n = t->nciphers;
-        if (n == 0) {
-            uint16_t carried[128];
-            n = zrec_wolfssl_suite_ids(carried, 128);
-            for (int i = 0; i < n; i++)
-                ids[i] = carried[i];
-            src = ids;
-        }
-        size_t need = (size_t)n * sizeof(int);
-        if (val == NULL || len == NULL || *len < need)
-            rc = -EINVAL;
-        else {
-            memcpy(val, src, need);
-            *len = (socklen_t)need;
-            rc = 0;
-        }
-        break;
-    }
-    case TLS_CIPHERSUITE_USED:
-        rc = t->state == ST_OPEN ? put_int_opt(val, len, t->cipher_used) : -ENOTCONN;
-        break;
-    case TLS_CERT_VERIFY_RESULT:
-        rc = t->cert_verify_result >= 0 ? put_int_opt(val, len, t->cert_verify_result)
-                                        : -ENOTCONN;
-        break;
-    case TLS_SESSION_CACHE:
-        rc = put_int_opt(val, len, t->session_cache);
-        break;
-    case ZREC_TLS_SESSION_RESUMED:
-        rc = t->state == ST_OPEN ? put_int_opt(val, len, t->resumed) : -ENOTCONN;
-        break;
-    case TLS_ALPN_LIST: {
-        /* Zephyr's getsockopt(TLS_ALPN_LIST) returns the protocol the
-         * handshake selected (mbedtls_ssl_get_alpn_protocol()). */
-        size_t n = strlen(t->alpn_chosen);
-        if (t->state != ST_OPEN)
-            rc = -ENOTCONN;
-        else if (val == NULL || len == NULL || *len < n + 1)
-            rc = -EINVAL;
-        else {
-            memcpy(val, t->alpn_chosen, n + 1);
-            *len = (socklen_t)n;
-            rc = 0;
-        }
-        break;
-    }
-    default:
-        rc = t->dtls ? zs_dtls_getsockopt(s, name, val, len) : -ENOPROTOOPT;
-        break;
-    }
+    int rc = zs_tls_conf_get(s->tls, name, val, len);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
-static const struct zs_ops tls_ops = {
+static const struct zs_ops tls_stream_ops = {
     .connect = zs_tls_connect,
     .listen = zs_tls_listen,
     .accept = zs_tls_accept,
@@ -1430,5 +773,4 @@ static const struct zs_ops tls_ops = {
     .poll_ready = zs_tls_poll_ready,
     .poll_passthrough = zs_tls_poll_passthrough,
     .fionread = zs_tls_fionread,
-    .next_timer = zs_tls_next_timer,
 };

@@ -1,8 +1,9 @@
 /*
- * DTLS sockets for the zsock facade: DTLS 1.2 (RFC 6347) and DTLS 1.3
- * (RFC 9147) over one UDP socket.  wolfSSL runs each handshake over
- * datagrams this file hands it; then the records belong to the zrec engine
- * and every send() is one record in one datagram, every recv() one record.
+ * DTLS sockets for the zsock facade (docs/FACADE.md): DTLS 1.2 (RFC 6347)
+ * and DTLS 1.3 (RFC 9147) over one UDP socket.  The handshake driver
+ * (dtls_hs.c) runs each handshake over the datagrams this file routes to
+ * it; then the records belong to the zrec engine and every send() is one
+ * record in one datagram, every recv() one record.
  *
  * A client socket has one peer (the connected address).  A server socket
  * (TLS_DTLS_ROLE_SERVER) serves many peers on one socket: datagrams are
@@ -10,24 +11,6 @@
  * negotiated (RFC 9147 §9), so a client whose address changes keeps its
  * session.  recvfrom() returns application data from any peer with its
  * address; sendto() seals for that peer's session.
- *
- * Unknown peers cost no state until they prove their address: each
- * ClientHello from an unknown address goes to a fresh wolfSSL object that
- * answers with a cookie (HelloVerifyRequest, RFC 6347 §4.2.1; HelloRetryRequest
- * with a cookie, RFC 9147 §5.1) and is dropped; only the object that answers
- * a ClientHello carrying a valid cookie with a ServerHello becomes a peer.
- * All of a socket's objects share one cookie secret, so the cookie from one
- * object is good for the next.
- *
- * Retransmission (RFC 6347 §4.2.4, RFC 9147 §5.8): during the handshake
- * the timer starts at TLS_DTLS_HANDSHAKE_TIMEOUT_MIN and doubles up to _MAX;
- * when the timer at _MAX expires the handshake fails with ETIMEDOUT.  After
- * the handoff there is no wolfSSL object to retransmit our last flight when
- * the peer shows it missed it (it repeats its own flight), so the flight's
- * datagrams are kept as sent and replayed verbatim: the same bytes under the
- * same record numbers, which the peer accepts once and drops as replays
- * after.  The flight is released once the peer's data or ACK shows it is
- * done.
  *
  * Invalid records (bad MAC, stale epoch, replays, garbage) are dropped
  * silently and the session goes on (RFC 6347 §4.1.2.7, RFC 9147 §4.5.2).
@@ -38,332 +21,17 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "zs_tls.h"
+#include "zs_dtls.h"
 
 static const struct zs_ops dtls_ops;
 
-#define DGRAM_CAP (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
 #define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
-#define FLIGHT_CAP 8192        /* a last flight is small: CCS + Finished, an ACK */
-#define CID_LEN 2              /* wolfSSL 5.5.4's DTLS_CID_MAX_SIZE */
-#define REPLAY_GAP_MS 100      /* at most one flight replay per peer per this */
 #define KEY_UPDATE_RTX_MS 1000 /* DTLS 1.3 KeyUpdate retransmission (RFC 9147 §5.8) */
 #define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
-
-enum peer_state { P_HANDSHAKE, P_OPEN };
-
-struct peer {
-    struct zs_sock *sock;
-    struct peer *addr_next; /* the bucket chain of zs_dtls.by_addr */
-    bool in_table;          /* peer_add()ed */
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    enum peer_state state;
-    WOLFSSL *ssl;
-    struct zrec_wolfssl_capture *cap;
-    struct zrec_session *zs;
-    /* Handshake: the datagram offered to wolfSSL and what the step did. */
-    const uint8_t *in;
-    size_t in_len;
-    bool progress;     /* wolfSSL read a datagram with something new (handshake_progress()) */
-    bool classified;   /* this step's first datagram out was looked at */
-    bool mute;         /* drop what wolfSSL sends in this step */
-    int peer_epoch;    /* the highest epoch seen from the peer, -1: none */
-    int peer_msg_seq;  /* the highest plaintext message_seq seen, -1: none */
-    int sent_msg_seq;  /* the highest plaintext message_seq we sent, -1: none */
-    uint64_t next_seq0; /* the next record number of our epoch 0 */
-    bool protected_out; /* we sent a record under keys (our epoch moved on) */
-    bool alerted;       /* wolfSSL sent an alert in this step */
-    int64_t answer_at; /* no answer to a repeated flight before this */
-    bool sent;         /* wolfSSL sent something */
-    bool server_hello; /* it sent a ServerHello (not just a cookie request) */
-    bool refused;      /* the kernel reported ECONNREFUSED (ICMP) */
-    bool rtx;          /* wolfSSL is retransmitting: not a new flight */
-    bool started;      /* the first step (a client's ClientHello) ran */
-    uint8_t held_alert[32]; /* a fatal alert held until the step's outcome */
-    size_t held_len;
-    uint32_t rtx_ms;   /* current retransmission timeout */
-    int64_t rtx_at;    /* when it expires */
-    /* Our last flight as sent: [u16 length][datagram]… */
-    uint8_t *flight;
-    size_t flight_len;
-    bool flight_over; /* the peer answered: the next send starts a new flight */
-    bool flight_lost; /* too big to keep */
-    int64_t replay_at;
-    int64_t key_update_at;
-    int64_t active; /* when the peer last sent an authentic record */
-    uint8_t my_cid[CID_LEN], peer_cid[CID_LEN];
-    uint8_t my_cid_len, peer_cid_len;
-};
-
-struct zs_dtls {
-    struct peer **peers; /* sessions and handshakes past the cookie exchange */
-    int npeers;
-    int max_peers; /* MAX_PEERS, or ZREC_DTLS_MAX_PEERS from the environment */
-    int handshakes; /* peers of the table still in their handshake (timers) */
-    struct peer **by_addr; /* ADDR_BUCKETS chains, made with the first peer */
-    struct peer *last; /* the peer of the last record delivered (send()) */
-    uint8_t cookie_secret[32];
-    bool closed; /* client: close_notify received */
-    /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,
-     * which came from rx_from. */
-    uint8_t *rx;
-    size_t rx_off, rx_len;
-    struct peer *rx_peer;
-    struct sockaddr_storage rx_from;
-    socklen_t rx_fromlen;
-    /* Application data opened but not yet delivered (MSG_PEEK, poll). */
-    uint8_t *pend;
-    size_t pend_len;
-    struct peer *pend_peer;
-    uint8_t *tx;
-};
 
 static bool same_addr(const struct peer *p, const struct sockaddr_storage *a, socklen_t len)
 {
     return p->addrlen == len && memcmp(&p->addr, a, len) == 0;
-}
-
-/* ---- datagram I/O for wolfSSL -------------------------------------------- */
-
-/* The HelloRetryRequest's special Random (RFC 8446 §4.1.3). */
-static const uint8_t hrr_random[32] = {
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
-
-/* DTLSPlaintext header (13 bytes) then the handshake header (12 bytes:
- * msg_type at 13); ServerHello's body starts with version (2) and random. */
-static bool is_server_hello(const uint8_t *b, size_t n)
-{
-    return n >= 25 + 34 && b[0] == ZREC_CT_HANDSHAKE && b[13] == 2 &&
-           memcmp(b + 27, hrr_random, sizeof hrr_random) != 0;
-}
-
-static bool is_client_hello(const uint8_t *b, size_t n)
-{
-    return n >= 25 && b[0] == ZREC_CT_HANDSHAKE && b[1] == 0xfe && b[3] == 0 && b[4] == 0 &&
-           b[13] == 1;
-}
-
-/* The header of the next DTLS record in a datagram. */
-struct rec_hdr {
-    bool plain;    /* DTLSPlaintext (RFC 6347 §4.1), else a DTLS 1.3 unified header */
-    uint8_t type;  /* plain: the content type */
-    int epoch;     /* unified header: the epoch's low two bits (RFC 9147 §4) */
-    uint64_t seq;  /* plain: the record number */
-    int msg_seq;   /* plain handshake record: its first message_seq, else -1 */
-};
-
-/* Parse the record at *b (*n bytes left) and step past it; false when
- * nothing (or only a cut header) is left.  During the handshake no CID is
- * in use, so a unified header's length is known without one. */
-static bool next_record(const uint8_t **b, size_t *n, struct rec_hdr *h)
-{
-    const uint8_t *r = *b;
-    size_t len;
-    *h = (struct rec_hdr){.msg_seq = -1};
-    if (*n > 0 && (r[0] & 0xe0) == 0x20) {
-        h->epoch = r[0] & 3;
-        size_t hdr = 1 + ((r[0] & 0x08) ? 2 : 1);
-        if (!(r[0] & 0x04))
-            len = *n; /* no length: the record runs to the datagram's end */
-        else if (*n >= hdr + 2)
-            len = hdr + 2 + ((size_t)r[hdr] << 8 | r[hdr + 1]);
-        else
-            return false;
-    } else if (*n >= 13) {
-        h->plain = true;
-        h->type = r[0];
-        h->epoch = r[3] << 8 | r[4];
-        for (int i = 5; i < 11; i++)
-            h->seq = h->seq << 8 | r[i];
-        if (r[0] == ZREC_CT_HANDSHAKE && *n >= 25)
-            h->msg_seq = r[17] << 8 | r[18];
-        len = 13 + ((size_t)r[11] << 8 | r[12]);
-    } else {
-        return false;
-    }
-    if (len > *n)
-        len = *n;
-    *b += len;
-    *n -= len;
-    return true;
-}
-
-/* Did this datagram move the peer's side of the handshake forward: a record
- * of a later epoch, or a plaintext handshake message with a higher
- * message_seq (RFC 6347 §4.2.2, RFC 9147 §5.2) than any before?  If not, it
- * is the peer repeating a flight. */
-static bool handshake_progress(struct peer *p, const uint8_t *b, size_t n)
-{
-    bool moved = false;
-    struct rec_hdr h;
-    while (next_record(&b, &n, &h)) {
-        if (h.epoch > p->peer_epoch) {
-            p->peer_epoch = h.epoch;
-            moved = true;
-        }
-        if (h.plain && h.epoch == 0 && h.msg_seq > p->peer_msg_seq) {
-            p->peer_msg_seq = h.msg_seq;
-            moved = true;
-        }
-    }
-    return moved;
-}
-
-static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
-{
-    (void)ssl;
-    struct peer *p = ctx;
-    if (p->in == NULL)
-        return WOLFSSL_CBIO_ERR_WANT_READ;
-    if (handshake_progress(p, p->in, p->in_len))
-        p->progress = true;
-    /* A datagram larger than wolfSSL's buffer is cut: its records then fail
-     * and are dropped as any invalid record is. */
-    size_t n = p->in_len < (size_t)sz ? p->in_len : (size_t)sz;
-    memcpy(buf, p->in, n);
-    p->in = NULL;
-    p->flight_over = true;
-    return (int)n;
-}
-
-static void flight_add(struct peer *p, const uint8_t *buf, size_t n)
-{
-    if (p->flight_over) {
-        p->flight_len = 0;
-        p->flight_over = false;
-        p->flight_lost = false;
-    }
-    if (p->flight_lost)
-        return;
-    if (p->flight == NULL)
-        p->flight = malloc(FLIGHT_CAP);
-    if (p->flight == NULL || p->flight_len + 2 + n > FLIGHT_CAP) {
-        p->flight_lost = true; /* only a final flight is ever replayed */
-        return;
-    }
-    p->flight[p->flight_len] = (uint8_t)(n >> 8);
-    p->flight[p->flight_len + 1] = (uint8_t)n;
-    memcpy(p->flight + p->flight_len + 2, buf, n);
-    p->flight_len += 2 + n;
-}
-
-static ssize_t send_to_peer(struct peer *p, const void *buf, size_t n)
-{
-    struct zs_sock *s = p->sock;
-    bool server = s->tls->server;
-    return sendto(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
-                  server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
-}
-
-/* Note what wolfSSL sends in a handshake step: the epoch-0 record numbers
- * (for alert_failed_handshake()), whether an alert or anything under keys
- * went out, and the highest message_seq.  Returns whether the datagram
- * repeats a flight sent before: its first record is a plaintext handshake
- * message we already sent (message_seq, RFC 6347 §4.2.2). */
-static bool note_sent(struct peer *p, const uint8_t *b, size_t n)
-{
-    bool repeat = false, first = true;
-    struct rec_hdr h;
-    while (next_record(&b, &n, &h)) {
-        if (!h.plain || h.epoch != 0) {
-            p->protected_out = true; /* DTLS 1.3 unified header, or epoch > 0 */
-            first = false;
-            continue;
-        }
-        if (h.seq >= p->next_seq0)
-            p->next_seq0 = h.seq + 1;
-        if (h.type == ZREC_CT_ALERT)
-            p->alerted = true;
-        if (h.type == ZREC_CT_CHANGE_CIPHER_SPEC)
-            p->protected_out = true; /* what follows is under the new keys */
-        if (h.type == ZREC_CT_HANDSHAKE) {
-            if (first && h.msg_seq <= p->sent_msg_seq)
-                repeat = true;
-            if (h.msg_seq > p->sent_msg_seq)
-                p->sent_msg_seq = h.msg_seq;
-        }
-        first = false;
-    }
-    return repeat;
-}
-
-/* The handshake failed and wolfSSL said nothing: wolfSSL 5.5.4 fails a
- * DTLS 1.2 server handshake without a client certificate (NO_PEER_CERT)
- * silently, and over UDP the client would wait for its timer to run out.
- * Send handshake_failure (RFC 5246 §7.4.6) as wolfSSL would over TCP: a
- * plaintext alert in epoch 0, with the next record number of that epoch,
- * as long as nothing went out under keys yet. */
-static void alert_failed_handshake(struct peer *p)
-{
-    if (p->alerted || p->protected_out)
-        return;
-    uint8_t a[15] = {ZREC_CT_ALERT, 0xfe, 0xfd, 0, 0};
-    for (int i = 0; i < 6; i++)
-        a[5 + i] = (uint8_t)(p->next_seq0 >> (8 * (5 - i)));
-    a[12] = 2;
-    a[13] = ZREC_ALERT_FATAL;
-    a[14] = 40; /* handshake_failure */
-    (void)send_to_peer(p, a, sizeof a);
-}
-
-/* A plaintext fatal alert (DTLSPlaintext, epoch 0) during the handshake. */
-static bool is_plain_fatal_alert(const uint8_t *b, size_t n)
-{
-    return n >= 15 && b[0] == ZREC_CT_ALERT && b[3] == 0 && b[4] == 0 && b[13] == ZREC_ALERT_FATAL;
-}
-
-static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
-{
-    (void)ssl;
-    struct peer *p = ctx;
-    const uint8_t *b = (const uint8_t *)buf;
-    if (p->state == P_HANDSHAKE && is_plain_fatal_alert(b, (size_t)sz) &&
-        (size_t)sz <= sizeof p->held_alert) {
-        /* wolfSSL 5.5.4 (WOLFSSL_EXTRA_ALERTS) sends a fatal
-         * unexpected_message when a DTLS 1.2 ChangeCipherSpec overtakes a
-         * lost ClientKeyExchange, then ignores the CCS and goes on, as RFC
-         * 6347 §4.1 wants; the peer would abort.  peer_step() sends the
-         * alert only if the handshake really failed. */
-        memcpy(p->held_alert, b, (size_t)sz);
-        p->held_len = (size_t)sz;
-        return sz;
-    }
-    bool first_of_step = !p->rtx && !p->classified;
-    if (!p->rtx)
-        p->classified = true;
-    if (note_sent(p, b, (size_t)sz) && first_of_step) {
-        /* The peer repeated its flight and wolfSSL answers with ours at once
-         * (RFC 6347 §4.2.4).  When both ends do that over a flight that
-         * cannot complete (a wrong PSK: the Finished never verifies) they
-         * bounce retransmissions at wire speed: answer at most once per
-         * retransmission timeout. */
-        int64_t now = zs_now_ms();
-        p->mute = now < p->answer_at;
-        if (!p->mute)
-            p->answer_at = now + p->rtx_ms;
-    }
-    if (p->mute)
-        return sz;
-    if (is_server_hello(b, (size_t)sz))
-        p->server_hello = true;
-    if (!p->rtx)
-        flight_add(p, b, (size_t)sz);
-    ssize_t n = send_to_peer(p, buf, (size_t)sz);
-    if (n >= 0) {
-        p->sent = true;
-        return (int)n;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return WOLFSSL_CBIO_ERR_WANT_WRITE;
-    if (errno == EINTR)
-        return WOLFSSL_CBIO_ERR_ISR;
-    if (errno == ECONNREFUSED) {
-        p->refused = true;
-        return WOLFSSL_CBIO_ERR_CONN_RST;
-    }
-    return WOLFSSL_CBIO_ERR_GENERAL;
 }
 
 /* ---- peers ---------------------------------------------------------------- */
@@ -419,11 +87,8 @@ static void peer_free(struct zs_dtls *d, struct peer *p)
         d->pend = NULL;
         d->pend_len = 0;
     }
-    if (p->ssl)
-        wolfSSL_free(p->ssl);
-    zrec_wolfssl_capture_free(p->cap);
+    zs_dhs_release(p);
     zrec_session_free(p->zs);
-    free(p->flight);
     free(p);
 }
 
@@ -481,201 +146,36 @@ static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
     return false;
 }
 
-/* A wolfSSL object for a handshake with addr. */
-static struct peer *peer_new(struct zs_sock *s, const struct sockaddr_storage *addr,
+/* A handshake with addr (dtls_hs.c), with a connection ID of ours no other
+ * peer of the socket has. */
+static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *addr,
                              socklen_t addrlen, int *err)
 {
-    struct zs_tls *t = s->tls;
-    struct zs_dtls *d = t->d;
-    *err = zs_tls_make_ctx(t);
-    if (*err < 0)
-        return NULL;
-    wolfSSL_CTX_SetIORecv(t->ctx, dio_recv);
-    wolfSSL_CTX_SetIOSend(t->ctx, dio_send);
-    struct peer *p = calloc(1, sizeof *p);
-    *err = -ENOMEM;
-    if (p == NULL)
-        return NULL;
-    p->sock = s;
-    p->peer_epoch = p->peer_msg_seq = p->sent_msg_seq = -1;
-    memcpy(&p->addr, addr, addrlen);
-    p->addrlen = addrlen;
-    p->state = P_HANDSHAKE;
-    p->ssl = wolfSSL_new(t->ctx);
-    if (p->ssl == NULL)
-        goto fail;
-    wolfSSL_SetIOReadCtx(p->ssl, p);
-    wolfSSL_SetIOWriteCtx(p->ssl, p);
-    wolfSSL_dtls_set_using_nonblock(p->ssl, 1);
-    /* Our timer (milliseconds, TLS_DTLS_HANDSHAKE_TIMEOUT_*) decides when
-     * the handshake gives up; wolfSSL's own limit (whole seconds) must not
-     * come first. */
-    (void)wolfSSL_dtls_set_timeout_max(p->ssl, 1 << 20);
-    *err = -EINVAL;
-    if (t->server) {
-        /* The cookie binds the ClientHello to its source address. */
-        if (wolfSSL_dtls_set_peer(p->ssl, &p->addr, p->addrlen) != WOLFSSL_SUCCESS)
-            goto fail;
-        int rc = t->version == 0x0304
-                     ? wolfSSL_send_hrr_cookie(p->ssl, d->cookie_secret, sizeof d->cookie_secret)
-                     : wolfSSL_DTLS_SetCookieSecret(p->ssl, d->cookie_secret,
-                                                    sizeof d->cookie_secret);
-        if (rc != WOLFSSL_SUCCESS && rc != 0)
-            goto fail;
-    }
-    *err = zs_tls_config_ssl(s, p->ssl);
-    if (*err < 0)
-        goto fail;
-    if (t->dtls_cid != TLS_DTLS_CID_DISABLED) {
-        *err = -EINVAL;
-        if (wolfSSL_dtls_cid_use(p->ssl) != WOLFSSL_SUCCESS)
-            goto fail;
-        if (t->dtls_cid == TLS_DTLS_CID_ENABLED) {
-            /* ENABLED: we ask the peer to send us this CID; SUPPORTED: we
-             * only send the peer's (an empty CID of ours, RFC 9146 §3). */
-            if (!t->server && t->cid_value_len >= 0) {
-                memcpy(p->my_cid, t->cid_value, (size_t)t->cid_value_len);
-                p->my_cid_len = (uint8_t)t->cid_value_len;
-            } else {
-                do {
-                    if (getrandom(p->my_cid, CID_LEN, 0) != CID_LEN)
-                        goto fail;
-                } while (t->server && cid_in_use(d, p->my_cid));
-                p->my_cid_len = CID_LEN;
-            }
-            if (p->my_cid_len &&
-                wolfSSL_dtls_cid_set(p->ssl, p->my_cid, p->my_cid_len) != WOLFSSL_SUCCESS)
-                goto fail;
+    uint8_t cid[CID_LEN] = {0};
+    while (s->tls->dtls_cid == TLS_DTLS_CID_ENABLED) {
+        if (getrandom(cid, CID_LEN, 0) != CID_LEN) {
+            *err = -EIO;
+            return NULL;
         }
+        if (!s->tls->server || !cid_in_use(s->tls->d, cid))
+            break;
     }
-    *err = -ENOMEM;
-    p->cap = zrec_wolfssl_prepare(p->ssl);
-    if (p->cap == NULL)
-        goto fail;
-    p->rtx_ms = t->hs_timeout_min;
-    p->rtx_at = zs_now_ms() + p->rtx_ms;
-    *err = 0;
-    return p;
-fail:
-    if (p->ssl)
-        wolfSSL_free(p->ssl);
-    free(p);
-    return NULL;
+    return zs_dhs_new(s, addr, addrlen, cid, err);
 }
 
-/* The peer repeats its flight, so it missed our last one: send it again. */
-static void replay_flight(struct peer *p, bool timer)
-{
-    int64_t now = zs_now_ms();
-    if (p->flight_len == 0 || p->flight_lost || (!timer && now < p->replay_at))
-        return;
-    p->replay_at = now + REPLAY_GAP_MS;
-    for (size_t off = 0; off + 2 <= p->flight_len;) {
-        size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
-        (void)send_to_peer(p, p->flight + off + 2, n);
-        off += 2 + n;
-    }
-}
-
-static void release_flight(struct peer *p)
-{
-    free(p->flight);
-    p->flight = NULL;
-    p->flight_len = 0;
-}
-
-/* The handoff: keys and sequence numbers into the engine, wolfSSL gone. */
-static int peer_handoff(struct zs_sock *s, struct peer *p)
+/* A handshake step (dtls_hs.c); one that ended hands the peer to the
+ * engine: it leaves the table's handshakes, and the socket is open. */
+static int step(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
-    zs_tls_handshake_done(s, p->ssl);
-    unsigned int n = 0;
-    p->my_cid_len = p->peer_cid_len = 0;
-    if (wolfSSL_dtls_cid_get_rx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
-        wolfSSL_dtls_cid_get_rx(p->ssl, p->my_cid, n) == WOLFSSL_SUCCESS)
-        p->my_cid_len = (uint8_t)n;
-    if (wolfSSL_dtls_cid_get_tx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
-        wolfSSL_dtls_cid_get_tx(p->ssl, p->peer_cid, n) == WOLFSSL_SUCCESS)
-        p->peer_cid_len = (uint8_t)n;
-    int err = 0;
-    p->zs = zrec_wolfssl_import(p->ssl, p->cap, NULL, &err);
-    p->cap = NULL;
-    wolfSSL_free(p->ssl);
-    p->ssl = NULL;
-    if (p->zs == NULL)
-        return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
-    p->state = P_OPEN;
-    if (p->in_table)
-        t->d->handshakes--;
-    p->active = zs_now_ms();
-    /* Our last flight is kept for replays only if it was the last word:
-     * when the peer's flight came after it, the peer has it. */
-    if (p->flight_over)
-        release_flight(p);
-    if (!t->server)
-        t->state = ST_OPEN;
-    else if (t->state == ST_IDLE)
-        t->state = ST_OPEN; /* getsockopt() reports the latest handshake */
-    return 0;
-}
-
-/* One non-blocking handshake step: 0 done, -EAGAIN, or the handshake
- * failed (-ECONNABORTED; -ECONNREFUSED when ICMP said no one listens). */
-static int peer_step(struct zs_sock *s, struct peer *p)
-{
-    struct zs_tls *t = s->tls;
-    p->sent = p->progress = p->mute = p->classified = p->alerted = false;
-    p->held_len = 0;
-    p->started = true;
-    int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
-    p->in = NULL; /* a datagram wolfSSL did not ask for is dropped */
-    if (rc == WOLFSSL_SUCCESS)
-        return peer_handoff(s, p);
-    int e = wolfSSL_get_error(p->ssl, rc);
-    if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE) {
-        if (p->held_len) {
-            (void)send_to_peer(p, p->held_alert, p->held_len);
-            p->alerted = true;
-        }
-        alert_failed_handshake(p);
+    int rc = zs_dhs_step(s, p);
+    if (rc == 0) {
+        if (p->in_table)
+            t->d->handshakes--;
+        if (!t->server || t->state == ST_IDLE)
+            t->state = ST_OPEN; /* a server's getsockopt() reports the latest handshake */
     }
-    if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
-        if (p->progress && p->sent) {
-            /* The peer's flight got our next one: a new timer (RFC 6347
-             * §4.2.4.1, the timer restarts at its initial value). */
-            p->rtx_ms = t->hs_timeout_min;
-            p->rtx_at = zs_now_ms() + p->rtx_ms;
-        }
-        return -EAGAIN;
-    }
-    if (!t->server)
-        zs_tls_verify_done(t);
-    return p->refused ? -ECONNREFUSED : -ECONNABORTED;
-}
-
-/* The retransmission timer of a handshake expired. */
-static int peer_timeout(struct zs_sock *s, struct peer *p)
-{
-    struct zs_tls *t = s->tls;
-    if (p->rtx_ms >= t->hs_timeout_max)
-        return -ETIMEDOUT;
-    p->sent = p->mute = false;
-    p->rtx = true;
-    int rc = wolfSSL_dtls_got_timeout(p->ssl);
-    p->rtx = false;
-    if (rc != WOLFSSL_SUCCESS && wolfSSL_get_error(p->ssl, 0) != WOLFSSL_ERROR_WANT_WRITE)
-        return p->refused ? -ECONNREFUSED : -ECONNABORTED;
-    if (!p->sent)
-        /* wolfSSL 5.5.4 retransmits a DTLS 1.3 flight at most once per
-         * second (DTLS13_MIN_RTX_INTERVAL, in whole seconds): resend the
-         * flight as it went out, so TLS_DTLS_HANDSHAKE_TIMEOUT_MIN below a
-         * second still means what it says.  Identical records are harmless:
-         * a peer that has them drops them as duplicates. */
-        replay_flight(p, true);
-    uint64_t next = (uint64_t)p->rtx_ms * 2;
-    p->rtx_ms = next > t->hs_timeout_max ? t->hs_timeout_max : (uint32_t)next;
-    p->rtx_at = zs_now_ms() + p->rtx_ms;
-    return 0;
+    return rc;
 }
 
 static void client_fail(struct zs_tls *t, int err)
@@ -696,7 +196,7 @@ static void run_timers(struct zs_sock *s)
         struct peer *p = d->peers[i];
         if (p->state != P_HANDSHAKE || p->rtx_at > now)
             continue;
-        int rc = peer_timeout(s, p);
+        int rc = zs_dhs_timeout(s, p);
         if (rc == 0)
             continue;
         if (!t->server)
@@ -722,7 +222,7 @@ static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *bu
     struct zs_tls *t = s->tls;
     p->in = buf;
     p->in_len = n;
-    int rc = peer_step(s, p);
+    int rc = step(s, p);
     if (rc == 0 || rc == -EAGAIN)
         return;
     if (!t->server)
@@ -749,12 +249,12 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
 {
     struct zs_dtls *d = s->tls->d;
     int err;
-    struct peer *p = peer_new(s, &d->rx_from, d->rx_fromlen, &err);
+    struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen, &err);
     if (p == NULL)
         return;
     p->in = buf;
     p->in_len = n;
-    int rc = peer_step(s, p);
+    int rc = step(s, p);
     if ((rc == -EAGAIN || rc == 0) && p->server_hello && d->npeers >= d->max_peers && old == NULL)
         (void)evict_one(d);
     if ((rc == -EAGAIN || rc == 0) && p->server_hello && peer_add(d, p) == 0) {
@@ -800,7 +300,7 @@ static int read_datagram(struct zs_sock *s)
         handshake_input(s, p, buf, (size_t)n);
         return 1;
     }
-    if (t->server && is_client_hello(buf, (size_t)n)) {
+    if (t->server && zs_dhs_is_client_hello(buf, (size_t)n)) {
         server_hello(s, p, buf, (size_t)n);
         return 1;
     }
@@ -816,7 +316,7 @@ static int read_datagram(struct zs_sock *s)
 static void send_control(struct peer *p, int len, const uint8_t *rec)
 {
     if (len > 0)
-        (void)send_to_peer(p, rec, (size_t)len);
+        (void)zs_dtls_send_to(p, rec, (size_t)len);
 }
 
 /* Owed post-handshake work (DTLS 1.3): ACKs of KeyUpdate / NewSessionTicket
@@ -873,7 +373,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Not a record of this session (e.g. a handshake record of an epoch
          * that is over): the rest of the datagram goes with it. */
         if (rec[0] == ZREC_CT_HANDSHAKE)
-            replay_flight(p, false);
+            zs_dhs_replay_flight(p, false);
         d->rx_len = 0;
         return 0;
     }
@@ -893,7 +393,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Dropped.  A record of an earlier epoch is the peer repeating its
          * handshake flight: it missed our last one. */
         if (op.status == -ESTALE)
-            replay_flight(p, false);
+            zs_dhs_replay_flight(p, false);
         return 0;
     }
     p->active = zs_now_ms();
@@ -911,7 +411,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
     case ZREC_CT_APPLICATION_DATA:
         /* The peer sends data only once it finished: our flight arrived. */
         if (p->flight)
-            release_flight(p);
+            zs_dhs_release_flight(p);
         if (op.rec_len == 0)
             return 0;
         d->last = p;
@@ -929,7 +429,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         return 0;
     case ZREC_CT_ACK:
         if (p->flight)
-            release_flight(p);
+            zs_dhs_release_flight(p);
         return 0;
     default:
         /* A DTLS 1.3 NewSessionTicket: resumption for the next connection
@@ -1026,7 +526,7 @@ static int client_kick(struct zs_sock *s)
     if (p == NULL || p->started || p->state != P_HANDSHAKE)
         return 0;
     p->rtx_at = zs_now_ms() + p->rtx_ms; /* the timer runs from now */
-    int rc = peer_step(s, p);
+    int rc = step(s, p);
     if (rc == 0 || rc == -EAGAIN)
         return 0;
     client_fail(t, -rc);
@@ -1075,7 +575,7 @@ static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_
     memcpy(&peer, addr, len < sizeof peer ? len : sizeof peer);
     pthread_mutex_lock(&s->lock);
     int err;
-    struct peer *p = peer_new(s, &peer, len, &err);
+    struct peer *p = new_peer(s, &peer, len, &err);
     if (p && (err = peer_add(t->d, p)) < 0) {
         peer_free(t->d, p);
         p = NULL;
@@ -1181,7 +681,7 @@ static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int 
             rc = op.status == -EKEYEXPIRED ? -ECONNABORTED : op.status;
             break;
         }
-        ssize_t n = send_to_peer(p, op.rec, op.rec_len);
+        ssize_t n = zs_dtls_send_to(p, op.rec, op.rec_len);
         if (n >= 0) {
             rc = (ssize_t)len;
             break;

@@ -26,7 +26,6 @@
 static const struct zs_ops dtls_ops;
 
 #define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
-#define KEY_UPDATE_RTX_MS 1000 /* DTLS 1.3 KeyUpdate retransmission (RFC 9147 §5.8) */
 #define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
 
 static bool same_addr(const struct peer *p, const struct sockaddr_storage *a, socklen_t len)
@@ -319,22 +318,21 @@ static void send_control(struct peer *p, int len, const uint8_t *rec)
         (void)zs_dtls_send_to(p, rec, (size_t)len);
 }
 
-/* Owed post-handshake work (DTLS 1.3): ACKs of KeyUpdate / NewSessionTicket
- * (RFC 9147 §7), our KeyUpdate when asked or near the key's limit (§8),
- * retransmitted until the peer's ACK switches the key. */
+/* Owed post-handshake records (DTLS 1.3, zs_pump_owed): the ACK of
+ * KeyUpdate / NewSessionTicket records (RFC 9147 §7), then our KeyUpdate
+ * when asked or near the key's limit (§8), retransmitted until the peer's
+ * ACK switches the key. */
 static void maintenance(struct zs_sock *s, struct peer *p)
 {
-    struct zs_dtls *d = s->tls->d;
     if (p->state != P_OPEN || zrec_session_proto(p->zs) != ZREC_DTLS13)
         return;
-    unsigned ev = zrec_session_events(p->zs);
-    uint8_t buf[256];
-    if (ev & ZREC_EV_ACK_OWED)
-        send_control(p, zrec_seal_ack(p->zs, buf, sizeof buf), buf);
+    uint8_t *buf = s->tls->d->tx;
     int64_t now = zs_now_ms();
-    if ((ev & (ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE)) && now >= p->key_update_at) {
-        p->key_update_at = now + KEY_UPDATE_RTX_MS;
-        send_control(p, zrec_seal_key_update(p->zs, false, d->tx, DGRAM_CAP), d->tx);
+    for (int i = 0; i < 2; i++) {
+        int n = zs_pump_owed(p->zs, now, &p->key_update_at, buf, DGRAM_CAP);
+        if (n <= 0)
+            break;
+        (void)zs_dtls_send_to(p, buf, (size_t)n);
     }
 }
 
@@ -379,20 +377,11 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
     }
     d->rx_off += (size_t)need;
     d->rx_len -= (size_t)need;
-    struct zrec_op op = {.sess = p->zs, .data = rec, .len = (uint32_t)need};
-    if (into) {
-        op.dst = into;
-        op.dst_cap = (uint32_t)cap;
-    }
-    zrec_open_burst(&op, 1);
-    if (op.status == -ENOBUFS) { /* larger than the caller's buffer: in place */
-        op.dst = NULL;
-        zrec_open_burst(&op, 1);
-    }
-    if (op.status < 0) {
+    struct zs_opened o;
+    if (zs_pump_open(p->zs, rec, (size_t)need, into, cap, &o) == ZS_REC_REFUSED) {
         /* Dropped.  A record of an earlier epoch is the peer repeating its
          * handshake flight: it missed our last one. */
-        if (op.status == -ESTALE)
+        if (o.status == -ESTALE)
             zs_dhs_replay_flight(p, false);
         return 0;
     }
@@ -405,38 +394,28 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         p->addrlen = d->rx_fromlen;
         addr_link(d, p);
     }
-    unsigned ev = zrec_session_events(p->zs);
     maintenance(s, p);
-    switch (op.content_type) {
-    case ZREC_CT_APPLICATION_DATA:
-        /* The peer sends data only once it finished: our flight arrived. */
-        if (p->flight)
-            zs_dhs_release_flight(p);
-        if (op.rec_len == 0)
-            return 0;
+    /* The peer sends data (or an ACK) only once it has our last flight. */
+    if (p->flight && (o.type == ZREC_CT_APPLICATION_DATA || o.kind == ZS_REC_ACK))
+        zs_dhs_release_flight(p);
+    switch (o.kind) {
+    case ZS_REC_DATA:
         d->last = p;
-        if (op.dst)
-            return op.rec_len;
-        d->pend = op.rec;
-        d->pend_len = op.rec_len;
+        if (o.direct)
+            return (ssize_t)o.len;
+        d->pend = o.data;
+        d->pend_len = o.len;
         d->pend_peer = p;
         return 0;
-    case ZREC_CT_ALERT:
-        if (ev & ZREC_EV_PEER_CLOSED)
-            peer_gone(s, p, true);
-        else if (ev & ZREC_EV_PEER_ALERT)
-            peer_gone(s, p, false);
+    case ZS_REC_CLOSE_NOTIFY:
+        peer_gone(s, p, true);
         return 0;
-    case ZREC_CT_ACK:
-        if (p->flight)
-            zs_dhs_release_flight(p);
+    case ZS_REC_FATAL_ALERT:
+        peer_gone(s, p, false);
         return 0;
     default:
-        /* A DTLS 1.3 NewSessionTicket: resumption for the next connection
-         * (RFC 8446 §4.6.1). */
-        if ((ev & ZREC_EV_NEW_SESSION_TICKET) && !s->tls->server &&
-            s->tls->session_cache == TLS_SESSION_CACHE_ENABLED)
-            zs_tls_cache_store(s->fd, zrec_wolfssl_get1_session(p->zs));
+        if (o.type == ZREC_CT_HANDSHAKE)
+            zs_pump_ticket(s->tls, p->zs, s->fd);
         return 0;
     }
 }
@@ -723,14 +702,7 @@ static void put_addr(struct msghdr *msg, const struct peer *p)
  * dropped and flagged (MSG_TRUNC). */
 static ssize_t deliver_pending(struct zs_dtls *d, struct msghdr *msg, int flags)
 {
-    size_t done = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen && done < d->pend_len; i++) {
-        size_t n = msg->msg_iov[i].iov_len;
-        if (n > d->pend_len - done)
-            n = d->pend_len - done;
-        memcpy(msg->msg_iov[i].iov_base, d->pend + done, n);
-        done += n;
-    }
+    size_t done = zs_pump_copy(d->pend, d->pend_len, msg);
     size_t whole = d->pend_len;
     if (done < whole)
         msg->msg_flags |= MSG_TRUNC;

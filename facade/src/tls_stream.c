@@ -314,8 +314,10 @@ static int seal_to_tx(struct zs_tls *t, uint8_t type, const uint8_t *src, size_t
     return 0;
 }
 
-/* Key maintenance owed before more data: answer a KeyUpdate request, or
- * rekey before the key's usage limit (RFC 8446 §4.6.3, §5.5). */
+/* Post-handshake records owed before more data (zs_pump_owed): a
+ * KeyUpdate when the peer asked or the key nears its limit (RFC 8446
+ * §4.6.3, §5.5).  Queued ciphertext goes first; a KeyUpdate still queued
+ * goes out before any data. */
 static int key_maintenance(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
@@ -326,13 +328,13 @@ static int key_maintenance(struct zs_sock *s)
     int rc = flush_tx(s);
     if (rc < 0)
         return rc;
-    int n = zrec_seal_key_update(t->zs, false, t->tx, REC_MAX);
-    if (n < 0)
+    int n = zs_pump_owed(t->zs, zs_now_ms(), NULL, t->tx, REC_MAX);
+    if (n <= 0)
         return n;
     t->tx_off = 0;
     t->tx_len = (size_t)n;
     rc = flush_tx(s);
-    return rc == -EAGAIN ? 0 : rc; /* still queued: goes out before any data */
+    return rc == -EAGAIN ? 0 : rc;
 }
 
 /* hs_step() (through hs_drive()) tells open, failed and not connected. */
@@ -443,11 +445,11 @@ static int fatal(struct zs_sock *s, uint8_t alert, int err)
  * directly (copy-on-decrypt), or NULL.  Returns the number of bytes of
  * application data delivered into `into`, or 0 with the data left pending
  * (or a control record consumed), -EAGAIN when no complete record is
- * buffered, or a fatal error. */
-static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap, bool *got_data)
+ * buffered, or a fatal error: in TLS every bad record ends the connection
+ * (RFC 8446 §5.2, §6.2), with the alert that says why. */
+static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
 {
     struct zs_tls *t = s->tls;
-    *got_data = false;
     if (t->rx_len == 0)
         return -EAGAIN;
     uint8_t *rec = t->rx + t->rx_off;
@@ -458,69 +460,49 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap, bool *got
                      need == -EMSGSIZE ? EMSGSIZE : EPROTO);
     if (need == 0 || (size_t)need > t->rx_len)
         return -EAGAIN;
-    struct zrec_op op = {.sess = t->zs, .data = rec, .len = (uint32_t)need};
-    if (into) {
-        op.dst = into;
-        op.dst_cap = (uint32_t)cap;
-    }
-    zrec_open_burst(&op, 1);
-    if (op.status == -ENOBUFS) { /* does not fit the caller's buffer: in place */
-        op.dst = NULL;
-        zrec_open_burst(&op, 1);
-    }
-    if (op.status < 0) {
-        if (op.status == -EBADMSG)
+    struct zs_opened o;
+    switch (zs_pump_open(t->zs, rec, (size_t)need, into, cap, &o)) {
+    case ZS_REC_REFUSED:
+        if (o.status == -EBADMSG)
             return fatal(s, ZREC_ALERT_BAD_RECORD_MAC, EBADMSG);
-        if (op.status == -EMSGSIZE)
+        if (o.status == -EMSGSIZE)
             return fatal(s, ZREC_ALERT_RECORD_OVERFLOW, EMSGSIZE);
-        return fatal(s, ZREC_ALERT_UNEXPECTED_MESSAGE, op.status == -EPIPE ? EPIPE : EPROTO);
+        return fatal(s, ZREC_ALERT_UNEXPECTED_MESSAGE, o.status == -EPIPE ? EPIPE : EPROTO);
+    default:
+        break;
     }
     t->rx_off += (size_t)need;
     t->rx_len -= (size_t)need;
-    unsigned ev = zrec_session_events(t->zs);
-    switch (op.content_type) {
-    case ZREC_CT_APPLICATION_DATA:
-        if (op.rec_len == 0)
-            return 0; /* RFC 8446 §5.4: empty records may carry padding only */
-        *got_data = true;
-        if (op.dst)
-            return op.rec_len;
-        t->pend = op.rec;
-        t->pend_len = op.rec_len;
+    switch (o.kind) {
+    case ZS_REC_DATA:
+        if (o.direct)
+            return (ssize_t)o.len;
+        t->pend = o.data;
+        t->pend_len = o.len;
         return 0;
-    case ZREC_CT_ALERT:
-        if (ev & ZREC_EV_PEER_CLOSED) {
-            t->peer_closed = true;
-            return 0;
-        }
-        if (ev & ZREC_EV_PEER_ALERT) {
-            t->state = ST_FAILED;
-            t->error = ECONNRESET; /* the peer ended the connection */
-            return -ECONNRESET;
-        }
-        return 0; /* a warning alert */
+    case ZS_REC_CLOSE_NOTIFY:
+        t->peer_closed = true;
+        return 0;
+    case ZS_REC_FATAL_ALERT:
+        t->state = ST_FAILED;
+        t->error = ECONNRESET; /* the peer ended the connection */
+        return -ECONNRESET;
     default:
-        /* Post-handshake handshake messages (tickets, KeyUpdate): the engine
-         * acted on them; an owed KeyUpdate goes out before our next data. */
-        if (ev & ZREC_EV_KEY_UPDATE_OWED)
+        if (o.type == ZREC_CT_HANDSHAKE) {
+            /* A KeyUpdate the peer asked for goes out before our next
+             * data; a ticket goes into the cache. */
             (void)key_maintenance(s);
-        if ((ev & ZREC_EV_NEW_SESSION_TICKET) && !t->server &&
-            t->session_cache == TLS_SESSION_CACHE_ENABLED)
-            zs_tls_cache_store(s->fd, zrec_wolfssl_get1_session(t->zs));
+            zs_pump_ticket(t, t->zs, s->fd);
+        }
         return 0;
     }
 }
 
+/* Hand out pending plaintext: as much as the caller's buffers take (a
+ * stream: the rest stays for the next call), all of it left with peek. */
 static size_t copy_pending(struct zs_tls *t, const struct msghdr *msg, bool peek)
 {
-    size_t done = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen && done < t->pend_len; i++) {
-        size_t n = msg->msg_iov[i].iov_len;
-        if (n > t->pend_len - done)
-            n = t->pend_len - done;
-        memcpy(msg->msg_iov[i].iov_base, t->pend + done, n);
-        done += n;
-    }
+    size_t done = zs_pump_copy(t->pend, t->pend_len, msg);
     if (!peek) {
         t->pend += done;
         t->pend_len -= done;
@@ -569,8 +551,7 @@ static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
             into = (uint8_t *)msg->msg_iov[0].iov_base + got;
             cap = want - got;
         }
-        bool data;
-        ssize_t n = open_next(s, into, cap, &data);
+        ssize_t n = open_next(s, into, cap);
         if (n > 0) {
             got += (size_t)n;
             if (!waitall || got >= want)
@@ -711,8 +692,7 @@ static short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
     if (want & POLLIN) {
         /* Pump: read and open until application data is pending. */
         while (!t->pend_len && !t->peer_closed && t->state == ST_OPEN) {
-            bool data;
-            ssize_t n = open_next(s, NULL, 0, &data);
+            ssize_t n = open_next(s, NULL, 0);
             if (n == 0)
                 continue;
             if (n != -EAGAIN)

@@ -89,4 +89,43 @@ void zs_tls_verify_done(struct zs_tls *t);           /* TLS_CERT_VERIFY_RESULT, 
 /* TLS_SESSION_CACHE: keep sess (owned) for the peer of fd. */
 void zs_tls_cache_store(int fd, WOLFSSL_SESSION *sess);
 
+/* ---- the record pump (pump.c) ---- */
+
+/* What an opened record was. */
+enum zs_rec_kind {
+    ZS_REC_REFUSED,      /* the engine refused it: status says why */
+    ZS_REC_DATA,         /* application data: data/len (direct: in the caller's buffer) */
+    ZS_REC_CLOSE_NOTIFY, /* the peer closed (RFC 8446 §6.1) */
+    ZS_REC_FATAL_ALERT,  /* the peer ended the connection with an alert */
+    ZS_REC_ACK,          /* DTLS 1.3 ACK (RFC 9147 §7) */
+    ZS_REC_CONTROL,      /* anything else the engine consumed: empty data, a
+                          * warning alert, post-handshake handshake messages */
+};
+struct zs_opened {
+    enum zs_rec_kind kind;
+    int status;   /* the engine's: 0 or -errno */
+    uint8_t type; /* the content type */
+    uint8_t *data;
+    size_t len;
+    bool direct;
+};
+/* DTLS 1.3 KeyUpdate retransmission timeout (RFC 9147 §5.8). */
+#define ZS_KEY_UPDATE_RTX_MS 1000
+/* Open the record rec[0..len) of zs: into the caller's buffer (into/cap)
+ * when it fits, else in place.  Returns o->kind. */
+int zs_pump_open(struct zrec_session *zs, uint8_t *rec, size_t len, uint8_t *into, size_t cap,
+                 struct zs_opened *o);
+/* The next post-handshake record owed to the peer, sealed into buf: an
+ * ACK (DTLS 1.3, RFC 9147 §7), or a KeyUpdate when the peer asked or the
+ * key nears its limit (RFC 8446 §4.6.3, §5.5) — with key_update_at (DTLS
+ * 1.3), again every ZS_KEY_UPDATE_RTX_MS until the peer's ACK switches
+ * the key.  Its length, 0 when nothing is owed, or -errno. */
+int zs_pump_owed(struct zrec_session *zs, int64_t now, int64_t *key_update_at, uint8_t *buf,
+                 size_t cap);
+/* After a post-handshake handshake record: a NewSessionTicket goes into
+ * the session cache (clients with TLS_SESSION_CACHE_ENABLED). */
+void zs_pump_ticket(const struct zs_tls *t, struct zrec_session *zs, int fd);
+/* Copy up to n bytes of plaintext into the caller's iovecs; how many. */
+size_t zs_pump_copy(const uint8_t *src, size_t n, const struct msghdr *msg);
+
 #endif

@@ -45,10 +45,13 @@ static bool is_server_hello(const uint8_t *b, size_t n)
            memcmp(b + 27, hrr_random, sizeof hrr_random) != 0;
 }
 
+/* A plaintext ClientHello (handshake msg_type 1 at 13, after the 13-byte
+ * DTLSPlaintext header), epoch 0: the start of a handshake. */
 bool zs_dhs_is_client_hello(const uint8_t *b, size_t n)
 {
-    return n >= 25 && b[0] == ZREC_CT_HANDSHAKE && b[1] == 0xfe && b[3] == 0 && b[4] == 0 &&
-           b[13] == 1;
+    struct zrec_record_info info;
+    return zrec_record_peek(b, n, ZREC_PEEK_DTLS, 0, &info) > 0 && !info.unified &&
+           info.content_type == ZREC_CT_HANDSHAKE && info.epoch == 0 && n >= 25 && b[13] == 1;
 }
 
 /* The header of the next DTLS record in a datagram. */
@@ -60,39 +63,26 @@ struct rec_hdr {
     int msg_seq;   /* plain handshake record: its first message_seq, else -1 */
 };
 
-/* Parse the record at *b (*n bytes left) and step past it; false when
- * nothing (or only a cut header) is left.  During the handshake no CID is
- * in use, so a unified header's length is known without one. */
+/* Read the record at *b (*n bytes left) with the engine's header reader
+ * and step past it; false when nothing, only a cut header, or no record is
+ * left.  During the handshake no CID is in use, so a unified header's
+ * length is known without one. */
 static bool next_record(const uint8_t **b, size_t *n, struct rec_hdr *h)
 {
-    const uint8_t *r = *b;
-    size_t len;
-    *h = (struct rec_hdr){.msg_seq = -1};
-    if (*n > 0 && (r[0] & 0xe0) == 0x20) {
-        h->epoch = r[0] & 3;
-        size_t hdr = 1 + ((r[0] & 0x08) ? 2 : 1);
-        if (!(r[0] & 0x04))
-            len = *n; /* no length: the record runs to the datagram's end */
-        else if (*n >= hdr + 2)
-            len = hdr + 2 + ((size_t)r[hdr] << 8 | r[hdr + 1]);
-        else
-            return false;
-    } else if (*n >= 13) {
-        h->plain = true;
-        h->type = r[0];
-        h->epoch = r[3] << 8 | r[4];
-        for (int i = 5; i < 11; i++)
-            h->seq = h->seq << 8 | r[i];
-        if (r[0] == ZREC_CT_HANDSHAKE && *n >= 25)
-            h->msg_seq = r[17] << 8 | r[18];
-        len = 13 + ((size_t)r[11] << 8 | r[12]);
-    } else {
+    struct zrec_record_info info;
+    long len = zrec_record_peek(*b, *n, ZREC_PEEK_DTLS, 0, &info);
+    if (len <= 0)
         return false;
-    }
-    if (len > *n)
-        len = *n;
+    *h = (struct rec_hdr){.plain = !info.unified, .type = info.content_type,
+                          .epoch = info.epoch, .seq = info.seq, .msg_seq = -1};
+    /* The handshake header's message_seq (RFC 6347 §4.2.2) is the
+     * driver's to read: the engine does not parse handshake messages. */
+    if (h->plain && info.content_type == ZREC_CT_HANDSHAKE && *n >= 25)
+        h->msg_seq = (*b)[17] << 8 | (*b)[18];
+    if ((size_t)len > *n)
+        len = (long)*n; /* cut: what is there is all of it */
     *b += len;
-    *n -= len;
+    *n -= (size_t)len;
     return true;
 }
 

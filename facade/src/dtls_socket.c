@@ -27,6 +27,7 @@ static const struct zs_ops dtls_ops;
 
 #define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
 #define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
+#define CID_BUCKETS 1024       /* … and by the connection ID we gave them */
 
 static bool same_addr(const struct peer *p, const struct sockaddr_storage *a, socklen_t len)
 {
@@ -61,17 +62,45 @@ static void addr_link(struct zs_dtls *d, struct peer *p)
     *b = p;
 }
 
+/* Peers by the CID they send us (RFC 9146 §3, RFC 9147 §9): ours, random
+ * and unique on the socket, so a plain bucket of its bytes spreads them. */
+static struct peer **cid_bucket(struct zs_dtls *d, const uint8_t *cid)
+{
+    return &d->by_cid[((unsigned)cid[0] << 8 | cid[1]) % CID_BUCKETS];
+}
+
+static void cid_unlink(struct zs_dtls *d, struct peer *p)
+{
+    if (!p->cid_linked)
+        return;
+    for (struct peer **pp = cid_bucket(d, p->my_cid); *pp; pp = &(*pp)->cid_next)
+        if (*pp == p) {
+            *pp = p->cid_next;
+            break;
+        }
+    p->cid_linked = false;
+}
+
+/* A peer of the table that has a CID of ours goes into by_cid. */
+static void cid_link(struct zs_dtls *d, struct peer *p)
+{
+    if (p->cid_linked || !p->in_table || p->my_cid_len != CID_LEN)
+        return;
+    struct peer **b = cid_bucket(d, p->my_cid);
+    p->cid_next = *b;
+    *b = p;
+    p->cid_linked = true;
+}
+
 static void peer_free(struct zs_dtls *d, struct peer *p)
 {
     if (p == NULL)
         return;
     if (p->in_table) {
-        for (int i = 0; i < d->npeers; i++)
-            if (d->peers[i] == p) {
-                d->peers[i] = d->peers[--d->npeers];
-                break;
-            }
+        d->peers[p->index] = d->peers[--d->npeers];
+        d->peers[p->index]->index = p->index;
         addr_unlink(d, p);
+        cid_unlink(d, p);
         if (p->state == P_HANDSHAKE)
             d->handshakes--;
     }
@@ -97,15 +126,19 @@ static int peer_add(struct zs_dtls *d, struct peer *p)
         return -ENOBUFS;
     if (d->by_addr == NULL && (d->by_addr = calloc(ADDR_BUCKETS, sizeof *d->by_addr)) == NULL)
         return -ENOMEM;
+    if (d->by_cid == NULL && (d->by_cid = calloc(CID_BUCKETS, sizeof *d->by_cid)) == NULL)
+        return -ENOMEM;
     if (d->npeers % 64 == 0) {
         struct peer **n = realloc(d->peers, (size_t)(d->npeers + 64) * sizeof *n);
         if (n == NULL)
             return -ENOMEM;
         d->peers = n;
     }
+    p->index = d->npeers;
     d->peers[d->npeers++] = p;
     addr_link(d, p);
     p->in_table = true;
+    cid_link(d, p);
     if (p->state == P_HANDSHAKE)
         d->handshakes++;
     return 0;
@@ -122,25 +155,27 @@ static struct peer *find_by_addr(struct zs_dtls *d, const struct sockaddr_storag
     return NULL;
 }
 
-/* DTLS 1.3 unified header (RFC 9147 §4): 001CSLEE, the CID right after the
- * first byte when C is set.  Our server gives every peer a CID_LEN CID. */
+/* The session a datagram names by its connection ID: the first record's
+ * header read by the engine (a DTLS 1.3 unified header carries the CID
+ * right after its first byte, RFC 9147 §4). */
 static struct peer *find_by_cid(struct zs_dtls *d, const uint8_t *b, size_t n)
 {
-    if (n < 1 + CID_LEN || (b[0] & 0xe0) != 0x20 || !(b[0] & 0x10))
+    struct zrec_record_info info;
+    if (d->by_cid == NULL || zrec_record_peek(b, n, ZREC_PEEK_DTLS, CID_LEN, &info) <= 0 ||
+        info.cid == NULL || info.cid_len != CID_LEN)
         return NULL;
-    for (int i = 0; i < d->npeers; i++) {
-        struct peer *p = d->peers[i];
-        if (p->state == P_OPEN && p->my_cid_len == CID_LEN &&
-            memcmp(p->my_cid, b + 1, CID_LEN) == 0)
+    for (struct peer *p = *cid_bucket(d, info.cid); p; p = p->cid_next)
+        if (p->state == P_OPEN && memcmp(p->my_cid, info.cid, CID_LEN) == 0)
             return p;
-    }
     return NULL;
 }
 
 static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
 {
-    for (int i = 0; i < d->npeers; i++)
-        if (d->peers[i]->my_cid_len == CID_LEN && memcmp(d->peers[i]->my_cid, cid, CID_LEN) == 0)
+    if (d->by_cid == NULL)
+        return false;
+    for (struct peer *p = *cid_bucket(d, cid); p; p = p->cid_next)
+        if (memcmp(p->my_cid, cid, CID_LEN) == 0)
             return true;
     return false;
 }
@@ -167,7 +202,10 @@ static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *a
 static int step(struct zs_sock *s, struct peer *p)
 {
     struct zs_tls *t = s->tls;
+    /* The handoff settles the CID (the one negotiated, or none). */
+    cid_unlink(t->d, p);
     int rc = zs_dhs_step(s, p);
+    cid_link(t->d, p);
     if (rc == 0) {
         if (p->in_table)
             t->d->handshakes--;
@@ -476,6 +514,7 @@ static void zs_dtls_destroy(struct zs_sock *s)
         peer_free(d, d->peers[0]);
     free(d->peers);
     free(d->by_addr);
+    free(d->by_cid);
     free(d->rx);
     free(d->tx);
     free(d);

@@ -14,7 +14,10 @@ enum peer_state { P_HANDSHAKE, P_OPEN };
 struct peer {
     struct zs_sock *sock;
     struct peer *addr_next; /* the bucket chain of zs_dtls.by_addr */
-    bool in_table;          /* peer_add()ed */
+    struct peer *cid_next;  /* the bucket chain of zs_dtls.by_cid (when cid_linked) */
+    bool in_table;          /* peer_add()ed, at peers[index] */
+    bool cid_linked;
+    int index;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     enum peer_state state;
@@ -61,6 +64,7 @@ struct zs_dtls {
     int max_peers; /* MAX_PEERS, or ZREC_DTLS_MAX_PEERS from the environment */
     int handshakes; /* peers of the table still in their handshake (timers) */
     struct peer **by_addr; /* ADDR_BUCKETS chains, made with the first peer */
+    struct peer **by_cid;  /* peers by the CID they send us: CID_BUCKETS chains */
     struct peer *last; /* the peer of the last record delivered (send()) */
     uint8_t cookie_secret[32];
     bool closed; /* client: close_notify received */

@@ -216,6 +216,11 @@ static unsigned int psk_server13(WOLFSSL *ssl, const char *identity, unsigned ch
 
 static int load_credentials(struct zs_tls *t)
 {
+    /* Zephyr keeps TLS_SEC_TAG_LIST as given and fails the handshake with
+     * ENOENT when it finds a tag with no credentials under it. */
+    for (int i = 0; i < t->ntags; i++)
+        if (!zs_cred_tag_known(t->tags[i]))
+            return -ENOENT;
     const void *k, *id;
     size_t kl, il;
     if (find_psk(t, &k, &kl, &id, &il) == 0) {

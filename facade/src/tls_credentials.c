@@ -137,6 +137,16 @@ int zs_cred_find(sec_tag_t tag, enum tls_credential_type type, const void **cred
     return ret;
 }
 
+bool zs_cred_tag_known(sec_tag_t tag)
+{
+    bool known = false;
+    pthread_mutex_lock(&creds_lock);
+    for (size_t i = 0; i < creds_used && !known; i++)
+        known = creds[i].buf != NULL && creds[i].tag == tag;
+    pthread_mutex_unlock(&creds_lock);
+    return known;
+}
+
 bool zs_cred_is_pem(const void *cred, size_t len)
 {
     static const char begin[] = "-----BEGIN";

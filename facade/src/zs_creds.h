@@ -20,6 +20,9 @@
 int zs_cred_find(sec_tag_t tag, enum tls_credential_type type, const void **cred,
                  size_t *len);
 
+/* Whether any credential is registered under tag. */
+bool zs_cred_tag_known(sec_tag_t tag);
+
 /* PEM or DER?  True when the buffer starts with "-----BEGIN" (PEM's
  * encapsulation boundary, RFC 7468); DER starts with a SEQUENCE tag. */
 bool zs_cred_is_pem(const void *cred, size_t len);

@@ -1131,6 +1131,11 @@ static void case_verify(void)
     s = client_connect(sv.port);
     echo_dgram(s, 100, 2);
     zsock_close(s);
+    /* A tag with no credentials: ENOENT when the handshake would start. */
+    s = client_socket(4242, "localhost");
+    CHECK(connect_port(s, sv.port) == -1 && errno == ENOENT,
+          "tag without credentials: ENOENT (errno %d)", errno);
+    zsock_close(s);
     server_stop(&sv);
     CHECK(sv.ndata == 2, "server: %d datagrams", sv.ndata);
 }

@@ -320,6 +320,20 @@ static void case_verify(void)
     CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect without verify");
     roundtrip(s, 100);
     zsock_close(s);
+    /* A tag with no credentials: the list is taken as given, the connect
+     * fails with ENOENT (Zephyr's tls_mbedtls_set_credentials()), also
+     * beside a good tag; the socket stays failed. */
+    s = client_socket(4242, "localhost");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == -1 && errno == ENOENT,
+          "tag without credentials: ENOENT (errno %d)", errno);
+    CHECK(zsock_send(s, "x", 1, 0) == -1 && errno == ENOENT, "send after it: ENOENT");
+    zsock_close(s);
+    s = zsock_socket(AF_INET, SOCK_STREAM, proto);
+    sec_tag_t two[] = {TAG_CA, 4242};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_SEC_TAG_LIST, two, sizeof two) == 0, "two tags");
+    CHECK(zsock_connect(s, (struct sockaddr *)&a, sizeof a) == -1 && errno == ENOENT,
+          "a good and an empty tag: ENOENT (errno %d)", errno);
+    zsock_close(s);
     /* Unknown option at SOL_TLS: ENOPROTOOPT. */
     s = client_socket(TAG_CA, NULL);
     int v = 1;

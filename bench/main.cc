@@ -403,6 +403,30 @@ std::string pad(const std::string &s, size_t w, bool right = true)
 //              record added up: the part of +us/msg that the record work
 //              itself explains (the rest is socket bookkeeping, copies,
 //              record framing on the wire).
+// The ideal for a facade point on one core: the plain socket's time per
+// message plus the engine's seal + open of that message (burst 1, same
+// protocol and size) — all the facade has to do.  0 when a part is missing.
+double ideal_us(const std::vector<std::string> &f)
+{
+    const Result *plain = find(plain_name_for(f));
+    const std::string pre = "zrec:" + f[1] + ":aes128gcm:";
+    const Result *seal = find(pre + "seal:" + f[3] + ":burst1");
+    const Result *open = find(pre + "open:" + f[3] + ":burst1");
+    if (plain == nullptr || seal == nullptr || open == nullptr || plain->error || seal->error ||
+        open->error)
+        return 0;
+    return (1 / plain->ips + 1 / seal->ips + 1 / open->ips) * 1e6;
+}
+
+// facade rate / ideal rate (0 when not measured).
+double facade_vs_ideal(const std::string &proto, const std::string &size)
+{
+    const std::string name = "facade:" + proto + ":send_recv:" + size;
+    const Result *r = find(name);
+    const double ideal = ideal_us(split(name, ':'));
+    return r != nullptr && !r->error && r->ips > 0 && ideal > 0 ? ideal / (1e6 / r->ips) : 0;
+}
+
 std::string socket_table()
 {
     std::ostringstream t;
@@ -427,18 +451,28 @@ std::string socket_table()
     });
     const size_t w0 = 52;
     t << "\n" << pad("socket point (127.0.0.1 TCP/UDP, send + recv)", w0, false) << pad("Mmsg/s", 8)
-      << pad("MB/s", 9) << pad("vs", 7) << pad("+us/", 8) << pad("engine", 8) << "\n";
+      << pad("MB/s", 9) << pad("vs", 7) << pad("+us/", 8) << pad("engine", 8) << pad("ideal", 7)
+      << pad("vs", 7) << "\n";
     t << pad("facade:<proto>:send_recv:<size> (AES-128-GCM)", w0, false) << pad("", 8)
-      << pad("", 9) << pad("plain", 7) << pad("msg", 8) << pad("s+o us", 8) << "\n";
-    t << std::string(w0 + 8 + 9 + 7 + 8 + 8, '-') << "\n";
+      << pad("", 9) << pad("plain", 7) << pad("msg", 8) << pad("s+o us", 8) << pad("/plain", 7)
+      << pad("ideal", 7) << "\n";
+    t << std::string(w0 + 8 + 9 + 7 + 8 + 8 + 7 + 7, '-') << "\n";
     std::string last_size;
     for (const auto &r : rows) {
         auto f = split(r.first, ':');
         if (!last_size.empty() && f[3] != last_size)
             t << "\n";
         last_size = f[3];
-        std::string vs = "-", added = "-", engine = "-";
+        std::string vs = "-", added = "-", engine = "-", ideal = "-", vs_ideal = "-";
         if (f[0] == "facade") {
+            const Result *p = find(plain_name_for(f));
+            const double us = ideal_us(f);
+            if (us > 0 && p != nullptr) {
+                ideal = fmt("%.2f", (1e6 / p->ips) / us);
+                const double v = facade_vs_ideal(f[1], f[3]);
+                if (v > 0)
+                    vs_ideal = fmt("%.2f", v);
+            }
             const Result *plain = find(plain_name_for(f));
             vs = ratio(r.second, plain);
             if (r.second != nullptr && plain != nullptr)
@@ -451,7 +485,7 @@ std::string socket_table()
         }
         t << pad(r.first, w0, false) << pad(rate(r.second, 1e6, "%.3f"), 8)
           << pad(rate(r.second, 0, "%.1f"), 9) << pad(vs, 7) << pad(added, 8) << pad(engine, 8)
-          << "\n";
+          << pad(ideal, 7) << pad(vs_ideal, 7) << "\n";
     }
     return t.str();
 }
@@ -702,7 +736,9 @@ std::string build_table(const Env &env, bool quick)
          "    vs plain = facade bytes/s / plain bytes/s (same size; tls*: plain TCP, dtls*: "
          "plain UDP);\n"
          "    +us/msg = facade - plain time per message; engine s+o us = zrec seal+open burst1 "
-         "time per record (same proto, size).\n\n";
+         "time per record (same proto, size);\n"
+         "    ideal = plain time + engine s+o time per message (all the facade must do, one core); "
+         "ideal/plain and facade vs ideal (target >= 0.95) are rates.\n\n";
 
     // Engine rows.
     std::map<RowKey, int> rows;
@@ -834,6 +870,11 @@ std::string build_table(const Env &env, bool quick)
                            z && one && !z->error && !one->error ? z->bps / one->bps : 0, 0.80,
                            fz && f1 && !fz->error && !f1->error ? fz->bps / f1->bps : 0});
     }
+    // The facade at the speed of its parts: >= 0.95 x plain + engine.
+    for (const std::string p : {"tls13", "dtls13"})
+        for (const std::string sz : {"64", "1400", "16384"})
+            targets.push_back({"facade " + p + " " + sz + " B vs ideal (plain + engine)",
+                               facade_vs_ideal(p, sz), 0.95});
     for (const std::string b : {"burst1", "burst32"}) {
         targets.push_back({"16384 B seal+open " + b + " vs OpenSSL writeread", vs_ossl(16384, b),
                            5.0});

@@ -4,7 +4,10 @@
  * first one with --once.  Without --echo it prints what it receives on
  * stdout; with --echo it sends it back.  Diagnostics on stderr.
  *
- * TLS: listen/accept, a thread per client.
+ * TLS: a thread per client.  The listener is non-blocking and accept()
+ * never runs a handshake: each client's handshake runs in its own thread,
+ * bounded by --handshake-timeout, and a client silent for --idle-timeout
+ * is closed, so slow or silent peers (slowloris) hold up nobody else.
  * DTLS: one socket (TLS_DTLS_ROLE_SERVER) serves every client, as Zephyr's
  * DTLS server sockets do: recvfrom() returns each client's datagrams with
  * its address (cookies and handshakes happen inside the socket), and --echo
@@ -15,6 +18,7 @@
  * client has sent nothing for --idle-timeout ms (default 1000).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include <zephyr/net/socket.h>
+#include <zrec/zsock_ext.h>
 
 #include "zrec_tool.h"
 
@@ -35,20 +40,51 @@ static void usage(void)
     fprintf(stderr,
             "usage: zrec-server --proto tls1.2|tls1.3|dtls1.2|dtls1.3 --port N [--bind ADDR]\n"
             "         --cert F --key F [--ca F] [--psk-id ID --psk HEX] [--cipher IANA_NAME]\n"
-            "         [--alpn LIST] [--echo] [--once] [--idle-timeout MS (DTLS --once)]\n");
+            "         [--alpn LIST] [--echo] [--once] [--handshake-timeout MS]\n"
+            "         [--idle-timeout MS]\n"
+            "\n"
+            "  A TLS/DTLS server on the zsock facade, used like `openssl s_server`: prints\n"
+            "  what clients send on stdout, or sends it back with --echo.\n"
+            "\n"
+            "  --proto P              protocol and version (required)\n"
+            "  --port N, --bind ADDR  where to listen (default: every address)\n"
+            "  --cert F --key F       certificate and key, PEM or DER\n"
+            "  --ca F                 verify client certificates against this CA\n"
+            "  --psk-id ID --psk HEX  a pre-shared key instead of (or besides) a certificate\n"
+            "  --cipher NAME          allow only this IANA suite\n"
+            "  --alpn LIST            comma-separated ALPN protocols\n"
+            "  --echo                 send each message back to its sender\n"
+            "  --once                 serve one client, then exit\n"
+            "  --handshake-timeout MS TLS: a client must finish its handshake within MS of\n"
+            "                         being accepted, else it is closed (default 10000; 0: no\n"
+            "                         limit)\n"
+            "  --idle-timeout MS      TLS: a client that sends nothing for MS (a partial\n"
+            "                         record counts as nothing) is closed (default 60000; 0: no\n"
+            "                         limit).  DTLS --once: exit when the first client has\n"
+            "                         sent nothing for MS (default 1000)\n");
     exit(2);
 }
+
+static int tls_idle_ms = 60000;
 
 static void *serve(void *arg)
 {
     int sock = (int)(intptr_t)arg;
     char buf[16384];
+    /* Accepted from a non-blocking listener: this thread blocks, for at most
+     * the idle timeout per recv (the handshake runs in the first recv, under
+     * the listener's handshake timeout). */
+    (void)zsock_fcntl(sock, F_SETFL, 0);
+    if (tls_idle_ms > 0) {
+        struct timeval tv = {tls_idle_ms / 1000, (tls_idle_ms % 1000) * 1000};
+        (void)zsock_setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     for (;;) {
         ssize_t n = zsock_recv(sock, buf, sizeof buf, 0);
         if (n == 0)
             break;
         if (n < 0) {
-            tool_error("recv", errno);
+            tool_error(errno == EAGAIN ? "recv (idle timeout)" : "recv", errno);
             break;
         }
         if (o.echo) {
@@ -161,8 +197,10 @@ int main(int argc, char **argv)
         {"proto", 1, 0, 'p'}, {"port", 1, 0, 'P'}, {"bind", 1, 0, 'b'}, {"ca", 1, 0, 'a'},
         {"cert", 1, 0, 'c'}, {"key", 1, 0, 'k'}, {"psk-id", 1, 0, 'i'}, {"psk", 1, 0, 's'},
         {"cipher", 1, 0, 'C'}, {"alpn", 1, 0, 'A'}, {"echo", 0, 0, 'e'}, {"once", 0, 0, 'o'},
-        {"idle-timeout", 1, 0, 't'}, {0, 0, 0, 0}};
-    o.idle_timeout_ms = 1000;
+        {"idle-timeout", 1, 0, 't'}, {"handshake-timeout", 1, 0, 'H'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    o.idle_timeout_ms = -1;
+    int hs_timeout_ms = ZREC_TLS_HANDSHAKE_TIMEOUT_DEFAULT_MS;
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
         switch (c) {
         case 'p': o.proto = optarg; break;
@@ -178,6 +216,7 @@ int main(int argc, char **argv)
         case 'e': o.echo = true; break;
         case 'o': o.once = true; break;
         case 't': o.idle_timeout_ms = atoi(optarg); break;
+        case 'H': hs_timeout_ms = atoi(optarg); break;
         default: usage();
         }
     }
@@ -185,6 +224,12 @@ int main(int argc, char **argv)
     int proto = tool_proto(o.proto, &dtls);
     if (proto < 0 || o.port == NULL || ((o.cert == NULL || o.key == NULL) && o.psk_hex == NULL))
         usage();
+    if (o.idle_timeout_ms < -1 || hs_timeout_ms < 0)
+        usage();
+    if (dtls && o.idle_timeout_ms < 0)
+        o.idle_timeout_ms = 1000;
+    if (!dtls && o.idle_timeout_ms >= 0)
+        tls_idle_ms = o.idle_timeout_ms;
     if (tool_credentials(&o) < 0)
         return 1;
     struct zsock_addrinfo hints = {.ai_flags = AI_PASSIVE,
@@ -222,17 +267,33 @@ int main(int argc, char **argv)
         zsock_close(ls);
         return rc;
     }
-    if (zsock_listen(ls, 16) < 0) {
+    if (zsock_setsockopt(ls, SOL_TLS, ZREC_TLS_HANDSHAKE_TIMEOUT, &hs_timeout_ms,
+                         sizeof hs_timeout_ms) < 0) {
+        tool_error("ZREC_TLS_HANDSHAKE_TIMEOUT", errno);
+        return 1;
+    }
+    /* Non-blocking: accept() hands over each connection at once and its
+     * handshake runs in the client's thread. */
+    int nb = 1;
+    if (zsock_ioctl(ls, ZFD_IOCTL_FIONBIO, &nb) < 0 || zsock_listen(ls, 128) < 0) {
         tool_error("listen", errno);
         return 1;
     }
     fprintf(stderr, "zrec-server: listening on port %s (%s)\n", o.port, o.proto);
     for (;;) {
+        struct zsock_pollfd p = {ls, ZSOCK_POLLIN, 0};
+        if (zsock_poll(&p, 1, -1) < 0 && errno != EINTR) {
+            tool_error("poll", errno);
+            return 1;
+        }
         int c = zsock_accept(ls, NULL, NULL);
         if (c < 0) {
-            /* A failed handshake costs that client only. */
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                continue;
+            /* A failed connection costs that client only. */
             tool_error("accept", errno);
-            if (errno == ECONNABORTED || errno == ECONNRESET || errno == EINTR)
+            if (errno == ECONNABORTED || errno == ECONNRESET || errno == EMFILE ||
+                errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 continue;
             return 1;
         }

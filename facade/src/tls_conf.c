@@ -44,6 +44,8 @@ struct zs_tls *zs_tls_conf_new(int proto)
     t->cid_value_len = -1;
     t->hs_timeout_min = 1000;
     t->hs_timeout_max = 60000;
+    t->accept_hs_timeout_ms = ZREC_TLS_HANDSHAKE_TIMEOUT_DEFAULT_MS;
+    t->hs_deadline = -1;
     static int initialised;
     if (!__atomic_exchange_n(&initialised, 1, __ATOMIC_ACQ_REL))
         wolfSSL_Init();
@@ -565,6 +567,14 @@ int zs_tls_conf_set(struct zs_tls *t, int name, const void *val, socklen_t len)
             t->handshake_on_connect = v;
         break;
     }
+    case ZREC_TLS_HANDSHAKE_TIMEOUT: {
+        int v;
+        if (get_int_opt(val, len, &v) < 0 || v < 0)
+            rc = -EINVAL;
+        else
+            t->accept_hs_timeout_ms = v;
+        break;
+    }
     case TLS_SESSION_CACHE_PURGE:
         cache_purge();
         break;
@@ -648,6 +658,9 @@ int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len)
         break;
     case TLS_SESSION_CACHE:
         rc = put_int_opt(val, len, t->session_cache);
+        break;
+    case ZREC_TLS_HANDSHAKE_TIMEOUT:
+        rc = put_int_opt(val, len, t->accept_hs_timeout_ms);
         break;
     case ZREC_TLS_SESSION_RESUMED:
         rc = t->state == ST_OPEN ? put_int_opt(val, len, t->resumed) : -ENOTCONN;

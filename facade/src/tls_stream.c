@@ -158,6 +158,8 @@ static int hs_step(struct zs_sock *s)
         return -t->error;
     if (t->state != ST_HANDSHAKE)
         return -ENOTCONN;
+    if (t->hs_deadline >= 0 && zs_now_ms() >= t->hs_deadline)
+        return fail(t, ETIMEDOUT); /* an accepted peer that never finished */
     int rc = t->server ? wolfSSL_accept(t->ssl) : wolfSSL_connect(t->ssl);
     if (rc == WOLFSSL_SUCCESS)
         return hs_finish(s);
@@ -176,17 +178,24 @@ static int hs_step(struct zs_sock *s)
     return fail(t, ECONNABORTED);
 }
 
-/* Drive the handshake to the end (blocking) or one step (non-blocking). */
+/* Drive the handshake to the end (blocking) or one step (non-blocking).
+ * The call's deadline, and an accepted socket's handshake deadline, bound
+ * the waits. */
 static int hs_drive(struct zs_sock *s, bool dontwait, int64_t deadline)
 {
     for (;;) {
         pthread_mutex_lock(&s->lock);
         int rc = hs_step(s);
         short want = s->tls->hs_want;
+        int64_t until = s->tls->hs_deadline;
         pthread_mutex_unlock(&s->lock);
         if (rc != -EAGAIN || dontwait)
             return rc;
-        rc = zs_wait(s, want, deadline);
+        if (until < 0 || (deadline >= 0 && deadline < until))
+            until = deadline;
+        rc = zs_wait(s, want, until);
+        if (rc == -EAGAIN && until != deadline)
+            continue; /* the handshake's own deadline: hs_step fails it */
         if (rc == -EAGAIN)
             return -ETIMEDOUT;
         if (rc < 0)
@@ -263,6 +272,10 @@ static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *le
                 wolfSSL_CTX_up_ref(t->ctx);
                 rc = hs_setup(c);
             }
+            /* A peer that connects and stays silent must not hold up the
+             * listener (a blocking accept) or a slot forever. */
+            if (lt->accept_hs_timeout_ms > 0)
+                t->hs_deadline = zs_now_ms() + lt->accept_hs_timeout_ms;
             pthread_mutex_unlock(&s->lock);
             c->nonblock = s->nonblock;
             c->rcvtimeo_ms = s->rcvtimeo_ms;
@@ -740,6 +753,15 @@ static int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *
     return rc;
 }
 
+/* poll wakes for an accepted socket's handshake deadline. */
+static int64_t zs_tls_next_timer(struct zs_sock *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t at = s->tls->state == ST_HANDSHAKE ? s->tls->hs_deadline : -1;
+    pthread_mutex_unlock(&s->lock);
+    return at;
+}
+
 static const struct zs_ops tls_stream_ops = {
     .connect = zs_tls_connect,
     .listen = zs_tls_listen,
@@ -753,4 +775,5 @@ static const struct zs_ops tls_stream_ops = {
     .poll_ready = zs_tls_poll_ready,
     .poll_passthrough = zs_tls_poll_passthrough,
     .fionread = zs_tls_fionread,
+    .next_timer = zs_tls_next_timer,
 };

@@ -43,6 +43,7 @@ struct zs_tls {
     int nciphers;
     char alpn[ALPN_MAX]; /* comma-separated, wolfSSL's format */
     uint32_t hs_timeout_min, hs_timeout_max;
+    int accept_hs_timeout_ms;     /* ZREC_TLS_HANDSHAKE_TIMEOUT (listener); 0: none */
     int cert_nocopy;
     int session_cache;
     int handshake_on_connect;
@@ -59,6 +60,7 @@ struct zs_tls {
     WOLFSSL *ssl;
     struct zrec_wolfssl_capture *cap;
     short hs_want; /* POLLIN / POLLOUT the handshake waits for */
+    int64_t hs_deadline; /* accepted: zs_now_ms() by which the handshake must end; -1 none */
     struct zrec_session *zs;
     int cipher_used;
     bool resumed;

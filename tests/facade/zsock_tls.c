@@ -827,6 +827,56 @@ static void case_suites(void)
     zsock_close(s);
 }
 
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* ZREC_TLS_HANDSHAKE_TIMEOUT: a peer that connects and says nothing holds a
+ * blocking accept() only that long, and the client behind it is served;
+ * the silent one's connection is closed. */
+static void case_accept_deadline(void)
+{
+    struct server sv;
+    server_start(&sv, 0);
+    int v = -1;
+    socklen_t vl = sizeof v;
+    CHECK(zsock_getsockopt(sv.ls, SOL_TLS, ZREC_TLS_HANDSHAKE_TIMEOUT, &v, &vl) == 0 &&
+              v == ZREC_TLS_HANDSHAKE_TIMEOUT_DEFAULT_MS,
+          "default handshake timeout %d", v);
+    int bad = -1;
+    CHECK(zsock_setsockopt(sv.ls, SOL_TLS, ZREC_TLS_HANDSHAKE_TIMEOUT, &bad, sizeof bad) == -1 &&
+              errno == EINVAL,
+          "negative timeout: EINVAL");
+    int ms = 300;
+    CHECK(zsock_setsockopt(sv.ls, SOL_TLS, ZREC_TLS_HANDSHAKE_TIMEOUT, &ms, sizeof ms) == 0,
+          "set handshake timeout");
+    /* The silent peer: a kernel TCP socket that never sends. */
+    struct sockaddr_in a = server_addr(&sv);
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(silent >= 0 && connect(silent, (struct sockaddr *)&a, sizeof a) == 0, "silent peer");
+    double t0 = mono_ms();
+    int s = client_connect(&sv, TAG_CA, "localhost");
+    roundtrip(s, 100);
+    double took = mono_ms() - t0;
+    CHECK(took >= 250 && took < 5000, "client served after the silent peer's %d ms: %.0f ms", ms,
+          took);
+    CHECK(sv.failed == 1 && sv.last_errno == ECONNABORTED,
+          "the silent peer's accept failed with ECONNABORTED (%d failed, errno %d)", sv.failed,
+          sv.last_errno);
+    struct timeval tv = {2, 0};
+    setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char b[8];
+    ssize_t n = recv(silent, b, sizeof b, 0);
+    CHECK(n == 0 || (n < 0 && errno == ECONNRESET), "the silent peer was closed (%zd, errno %d)",
+          n, errno);
+    close(silent);
+    zsock_close(s);
+    server_stop(&sv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -860,6 +910,7 @@ int main(int argc, char **argv)
         {"suites", case_suites},
         {"connect-timeout", case_connect_timeout},
         {"sndtimeo", case_sndtimeo},
+        {"accept-deadline", case_accept_deadline},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {

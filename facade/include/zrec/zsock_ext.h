@@ -10,6 +10,17 @@
  *  session (TLS_SESSION_CACHE, RFC 8446 §2.2 / RFC 5077), else 0. */
 #define ZREC_TLS_SESSION_RESUMED 1001
 
+/** setsockopt/getsockopt(SOL_TLS): int, milliseconds a connection accepted
+ *  from this TLS listener has to complete its handshake, counted from
+ *  accept(); 0: no limit.  Default 10000.  A blocking accept() fails with
+ *  ECONNABORTED when it runs out (Zephyr's answer to a failed handshake);
+ *  on a non-blocking listener the accepted socket fails with ETIMEDOUT
+ *  (poll: POLLERR).  Zephyr's accept() waits without a limit, so one
+ *  silent peer holds up every other client; SO_RCVTIMEO on the listener,
+ *  when shorter, bounds the blocking accept() as before. */
+#define ZREC_TLS_HANDSHAKE_TIMEOUT 1002
+#define ZREC_TLS_HANDSHAKE_TIMEOUT_DEFAULT_MS 10000
+
 /* Certificate verification flags, as TLS_CERT_VERIFY_RESULT reports them
  * and the TLS_CERT_VERIFY_CALLBACK callback sees them: mbedTLS's
  * MBEDTLS_X509_BADCERT_* values, which Zephyr code already tests for. */

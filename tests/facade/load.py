@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""zrec-server under load and attack (loopback only, bounded in count and time).
+
+  load.py CASE TOOLDIR CERTDIR [sanitized]
+
+  slowloris   200 TCP connections that say nothing and 20 that send a cut
+              ClientHello (a record header promising 1024 bytes, then 100)
+              while a real TLS 1.3 client is served within its timeout; every
+              hostile connection is closed by the server once its handshake
+              timeout (1.5 s) has passed.
+  partial     an established TLS 1.3 connection that sends a record header
+              promising 1024 bytes and delivers 100: another client is served
+              meanwhile, and the partial one is closed after the idle timeout
+              (2 s), never before.
+  concurrent  1000 TLS 1.3 clients at once, each a 1 KB echo: every echo
+              intact; the server's RSS afterwards within 64 MiB of before
+              (reported, not asserted, with `sanitized`: ASan keeps freed
+              memory in its quarantine).
+
+The real clients are Python's ssl module (OpenSSL), an independent peer.
+"""
+import asyncio
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, tools, certs, *extra):
+        self.port = free_port()
+        cmd = [os.path.join(tools, "zrec-server"), "--proto", "tls1.3", "--port",
+               str(self.port), "--bind", "127.0.0.1",
+               "--cert", os.path.join(certs, "server-ecc.pem"),
+               "--key", os.path.join(certs, "ecc-key.pem"), "--echo"] + list(extra)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        sys.exit("FAIL: zrec-server did not come up")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def client_ctx(certs):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(os.path.join(certs, "ca-ecc-cert.pem"))
+    ctx.check_hostname = False
+    return ctx
+
+
+def echo_once(port, ctx, payload, timeout):
+    """One TLS client: connect, send payload, read it back; the time it took."""
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                chunk = s.recv(len(payload) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+    if got != payload:
+        sys.exit("FAIL: echo of %d bytes came back as %d bytes" % (len(payload), len(got)))
+    return time.monotonic() - t0
+
+
+def closed_by_peer(sock, wait):
+    """Whether the server closes sock within `wait` seconds (what it sends
+    meanwhile, e.g. TLS 1.3 tickets, is read and dropped)."""
+    end = time.monotonic() + wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        sock.settimeout(left)
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+
+def case_slowloris(tools, certs):
+    srv = Server(tools, certs, "--handshake-timeout", "1500", "--idle-timeout", "30000")
+    try:
+        hostile = []
+        for _ in range(200):
+            hostile.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            # TLS record header: handshake, legacy version, length 1024; then 100 bytes.
+            s.sendall(bytes([22, 3, 1, 4, 0]) + bytes([1]) + os.urandom(99))
+            hostile.append(s)
+        opened = time.monotonic()
+        took = echo_once(srv.port, client_ctx(certs), os.urandom(1024), timeout=5)
+        if took > 5:
+            sys.exit("FAIL: the real client took %.2f s behind 220 hostile connections" % took)
+        # All closed once the handshake timeout has passed (1.5 s; 3 s margin).
+        left = [s for s in hostile
+                if not closed_by_peer(s, max(0.1, opened + 4.5 - time.monotonic()))]
+        if left:
+            sys.exit("FAIL: %d of %d hostile connections still open after the handshake "
+                     "timeout" % (len(left), len(hostile)))
+        for s in hostile:
+            s.close()
+        print("ok slowloris: real client served in %.3f s behind 220 hostile connections, "
+              "all of them closed" % took)
+    finally:
+        srv.stop()
+
+
+def case_partial(tools, certs):
+    srv = Server(tools, certs, "--idle-timeout", "2000")
+    try:
+        ctx = client_ctx(certs)
+        raw = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        # The handshake through memory BIOs, so that raw bytes can follow it.
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                raw.sendall(out.read())
+                data = raw.recv(16384)
+                if not data:
+                    sys.exit("FAIL: server closed during the handshake")
+                inc.write(data)
+        raw.sendall(out.read())
+        # An application-data record header promising 1024 bytes, then 100.
+        raw.sendall(bytes([23, 3, 3, 4, 0]) + os.urandom(100))
+        started = time.monotonic()
+        took = echo_once(srv.port, ctx, os.urandom(4096), timeout=5)
+        if took > 2:
+            sys.exit("FAIL: the other client took %.2f s beside a partial record" % took)
+        if closed_by_peer(raw, max(0.1, started + 1.5 - time.monotonic())):
+            sys.exit("FAIL: the partial connection was closed before its idle timeout")
+        if not closed_by_peer(raw, 4):
+            sys.exit("FAIL: the partial connection is still open 4 s after its idle timeout")
+        raw.close()
+        print("ok partial: another client served in %.3f s; the partial record's connection "
+              "closed after the idle timeout, not before" % took)
+    finally:
+        srv.stop()
+
+
+def case_concurrent(tools, certs, sanitized=False):
+    srv = Server(tools, certs)
+    try:
+        ctx = client_ctx(certs)
+        # One warm-up client, so that RSS before counts the server's set-up.
+        echo_once(srv.port, ctx, b"x" * 1024, timeout=10)
+        before = rss_kib(srv.proc.pid)
+
+        async def one(i):
+            r, w = await asyncio.open_connection("127.0.0.1", srv.port, ssl=ctx,
+                                                  server_hostname="localhost")
+            payload = (b"%04d" % i) * 256
+            w.write(payload)
+            await w.drain()
+            got = await r.readexactly(len(payload))
+            w.close()
+            await w.wait_closed()
+            return got == payload
+
+        async def all_of_them():
+            return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(1000)),
+                                                         return_exceptions=True), 120)
+
+        t0 = time.monotonic()
+        results = asyncio.run(all_of_them())
+        took = time.monotonic() - t0
+        bad = [r for r in results if r is not True]
+        if bad:
+            sys.exit("FAIL: %d of 1000 echoes failed, e.g. %r" % (len(bad), bad[0]))
+        time.sleep(0.5)  # the server's threads close their sockets
+        after = rss_kib(srv.proc.pid)
+        if after - before > 64 * 1024 and not sanitized:
+            sys.exit("FAIL: RSS grew from %d to %d KiB over 1000 clients" % (before, after))
+        print("ok concurrent: 1000 TLS 1.3 echoes intact in %.2f s; RSS %d -> %d KiB"
+              % (took, before, after))
+    finally:
+        srv.stop()
+
+
+def main():
+    if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] != "sanitized"):
+        sys.exit(__doc__)
+    case, tools, certs = sys.argv[1:4]
+    if case == "concurrent":
+        case_concurrent(tools, certs, sanitized=len(sys.argv) == 5)
+    else:
+        {"slowloris": case_slowloris, "partial": case_partial}[case](tools, certs)
+
+
+if __name__ == "__main__":
+    main()

@@ -895,7 +895,8 @@ static int put_bytes(void *val, socklen_t *len, const uint8_t *b, size_t n)
 {
     if (len == NULL || (val == NULL && n) || *len < n)
         return -EINVAL;
-    memcpy(val, b, n);
+    if (n) /* memcpy to NULL is undefined even for 0 bytes (fuzz_sockopt) */
+        memcpy(val, b, n);
     *len = (socklen_t)n;
     return 0;
 }

@@ -493,7 +493,8 @@ static int set_dtls_option(struct zs_tls *t, int name, const void *val, socklen_
         /* wolfSSL caps connection IDs at 2 bytes (DTLS_CID_MAX_SIZE). */
         if ((val == NULL && len) || len > 2)
             return -EINVAL;
-        memcpy(t->cid_value, val, len);
+        if (len) /* memcpy from NULL is undefined even for 0 bytes (fuzz_sockopt) */
+            memcpy(t->cid_value, val, len);
         t->cid_value_len = (int)len;
         return 0;
     }

@@ -792,6 +792,19 @@ static void case_sockopt(void)
     }
     CHECK(zsock_setsockopt(s, SOL_TLS, 999, &on, sizeof on) == -1 && errno == ENOPROTOOPT,
           "unknown SOL_TLS option: ENOPROTOOPT");
+    /* fuzz_sockopt found: an empty TLS_DTLS_CID_VALUE given as NULL, 0 was a
+     * memcpy from NULL (undefined behaviour, UBSan stops here). */
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID_VALUE, NULL, 0) == 0,
+          "empty TLS_DTLS_CID_VALUE (NULL, 0)");
+    uint8_t cidv[3] = {1, 2, 3};
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID_VALUE, cidv, 3) == -1 && errno == EINVAL,
+          "a 3-byte CID value: EINVAL");
+    CHECK(zsock_setsockopt(s, SOL_TLS, TLS_DTLS_CID_VALUE, NULL, 2) == -1 && errno == EINVAL,
+          "NULL with a length: EINVAL");
+    /* … and reading the empty value back into NULL, 0 was a memcpy to NULL. */
+    socklen_t zero = 0;
+    CHECK(zsock_getsockopt(s, SOL_TLS, TLS_DTLS_CID_VALUE, NULL, &zero) == 0 && zero == 0,
+          "empty TLS_DTLS_CID_VALUE read into (NULL, 0)");
     zsock_close(s);
 }
 

@@ -237,12 +237,17 @@ struct zrec_seg {
  * points at its first byte, in whichever segment holds it. *
  * Copy-on-crypt (contiguous only): with `src` set, sealing reads the payload
  * from src[0..len) and writes the ciphertext to data[0..len) (plus header and
- * tail around it), so the encryption pass is the only pass over the bytes;
+ * tail around it), so the encryption pass is the only pass over the bytes
+ * (up to ZREC_SEAL_COPY_MAX bytes the payload is copied into the record
+ * first and sealed in place: for short records the copy costs less than
+ * an AEAD call in two parts, payload and tail);
  * with `dst` set, opening writes the plaintext to dst (which needs room for
  * the record's ciphertext, `dst_cap` ≥ record length − header − tag, else
  * -ENOBUFS) and leaves the record's ciphertext untouched.  A failed open
  * wipes dst.
  */
+#define ZREC_SEAL_COPY_MAX 2048
+
 struct zrec_op {
     struct zrec_session *sess;
     uint8_t *data;
@@ -385,8 +390,10 @@ int zrec_session_set_dtls13_message_seq(struct zrec_session *s, uint16_t next_se
 
 /** Process-wide counters. */
 struct zrec_stats {
-    /** Scattered records that went through a bounce copy because the AEAD
-     *  has no incremental interface (CCM): the only payload copies zrec makes. */
+    /** Scattered (or copy-on-encrypt, over ZREC_SEAL_COPY_MAX bytes) records
+     *  that went through a bounce copy because the AEAD has no incremental
+     *  interface (CCM): with short copy-on-encrypt, the only payload copies
+     *  zrec makes. */
     unsigned long sg_bounce_copies;
 };
 void zrec_stats_get(struct zrec_stats *out);

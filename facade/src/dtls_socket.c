@@ -362,8 +362,10 @@ static void send_control(struct peer *p, int len, const uint8_t *rec)
  * ACK switches the key. */
 static void maintenance(struct zs_sock *s, struct peer *p)
 {
-    if (p->state != P_OPEN || zrec_session_proto(p->zs) != ZREC_DTLS13)
-        return;
+    if (p->state != P_OPEN || zrec_session_proto(p->zs) != ZREC_DTLS13 ||
+        !(zrec_session_events(p->zs) &
+          (ZREC_EV_ACK_OWED | ZREC_EV_KEY_UPDATE_OWED | ZREC_EV_REKEY_DUE)))
+        return; /* the common case: nothing owed, no clock read */
     uint8_t *buf = s->tls->d->tx;
     int64_t now = zs_now_ms();
     for (int i = 0; i < 2; i++) {
@@ -423,7 +425,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
             zs_dhs_replay_flight(p, false);
         return 0;
     }
-    p->active = zs_now_ms();
+    p->active = zs_coarse_ms(); /* for evict_one(): coarse will do */
     /* Authenticated: a peer found by its CID may have a new address
      * (RFC 9146 §6, RFC 9147 §9). */
     if (s->tls->server && !same_addr(p, &d->rx_from, d->rx_fromlen)) {

@@ -73,6 +73,15 @@ int64_t zs_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A clock for bookkeeping that needs no precision (a peer's last activity):
+ * CLOCK_MONOTONIC_COARSE, a few milliseconds, read without the TSC. */
+int64_t zs_coarse_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t zs_deadline(int timeout_ms)
 {
     return timeout_ms < 0 ? -1 : zs_now_ms() + timeout_ms;

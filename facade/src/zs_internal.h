@@ -82,6 +82,7 @@ int zs_close_sock(struct zs_sock *s);
  * closed, -errno on failure.  deadline_ms: absolute (zs_now_ms()), or -1. */
 int zs_wait(struct zs_sock *s, short events, int64_t deadline_ms);
 int64_t zs_now_ms(void);
+int64_t zs_coarse_ms(void); /* a few ms of resolution, cheaper: bookkeeping only */
 int64_t zs_deadline(int timeout_ms); /* -1 stays -1 */
 
 /* errno-style return helper: sets errno from a negative value, returns -1. */

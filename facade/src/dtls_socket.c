@@ -660,9 +660,7 @@ static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int 
         if (rc < 0)
             return rc;
     }
-    size_t len = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-        len += msg->msg_iov[i].iov_len;
+    size_t len = zs_iov_len(msg);
     /* One send is one record in one datagram (RFC 9147 §4.4). */
     if (len > ZREC_MAX_PLAINTEXT)
         return -EMSGSIZE;
@@ -769,9 +767,7 @@ static ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
             return rc;
     }
     msg->msg_flags = 0;
-    size_t want = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-        want += msg->msg_iov[i].iov_len;
+    size_t want = zs_iov_len(msg);
     ssize_t rc;
     pthread_mutex_lock(&s->lock);
     for (;;) {
@@ -936,14 +932,6 @@ static int dtls_cid_getsockopt(struct zs_sock *s, int name, void *val, socklen_t
     }
 }
 
-static int dtls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
-{
-    pthread_mutex_lock(&s->lock);
-    int rc = zs_tls_conf_set(s->tls, name, val, len);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
 static int dtls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
 {
     pthread_mutex_lock(&s->lock);
@@ -975,7 +963,7 @@ static const struct zs_ops dtls_ops = {
     .recvmsg = zs_dtls_recvmsg,
     .shutdown = zs_dtls_shutdown,
     .destroy = zs_dtls_destroy,
-    .setsockopt = dtls_setsockopt,
+    .setsockopt = zs_tls_setsockopt,
     .getsockopt = dtls_getsockopt,
     .poll_ready = zs_dtls_poll_ready,
     .poll_passthrough = zs_dtls_poll_passthrough,

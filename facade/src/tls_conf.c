@@ -687,3 +687,21 @@ int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len)
     }
     return rc;
 }
+
+/* The ops entries for SOL_TLS (both kinds; the DTLS socket adds its CID
+ * options to getsockopt). */
+int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = zs_tls_conf_set(s->tls, name, val, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = zs_tls_conf_get(s->tls, name, val, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

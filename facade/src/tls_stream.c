@@ -534,9 +534,7 @@ static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
     int rc = ensure_open(s, dontwait, deadline);
     if (rc < 0)
         return rc;
-    size_t want = 0;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-        want += msg->msg_iov[i].iov_len;
+    size_t want = zs_iov_len(msg);
     bool waitall = (flags & MSG_WAITALL) && !peek;
     size_t got = 0;
     msg->msg_flags = 0;
@@ -733,24 +731,6 @@ static short zs_tls_poll_ready(struct zs_sock *s, short want, short *kev)
     }
     pthread_mutex_unlock(&s->lock);
     return ready;
-}
-
-/* ---- options ------------------------------------------------------------ */
-
-static int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len)
-{
-    pthread_mutex_lock(&s->lock);
-    int rc = zs_tls_conf_set(s->tls, name, val, len);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
-static int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len)
-{
-    pthread_mutex_lock(&s->lock);
-    int rc = zs_tls_conf_get(s->tls, name, val, len);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
 }
 
 /* poll wakes for an accepted socket's handshake deadline. */

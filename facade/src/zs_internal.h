@@ -85,6 +85,15 @@ int64_t zs_now_ms(void);
 int64_t zs_coarse_ms(void); /* a few ms of resolution, cheaper: bookkeeping only */
 int64_t zs_deadline(int timeout_ms); /* -1 stays -1 */
 
+/* The bytes a msghdr's iovecs hold. */
+static inline size_t zs_iov_len(const struct msghdr *msg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+        n += msg->msg_iov[i].iov_len;
+    return n;
+}
+
 /* errno-style return helper: sets errno from a negative value, returns -1. */
 static inline int zs_fail(int neg_errno)
 {

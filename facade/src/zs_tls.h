@@ -84,6 +84,9 @@ struct zs_tls *zs_tls_conf_new(int proto);           /* the options' defaults */
 void zs_tls_conf_free(struct zs_tls *t);             /* the context, hostname, t */
 int zs_tls_conf_set(struct zs_tls *t, int name, const void *val, socklen_t len);
 int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len); /* -ENOPROTOOPT: not shared */
+/* The same under the socket's lock: ops setsockopt/getsockopt. */
+int zs_tls_setsockopt(struct zs_sock *s, int name, const void *val, socklen_t len);
+int zs_tls_getsockopt(struct zs_sock *s, int name, void *val, socklen_t *len);
 int zs_tls_make_ctx(struct zs_tls *t);               /* t->ctx once, from the options */
 int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl); /* SNI, ALPN, PSK, cache */
 void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl); /* suite, verify, ALPN… */

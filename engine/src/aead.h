@@ -76,8 +76,9 @@ size_t zrec__aead_footprint(const struct zrec_aead_ctx *ctx);
  * Normalise a seal op for the provider: a tail sealed in place behind an
  * in-place payload is one message (tail folded into len); a copy-on-encrypt
  * op for a provider without ZREC_AEAD_CAP_SPLIT (or in-place only) becomes a
- * counted copy and an in-place seal.  After it, tail > 0 reaches only
- * providers that have seal_split. */
+ * counted copy and an in-place seal, and so does (uncounted) a short one
+ * with a tail (ZREC_SEAL_COPY_MAX).  After it, tail > 0 reaches only providers
+ * that have seal_split. */
 void zrec__aead_count_copy(void);
 static inline void zrec__aead_seal_prepare(uint32_t caps, struct zrec_aead_op *op)
 {
@@ -86,12 +87,18 @@ static inline void zrec__aead_seal_prepare(uint32_t caps, struct zrec_aead_op *o
         op->tail = 0;
         return;
     }
+    bool split = (caps & (ZREC_AEAD_CAP_SPLIT | ZREC_AEAD_CAP_IN_PLACE_ONLY)) ==
+                 ZREC_AEAD_CAP_SPLIT;
     if (op->tail == 0 ? !(caps & ZREC_AEAD_CAP_IN_PLACE_ONLY)
-                      : (caps & (ZREC_AEAD_CAP_SPLIT | ZREC_AEAD_CAP_IN_PLACE_ONLY)) ==
-                            ZREC_AEAD_CAP_SPLIT)
+                      : split && op->len > ZREC_SEAL_COPY_MAX)
         return;
-    /* Copy, then seal payload and tail in place as one message (counted). */
-    zrec__aead_count_copy();
+    /* Copy, then seal payload and tail in place as one message.  Up to
+     * ZREC_SEAL_COPY_MAX (zrec.h) this is the faster way even where the
+     * provider has seal_split: its two-part call costs more than the copy
+     * (ipsec-mb AVX512, TLS 1.3 AES-128-GCM: 64 B 63 -> 50 ns, 1400 B 109
+     * -> 100 ns).  Counted when the provider's capabilities force it. */
+    if (op->tail == 0 || !split)
+        zrec__aead_count_copy();
     memmove(op->out, op->in, op->len);
     op->in = op->out;
     op->len += op->tail;

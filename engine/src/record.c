@@ -152,18 +152,6 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
     uint8_t *first = op->nseg ? op->seg[0].base : op->data;
     uint8_t *end = op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
                             : op->data + len;
-    /* Copy-on-encrypt of a short record: the payload is copied into the
-     * record now and sealed in place with the provider's one-shot call.  Up
-     * to ZREC_SEAL_COPY_MAX (zrec.h) the split (init/update/finalize) call
-     * costs more than the copy (ipsec-mb AVX512, TLS 1.3 AES-128-GCM: 64 B
-     * 63 -> 50 ns, 1400 B 109 -> 100 ns); copied here, ahead of the header
-     * and nonce work, the AEAD's loads do not wait behind the copy's stores
-     * (copied in the provider, right before its call: 1400 B 112 ns). */
-    const uint8_t *src = op->src;
-    if (src != NULL && src != first && len <= ZREC_SEAL_COPY_MAX) {
-        memmove(first, src, len);
-        src = NULL;
-    }
     uint8_t *hdr = first - s->hdr_len;
     size_t inner_len = len;
     if (inner) {
@@ -185,10 +173,10 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
         /* Copy-on-encrypt: the AEAD reads the caller's payload and writes
          * the ciphertext into the record, then covers the inner type in
          * place (zrec__aead_seal_prepare adapts it to the provider). */
-        bool copy = src && src != first;
+        bool copy = op->src && op->src != first;
         *aop = (struct zrec_aead_op){
             .nonce = pd->nonce, .aad = aad, .aad_len = (uint32_t)aad_len,
-            .in = copy ? src : first, .out = first,
+            .in = copy ? op->src : first, .out = first,
             .len = (uint32_t)(copy ? len : inner_len),
             .tail = (uint32_t)(copy ? inner_len - len : 0), .tag = first + inner_len};
         zrec__aead_seal_prepare(s->caps, aop);

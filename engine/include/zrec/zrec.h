@@ -390,10 +390,10 @@ int zrec_session_set_dtls13_message_seq(struct zrec_session *s, uint16_t next_se
 
 /** Process-wide counters. */
 struct zrec_stats {
-    /** Scattered (or copy-on-encrypt, over ZREC_SEAL_COPY_MAX bytes) records
-     *  that went through a bounce copy because the AEAD has no incremental
-     *  interface (CCM): with short copy-on-encrypt, the only payload copies
-     *  zrec makes. */
+    /** Scattered or copy-on-encrypt records that went through a bounce
+     *  copy because the AEAD has no incremental interface (CCM): with short
+     *  copy-on-encrypt (ZREC_SEAL_COPY_MAX), the only payload copies zrec
+     *  makes. */
     unsigned long sg_bounce_copies;
 };
 void zrec_stats_get(struct zrec_stats *out);

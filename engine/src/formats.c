@@ -25,6 +25,23 @@ static size_t tls12_aad(uint8_t *aad, uint64_t seq, uint8_t type, uint16_t versi
     return 13;
 }
 
+/* RFC 9146 §5, a DTLS 1.2 record with a connection ID: seq_num_placeholder
+ * || tls12_cid || cid_length || tls12_cid || version || epoch ||
+ * sequence_number || cid || length_of_DTLSInnerPlaintext.  ves: the
+ * header's version, epoch and sequence number (10 bytes as on the wire). */
+static size_t dtls12_cid_aad(uint8_t *aad, const uint8_t ves[10], const uint8_t *cid,
+                             uint8_t cid_len, size_t inner_len)
+{
+    memset(aad, 0xff, 8);
+    aad[8] = ZREC_CT_TLS12_CID;
+    aad[9] = cid_len;
+    aad[10] = ZREC_CT_TLS12_CID;
+    memcpy(aad + 11, ves, 10);
+    memcpy(aad + 21, cid, cid_len);
+    zrec__put16(aad + 21 + cid_len, (uint16_t)inner_len);
+    return 23u + cid_len;
+}
+
 static size_t tls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uint8_t type,
                                 size_t inner_len, uint64_t seq, uint8_t *aad,
                                 const uint8_t **aad_out)
@@ -146,16 +163,7 @@ static size_t dtls12_seal_header(const struct zrec_session *s, uint8_t *hdr, uin
         zrec__put64(hdr + 13 + cid_len, dtls12_nonce_seq(s, seq));
     if (cid_len == 0)
         return tls12_aad(aad, dtls12_nonce_seq(s, seq), type, VERSION_DTLS12, inner_len);
-    /* RFC 9146 §5: seq_num_placeholder || tls12_cid || cid_length || tls12_cid
-     * || version || epoch || sequence_number || cid || length_of_DTLSInnerPlaintext */
-    memset(aad, 0xff, 8);
-    aad[8] = ZREC_CT_TLS12_CID;
-    aad[9] = cid_len;
-    aad[10] = ZREC_CT_TLS12_CID;
-    memcpy(aad + 11, hdr + 1, 10); /* version, epoch, sequence_number */
-    memcpy(aad + 21, zrec__tx_cid(s), cid_len);
-    zrec__put16(aad + 21 + cid_len, (uint16_t)inner_len);
-    return 23u + cid_len;
+    return dtls12_cid_aad(aad, hdr + 1, zrec__tx_cid(s), cid_len, inner_len);
 }
 
 static int dtls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
@@ -190,18 +198,8 @@ static int dtls12_open_header(struct zrec_session *s, struct zrec_dir_state *d,
                                    : seq_num;
     v->hdr_len = 13u + cid_len + s->explicit_len;
     size_t inner_len = len - s->explicit_len - s->tag_len;
-    if (cid_len == 0) {
-        v->aad_len = tls12_aad(v->aad, seq_num, h[0], VERSION_DTLS12, inner_len);
-    } else {
-        memset(v->aad, 0xff, 8);
-        v->aad[8] = ZREC_CT_TLS12_CID;
-        v->aad[9] = cid_len;
-        v->aad[10] = ZREC_CT_TLS12_CID;
-        memcpy(v->aad + 11, h + 1, 10);
-        memcpy(v->aad + 21, h + 11, cid_len);
-        zrec__put16(v->aad + 21 + cid_len, (uint16_t)inner_len);
-        v->aad_len = 23u + cid_len;
-    }
+    v->aad_len = cid_len ? dtls12_cid_aad(v->aad, h + 1, h + 11, cid_len, inner_len)
+                         : tls12_aad(v->aad, seq_num, h[0], VERSION_DTLS12, inner_len);
     return 0;
 }
 

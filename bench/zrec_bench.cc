@@ -659,6 +659,34 @@ constexpr size_t kZipfDraws = 1u << 20;
 // the key expansions it saves.
 unsigned g_zipf_cache_entries = 1u << 13;
 
+// A random permutation of 0 .. n-1.
+std::vector<uint32_t> shuffled(size_t n)
+{
+    std::vector<uint32_t> v(n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = static_cast<uint32_t>(i);
+    for (size_t i = n - 1; i > 0; i--)
+        std::swap(v[i], v[rnd() % (i + 1)]);
+    return v;
+}
+
+// kZipfDraws ranks in [0, kZipfSessions), P(rank k) ~ 1/(k + 1): Zipf(1) by
+// its inverse CDF.
+std::vector<uint32_t> zipf_ranks()
+{
+    std::vector<double> cdf(kZipfSessions);
+    double h = 0;
+    for (size_t k = 0; k < kZipfSessions; k++)
+        cdf[k] = h += 1.0 / static_cast<double>(k + 1);
+    std::vector<uint32_t> ranks(kZipfDraws);
+    for (auto &r : ranks) {
+        double u = static_cast<double>(rnd() >> 11) / 9007199254740992.0 * h;
+        size_t k = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+        r = static_cast<uint32_t>(k < kZipfSessions ? k : kZipfSessions - 1);
+    }
+    return ranks;
+}
+
 // An application-data seal op for `len` payload bytes at `data`.
 void seal_op(struct zrec_op &o, struct zrec_session *s, uint8_t *data, size_t len,
              const struct zrec_overhead &oh)
@@ -755,23 +783,11 @@ struct ZipfPool {
         // cache's table is, its contexts come later (counted by the cache).
         bytes_per_session = static_cast<double>(rss_bytes() - before) / kZipfSessions -
                             static_cast<double>(sizeof(void *));
-        // Inverse CDF of Zipf(1) over the ranks, then ranks -> sessions.
-        std::vector<double> cdf(kZipfSessions);
-        double h = 0;
-        for (size_t k = 0; k < kZipfSessions; k++)
-            cdf[k] = h += 1.0 / static_cast<double>(k + 1);
-        std::vector<uint32_t> perm(kZipfSessions);
-        for (size_t i = 0; i < kZipfSessions; i++)
-            perm[i] = static_cast<uint32_t>(i);
-        for (size_t i = kZipfSessions - 1; i > 0; i--)
-            std::swap(perm[i], perm[rnd() % (i + 1)]);
-        draws.resize(kZipfDraws);
-        for (size_t d = 0; d < kZipfDraws; d++) {
-            double u = static_cast<double>(rnd() >> 11) / 9007199254740992.0 * h;
-            size_t k = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) -
-                                           cdf.begin());
-            draws[d] = perm[k < kZipfSessions ? k : kZipfSessions - 1];
-        }
+        // Zipf(1) ranks, then ranks -> sessions.
+        const std::vector<uint32_t> perm = shuffled(kZipfSessions);
+        draws = zipf_ranks();
+        for (auto &d : draws)
+            d = perm[d];
         draw_sess.resize(kZipfDraws);
         for (size_t d = 0; d < kZipfDraws; d++)
             draw_sess[d] = sess[draws[d]];
@@ -1251,27 +1267,9 @@ struct FloorZipf {
 
     FloorZipf()
     {
-        std::vector<double> cdf(kZipfSessions);
-        double h = 0;
-        for (size_t k = 0; k < kZipfSessions; k++)
-            cdf[k] = h += 1.0 / static_cast<double>(k + 1);
-        sess_of.resize(kZipfSessions);
-        for (size_t i = 0; i < kZipfSessions; i++)
-            sess_of[i] = static_cast<uint32_t>(i);
-        for (size_t i = kZipfSessions - 1; i > 0; i--)
-            std::swap(sess_of[i], sess_of[rnd() % (i + 1)]);
-        slot_of.resize(g_zipf_cache_entries);
-        for (size_t i = 0; i < g_zipf_cache_entries; i++)
-            slot_of[i] = static_cast<uint32_t>(i);
-        for (size_t i = g_zipf_cache_entries - 1; i > 0; i--)
-            std::swap(slot_of[i], slot_of[rnd() % (i + 1)]);
-        rank.resize(kZipfDraws);
-        for (size_t d = 0; d < kZipfDraws; d++) {
-            double u = static_cast<double>(rnd() >> 11) / 9007199254740992.0 * h;
-            size_t k = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), u) -
-                                           cdf.begin());
-            rank[d] = static_cast<uint32_t>(k < kZipfSessions ? k : kZipfSessions - 1);
-        }
+        sess_of = shuffled(kZipfSessions);
+        slot_of = shuffled(g_zipf_cache_entries);
+        rank = zipf_ranks();
         IMB_MGR *m = raw_mgr();
         uint8_t key[16];
         for (size_t i = 0; m != nullptr && i < g_zipf_cache_entries; i++) {

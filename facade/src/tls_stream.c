@@ -341,7 +341,7 @@ static int key_maintenance(struct zs_sock *s)
     int rc = flush_tx(s);
     if (rc < 0)
         return rc;
-    int n = zs_pump_owed(t->zs, zs_now_ms(), NULL, t->tx, REC_MAX);
+    int n = zs_pump_owed(t->zs, 0, NULL, t->tx, REC_MAX); /* TLS: no retransmission timer */
     if (n <= 0)
         return n;
     t->tx_off = 0;

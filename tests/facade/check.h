@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CHECK(cond, ...)                                                                   \
     do {                                                                                   \
@@ -16,4 +17,12 @@
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
+
+/* Milliseconds on the monotonic clock, for bounds on how long a call took. */
+static inline double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 #endif

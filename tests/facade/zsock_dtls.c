@@ -47,13 +47,6 @@
 static int proto;
 static bool is13;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static struct sockaddr_in loopback(unsigned short port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};

@@ -9,6 +9,7 @@
 #include "sockpair.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -599,4 +600,213 @@ void zb_pair_close(struct zb_pair *p)
             zsock_close(fd); /* sends close_notify (DTLS server: to every session) */
     }
     free(p);
+}
+
+/* ---- ClientHello floods -------------------------------------------------- */
+
+struct zb_flood {
+    bool plain;
+    bool dtls13;
+    int server;   /* zsock DTLS server socket, or a kernel UDP socket (plain) */
+    int attacker; /* kernel UDP socket connected to the server */
+    uint8_t hello[2048];
+    size_t hello_len;
+    uint8_t answer[2048];
+    size_t answer_len;
+};
+
+/* The HelloRetryRequest's Random (RFC 8446 §4.1.3). */
+static const uint8_t hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+/* A cookie request: DTLSPlaintext header (13 bytes), handshake header (12,
+ * msg_type at 13): HelloVerifyRequest (3), or a ServerHello (2) whose
+ * Random (after the 2-byte version, at 27) is the HelloRetryRequest's. */
+static bool is_cookie_request(const uint8_t *b, size_t n, bool dtls13)
+{
+    if (n < 13 + 12 + 2 + 32 || b[0] != 22)
+        return false;
+    return dtls13 ? b[13] == 2 && memcmp(b + 27, hrr_random, sizeof hrr_random) == 0
+                  : b[13] == 3;
+}
+
+/* A real ClientHello: a non-blocking zsock DTLS client connects to a kernel
+ * UDP socket, which catches the first datagram. */
+static int capture_hello(struct zb_flood *f, int proto, int suite, char *err, size_t errlen)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int catcher = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (catcher < 0 || bind(catcher, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(catcher, (struct sockaddr *)&a, &al) != 0) {
+        fail(err, errlen, "UDP bind on 127.0.0.1 (ClientHello catcher)", errno);
+        if (catcher >= 0)
+            close(catcher);
+        return -1;
+    }
+    set_timeouts(catcher, false);
+    const int none = TLS_PEER_VERIFY_NONE;
+    int c = zsock_socket(AF_INET, SOCK_DGRAM, proto);
+    int rc = -1;
+    if (c < 0 || zsock_setsockopt(c, SOL_TLS, TLS_PEER_VERIFY, &none, sizeof none) != 0 ||
+        zsock_setsockopt(c, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite, sizeof suite) != 0 ||
+        zsock_fcntl(c, F_SETFL, O_NONBLOCK) != 0) {
+        fail(err, errlen, "zsock DTLS client (ClientHello capture)", errno);
+    } else if (zsock_connect(c, (struct sockaddr *)&a, sizeof a) == 0 || errno != EINPROGRESS) {
+        fail(err, errlen, "zsock_connect (non-blocking, ClientHello capture)", errno);
+    } else {
+        ssize_t n = recv(catcher, f->hello, sizeof f->hello, 0);
+        if (n < 25 || f->hello[0] != 22 || f->hello[13] != 1)
+            snprintf(err, errlen, "ClientHello capture: %zd bytes, not a ClientHello", n);
+        else {
+            f->hello_len = (size_t)n;
+            rc = 0;
+        }
+    }
+    if (c >= 0)
+        zsock_close(c);
+    close(catcher);
+    return rc;
+}
+
+struct zb_flood *zb_flood_open(enum zb_pair_kind kind, int plain, const char *cert_pem,
+                               const char *key_pem, char *err, size_t errlen)
+{
+    struct zb_flood *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->server = f->attacker = -1;
+    f->dtls13 = kind == ZB_PAIR_DTLS13;
+    const int proto = f->dtls13 ? IPPROTO_DTLS_1_3 : IPPROTO_DTLS_1_2;
+    const int suite = f->dtls13 ? SUITE_TLS13 : SUITE_TLS12;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (kind != ZB_PAIR_DTLS12 && kind != ZB_PAIR_DTLS13) {
+        snprintf(err, errlen, "a ClientHello flood needs DTLS 1.2 or 1.3");
+        goto fail;
+    }
+    if (cert_pem == NULL || key_pem == NULL || !cert_pem[0] || !key_pem[0]) {
+        snprintf(err, errlen, "no server certificate");
+        goto fail;
+    }
+    int rc = register_credentials(cert_pem, key_pem);
+    if (rc != 0) {
+        fail(err, errlen, "tls_credential_add", -rc);
+        goto fail;
+    }
+    if (capture_hello(f, proto, suite, err, errlen) != 0)
+        goto fail;
+    /* The facade's server first, also for the plain reference: its answer
+     * to the captured ClientHello sets the reference's answer size. */
+    f->server = zsock_socket(AF_INET, SOCK_DGRAM, proto);
+    static const sec_tag_t tags[] = {BENCH_TAG};
+    const int role = TLS_DTLS_ROLE_SERVER;
+    if (f->server < 0 ||
+        zsock_setsockopt(f->server, SOL_TLS, TLS_DTLS_ROLE, &role, sizeof role) != 0 ||
+        zsock_setsockopt(f->server, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof tags) != 0 ||
+        zsock_setsockopt(f->server, SOL_TLS, TLS_CIPHERSUITE_LIST, &suite, sizeof suite) != 0 ||
+        zsock_bind(f->server, (struct sockaddr *)&a, sizeof a) != 0 ||
+        zsock_getsockname(f->server, (struct sockaddr *)&a, &al) != 0) {
+        fail(err, errlen, "zsock DTLS server socket", errno);
+        goto fail;
+    }
+    f->attacker = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (f->attacker < 0 || connect(f->attacker, (struct sockaddr *)&a, sizeof a) != 0) {
+        fail(err, errlen, "UDP connect (attacker)", errno);
+        goto fail;
+    }
+    set_timeouts(f->attacker, false);
+    if (zb_flood_round(f) != 0) { /* sets answer_len from the real answer */
+        snprintf(err, errlen, "the DTLS server socket did not answer the ClientHello with a "
+                              "cookie request");
+        goto fail;
+    }
+    if (plain) {
+        zsock_close(f->server);
+        close(f->attacker);
+        f->attacker = -1;
+        f->plain = true;
+        f->server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        al = sizeof a;
+        a.sin_port = 0;
+        if (f->server < 0 || bind(f->server, (struct sockaddr *)&a, sizeof a) != 0 ||
+            getsockname(f->server, (struct sockaddr *)&a, &al) != 0) {
+            fail(err, errlen, "UDP bind on 127.0.0.1", errno);
+            goto fail;
+        }
+        set_timeouts(f->server, false);
+        f->attacker = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (f->attacker < 0 || connect(f->attacker, (struct sockaddr *)&a, sizeof a) != 0) {
+            fail(err, errlen, "UDP connect (attacker)", errno);
+            goto fail;
+        }
+        set_timeouts(f->attacker, false);
+        if (zb_flood_round(f) != 0) {
+            snprintf(err, errlen, "plain UDP answer lost");
+            goto fail;
+        }
+    }
+    return f;
+fail:
+    zb_flood_close(f);
+    return NULL;
+}
+
+int zb_flood_round(struct zb_flood *f)
+{
+    if (send(f->attacker, f->hello, f->hello_len, 0) != (ssize_t)f->hello_len)
+        return -errno;
+    uint8_t buf[2048];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    if (f->plain) {
+        ssize_t n = recvfrom(f->server, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n != (ssize_t)f->hello_len)
+            return n < 0 ? -errno : -EBADMSG;
+        if (sendto(f->server, f->answer, f->answer_len, 0, (struct sockaddr *)&from, fl) !=
+            (ssize_t)f->answer_len)
+            return -errno;
+    } else {
+        /* Nothing for the application: the ClientHello is answered inside. */
+        ssize_t n = zsock_recvfrom(f->server, buf, sizeof buf, ZSOCK_MSG_DONTWAIT,
+                                   (struct sockaddr *)&from, &fl);
+        if (n >= 0 || errno != EAGAIN)
+            return n >= 0 ? -EBADMSG : -errno;
+    }
+    ssize_t n = recv(f->attacker, buf, sizeof buf, 0);
+    if (n < 0)
+        return -errno;
+    if (f->plain)
+        return n == (ssize_t)f->answer_len ? 0 : -EBADMSG;
+    if (!is_cookie_request(buf, (size_t)n, f->dtls13))
+        return -EBADMSG;
+    if (f->answer_len == 0) {
+        memcpy(f->answer, buf, (size_t)n);
+        f->answer_len = (size_t)n;
+    }
+    return 0;
+}
+
+void zb_flood_sizes(const struct zb_flood *f, size_t *hello, size_t *answer)
+{
+    *hello = f->hello_len;
+    *answer = f->answer_len;
+}
+
+void zb_flood_close(struct zb_flood *f)
+{
+    if (f == NULL)
+        return;
+    if (f->server >= 0) {
+        if (f->plain)
+            close(f->server);
+        else
+            zsock_close(f->server);
+    }
+    if (f->attacker >= 0)
+        close(f->attacker);
+    free(f);
 }

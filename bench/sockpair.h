@@ -47,6 +47,29 @@ int zb_pair_cipher(const struct zb_pair *p);
 
 void zb_pair_close(struct zb_pair *p);
 
+/* ---- ClientHello floods (facade:dtls1x:cookie, plain:udp:cookie:dtls1x) ----
+ *
+ * An attacker's kernel UDP socket, connected to a server on 127.0.0.1,
+ * sends a real ClientHello without a cookie (captured once from a zsock
+ * DTLS client of the same protocol) and reads the answer.
+ *   facade (plain = 0): the server is a TLS_DTLS_ROLE_SERVER zsock socket
+ *   with the bench's certificate: its non-blocking recvfrom() takes the
+ *   ClientHello, answers with a cookie request (HelloVerifyRequest, RFC 6347
+ *   §4.2.1; HelloRetryRequest with a cookie, RFC 9147 §5.1) and reports
+ *   EAGAIN.  The attacker checks that the answer is one.
+ *   plain (plain = 1): the server is a kernel UDP socket that answers every
+ *   datagram with one of the facade's answer's size (recvfrom + sendto): the
+ *   least a stateless answer can cost, the physical reference. */
+struct zb_flood;
+
+struct zb_flood *zb_flood_open(enum zb_pair_kind kind, int plain, const char *cert_pem,
+                               const char *key_pem, char *err, size_t errlen);
+/* One ClientHello in, one cookie request out, checked: 0 or -errno. */
+int zb_flood_round(struct zb_flood *f);
+/* The sizes of the ClientHello and of the answer (datagram bytes). */
+void zb_flood_sizes(const struct zb_flood *f, size_t *hello, size_t *answer);
+void zb_flood_close(struct zb_flood *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "zs_cookie.h"
 #include "zs_dtls.h"
 
 static const struct zs_ops dtls_ops;
@@ -267,8 +268,6 @@ static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *bu
     peer_free(t->d, p);
 }
 
-/* A ClientHello from an address with no handshake in progress: a fresh
- * object answers it; it stays only if it got past the cookie exchange. */
 /* The table is full and a client proved its address: the session that
  * has been silent longest goes (peers that vanish without close_notify
  * would otherwise fill a long-running server). */
@@ -282,9 +281,40 @@ static bool evict_one(struct zs_dtls *d)
     return oldest != NULL;
 }
 
+/* A ClientHello from an address with no handshake in progress: the
+ * stateless cookie exchange answers it (dtls_cookie.c).  One that brings a
+ * valid cookie back, or that the exchange leaves to wolfSSL, goes to a
+ * fresh wolfSSL object, which stays only if it answers with a ServerHello. */
 static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf, size_t n)
 {
-    struct zs_dtls *d = s->tls->d;
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
+    if (zs_tls_make_ctx(t) < 0)
+        return; /* no usable credentials: nobody is answered */
+    const struct zs_cookie_conf conf = {
+        .secret = d->cookie_secret,
+        .secret_len = sizeof d->cookie_secret,
+        .dtls13 = t->version == 0x0304,
+        .suites = t->ctx_suites,
+        .nsuites = t->ctx_nsuites,
+        .groups = zs_cookie_groups,
+        .ngroups = ZS_COOKIE_NGROUPS,
+    };
+    uint8_t answer[ZS_COOKIE_ANSWER_MAX];
+    size_t alen = 0;
+    switch (zs_cookie_check(&conf, buf, n, &d->rx_from, d->rx_fromlen, answer, sizeof answer,
+                            &alen)) {
+    case ZS_COOKIE_ANSWER:
+        /* Best effort, as any datagram: a lost one is asked for again. */
+        (void)sendto(s->fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL,
+                     (const struct sockaddr *)&d->rx_from, d->rx_fromlen);
+        return;
+    case ZS_COOKIE_DROP:
+        return;
+    case ZS_COOKIE_VALID:
+    case ZS_COOKIE_DEFER:
+        break;
+    }
     int err;
     struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen, &err);
     if (p == NULL)

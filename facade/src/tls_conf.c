@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "zrec/zsock_ext.h"
+#include "zs_cookie.h"
 #include "zs_creds.h"
 #include "zs_tls.h" /* wolfSSL's options.h first, then the rest of wolfSSL */
 
@@ -357,35 +358,63 @@ static WOLFSSL_METHOD *method(const struct zs_tls *t)
     return t->server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
 }
 
+static int build_ctx(struct zs_tls *t)
+{
+    /* The method object is owned (and freed) by the context made of it:
+     * make one only for a new context. */
+    t->ctx = wolfSSL_CTX_new(method(t));
+    if (t->ctx == NULL)
+        return -ENOMEM;
+    int rc = load_credentials(t);
+    if (rc < 0)
+        return rc;
+    int verify = effective_verify(t);
+    if (verify == TLS_PEER_VERIFY_NONE)
+        wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_NONE, NULL);
+    else if (verify == TLS_PEER_VERIFY_OPTIONAL)
+        wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_cb);
+    else
+        wolfSSL_CTX_set_verify(t->ctx,
+                               WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                               verify_cb);
+    char list[4096];
+    if (t->nciphers)
+        rc = cipher_list(t, list, sizeof list);
+    else
+        rc = zrec_wolfssl_cipher_list(list, sizeof list) > 0 ? 0 : -EINVAL;
+    if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
+        return -EINVAL;
+    /* wolfSSL keeps the list's order (SetCipherList): the server's
+     * preference, which the cookie exchange must know. */
+    t->ctx_nsuites = 0;
+    if (t->nciphers) {
+        for (int i = 0; i < t->nciphers; i++)
+            t->ctx_suites[t->ctx_nsuites++] = t->ciphers[i];
+    } else {
+        uint16_t ids[MAX_CIPHERS];
+        int n = zrec_wolfssl_suite_ids(ids, MAX_CIPHERS);
+        for (int i = 0; i < n; i++)
+            t->ctx_suites[t->ctx_nsuites++] = ids[i];
+    }
+    if (t->dtls && t->server && t->version == 0x0304 &&
+        wolfSSL_CTX_set_groups(t->ctx, (int *)zs_cookie_groups, ZS_COOKIE_NGROUPS) !=
+            WOLFSSL_SUCCESS)
+        return -EINVAL;
+    return 0;
+}
+
 int zs_tls_make_ctx(struct zs_tls *t)
 {
-    if (t->ctx == NULL) {
-        /* The method object is owned (and freed) by the context made of it:
-         * make one only for a new context. */
-        t->ctx = wolfSSL_CTX_new(method(t));
-        if (t->ctx == NULL)
-            return -ENOMEM;
-        int rc = load_credentials(t);
-        if (rc < 0)
-            return rc;
-        int verify = effective_verify(t);
-        if (verify == TLS_PEER_VERIFY_NONE)
-            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_NONE, NULL);
-        else if (verify == TLS_PEER_VERIFY_OPTIONAL)
-            wolfSSL_CTX_set_verify(t->ctx, WOLFSSL_VERIFY_PEER, verify_cb);
-        else
-            wolfSSL_CTX_set_verify(t->ctx,
-                                   WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                                   verify_cb);
-        char list[4096];
-        if (t->nciphers)
-            rc = cipher_list(t, list, sizeof list);
-        else
-            rc = zrec_wolfssl_cipher_list(list, sizeof list) > 0 ? 0 : -EINVAL;
-        if (rc < 0 || wolfSSL_CTX_set_cipher_list(t->ctx, list) != WOLFSSL_SUCCESS)
-            return -EINVAL;
+    if (t->ctx != NULL)
+        return 0;
+    int rc = build_ctx(t);
+    if (rc < 0) {
+        /* Half made (a tag without credentials, say): the next attempt
+         * starts over rather than find a context without them. */
+        wolfSSL_CTX_free(t->ctx);
+        t->ctx = NULL;
     }
-    return 0;
+    return rc;
 }
 
 int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl)

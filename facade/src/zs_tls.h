@@ -57,6 +57,10 @@ struct zs_tls {
     enum tls_state state;
     int error; /* errno once ST_FAILED */
     WOLFSSL_CTX *ctx;
+    /* The context's cipher suites in its order (IANA numbers), for the
+     * DTLS server's stateless cookie exchange (dtls_cookie.c). */
+    int ctx_suites[MAX_CIPHERS];
+    int ctx_nsuites;
     WOLFSSL *ssl;
     struct zrec_wolfssl_capture *cap;
     short hs_want; /* POLLIN / POLLOUT the handshake waits for */

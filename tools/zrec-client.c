@@ -17,13 +17,38 @@
 
 #include "zrec_tool.h"
 
-static void usage(void)
+/* --help: the text on stdout, status 0; a usage error: on stderr, 2. */
+static void usage(int status)
 {
-    fprintf(stderr,
+    fprintf(status ? stderr : stdout,
             "usage: zrec-client --proto tls1.2|tls1.3|dtls1.2|dtls1.3 --host H --port N\n"
             "         [--ca F] [--cert F --key F] [--psk-id ID --psk HEX] [--sni NAME]\n"
-            "         [--cipher IANA_NAME] [--alpn LIST] [--insecure] [--idle-timeout MS]\n");
-    exit(2);
+            "         [--cipher IANA_NAME] [--alpn LIST] [--insecure] [--idle-timeout MS]\n"
+            "\n"
+            "  A TLS/DTLS client on the zsock facade, used like `openssl s_client`: sends\n"
+            "  stdin (DTLS: each line one datagram, its newline included), prints only the\n"
+            "  application data it receives on stdout.  After stdin ends it keeps printing\n"
+            "  until the server closes or nothing arrives for --idle-timeout, then closes\n"
+            "  (close_notify).\n"
+            "\n"
+            "  --proto P              protocol and version (required)\n"
+            "  --host H --port N      the server: a name or address, a port (required)\n"
+            "  --ca F                 verify the server's certificate against this CA (PEM\n"
+            "                         or DER); the name checked is --sni, else --host\n"
+            "  --cert F --key F       a client certificate and key, PEM or DER\n"
+            "  --psk-id ID --psk HEX  a pre-shared key instead of certificates\n"
+            "  --sni NAME             server name sent (SNI) and checked (default: --host)\n"
+            "  --cipher NAME          offer only this IANA suite\n"
+            "  --alpn LIST            comma-separated ALPN protocols to offer\n"
+            "  --insecure             do not verify the server (testing only)\n"
+            "  --idle-timeout MS      after stdin ends, close once nothing has arrived for\n"
+            "                         MS (default 1000)\n"
+            "  --help                 this text\n"
+            "\n"
+            "  Exit status: 0 after a clean close; 1 on any TLS or socket error, named on\n"
+            "  stderr (ECONNABORTED: the handshake failed; ETIMEDOUT: no answer); 2 on a\n"
+            "  usage error.\n");
+    exit(status);
 }
 
 static int send_all(int sock, const char *p, size_t n)
@@ -48,7 +73,8 @@ int main(int argc, char **argv)
         {"proto", 1, 0, 'p'}, {"host", 1, 0, 'h'}, {"port", 1, 0, 'P'}, {"ca", 1, 0, 'a'},
         {"cert", 1, 0, 'c'}, {"key", 1, 0, 'k'}, {"psk-id", 1, 0, 'i'}, {"psk", 1, 0, 's'},
         {"sni", 1, 0, 'n'}, {"cipher", 1, 0, 'C'}, {"alpn", 1, 0, 'A'},
-        {"insecure", 0, 0, 'I'}, {"idle-timeout", 1, 0, 't'}, {0, 0, 0, 0}};
+        {"insecure", 0, 0, 'I'}, {"idle-timeout", 1, 0, 't'}, {"help", 0, 0, 'H'},
+        {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
         switch (c) {
         case 'p': o.proto = optarg; break;
@@ -64,13 +90,14 @@ int main(int argc, char **argv)
         case 'A': o.alpn = optarg; break;
         case 'I': o.insecure = true; break;
         case 't': o.idle_timeout_ms = atoi(optarg); break;
-        default: usage();
+        case 'H': usage(0); break;
+        default: usage(2);
         }
     }
     bool dtls;
     int proto = tool_proto(o.proto, &dtls);
     if (proto < 0 || o.host == NULL || o.port == NULL)
-        usage();
+        usage(2);
     if (tool_credentials(&o) < 0)
         return 1;
 

@@ -35,9 +35,10 @@
 static struct tool_opts o;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void usage(void)
+/* --help: the text on stdout, status 0; a usage error: on stderr, 2. */
+static void usage(int status)
 {
-    fprintf(stderr,
+    fprintf(status ? stderr : stdout,
             "usage: zrec-server --proto tls1.2|tls1.3|dtls1.2|dtls1.3 --port N [--bind ADDR]\n"
             "         --cert F --key F [--ca F] [--psk-id ID --psk HEX] [--cipher IANA_NAME]\n"
             "         [--alpn LIST] [--echo] [--once] [--handshake-timeout MS]\n"
@@ -61,8 +62,16 @@ static void usage(void)
             "  --idle-timeout MS      TLS: a client that sends nothing for MS (a partial\n"
             "                         record counts as nothing) is closed (default 60000; 0: no\n"
             "                         limit).  DTLS --once: exit when the first client has\n"
-            "                         sent nothing for MS (default 1000)\n");
-    exit(2);
+            "                         sent nothing for MS (default 1000)\n"
+            "  --help                 this text\n"
+            "\n"
+            "  DTLS: one socket serves every client.  A ClientHello from an address that\n"
+            "  has not answered a cookie request costs the server no state and no\n"
+            "  public-key operation (a stateless HelloVerifyRequest / HelloRetryRequest).\n"
+            "  Runs until killed, or with --once until its client is done (exit 0).\n"
+            "  Exit status 1: a set-up or --once client error (named on stderr); 2: a\n"
+            "  usage error.\n");
+    exit(status);
 }
 
 static int tls_idle_ms = 60000;
@@ -217,15 +226,16 @@ int main(int argc, char **argv)
         case 'o': o.once = true; break;
         case 't': o.idle_timeout_ms = atoi(optarg); break;
         case 'H': hs_timeout_ms = atoi(optarg); break;
-        default: usage();
+        case 'h': usage(0); break;
+        default: usage(2);
         }
     }
     bool dtls;
     int proto = tool_proto(o.proto, &dtls);
     if (proto < 0 || o.port == NULL || ((o.cert == NULL || o.key == NULL) && o.psk_hex == NULL))
-        usage();
+        usage(2);
     if (o.idle_timeout_ms < -1 || hs_timeout_ms < 0)
-        usage();
+        usage(2);
     if (dtls && o.idle_timeout_ms < 0)
         o.idle_timeout_ms = 1000;
     if (!dtls && o.idle_timeout_ms >= 0)

@@ -188,11 +188,13 @@ static bool parse_hello(const uint8_t *d, size_t n, struct hello *h)
     return !c.bad && h->suites.left > 0 && h->suites.left % 2 == 0;
 }
 
-/* The record and handshake headers of the answer: the ClientHello's record
- * sequence number and message_seq, as a stateless server must (RFC 6347
- * §4.2.1) and wolfSSL does for DTLS 1.3 too. */
+/* The record and handshake headers of the answer.  Its record sequence
+ * number is the ClientHello's (RFC 6347 §4.2.1; wolfSSL does the same for
+ * DTLS 1.3).  Its message_seq: DTLS 1.2's stateless server sends its first
+ * message, 0 (RFC 6347 §4.2.2); wolfSSL's DTLS 1.3 server takes the
+ * ClientHello's (dtls13.c: it assumes the ClientHello in order). */
 static uint8_t *answer_headers(const struct hello *h, uint8_t *o, unsigned version, int type,
-                               size_t body_len)
+                               size_t body_len, bool echo_msg_seq)
 {
     o[0] = CT_HANDSHAKE;
     put16(o + 1, version);
@@ -201,7 +203,10 @@ static uint8_t *answer_headers(const struct hello *h, uint8_t *o, unsigned versi
     uint8_t *m = o + RECORD_HDR;
     m[0] = (uint8_t)type;
     put24(m + 1, body_len);
-    memcpy(m + 4, h->msg + 4, 2); /* message_seq */
+    if (echo_msg_seq)
+        memcpy(m + 4, h->msg + 4, 2);
+    else
+        put16(m + 4, 0);
     put24(m + 6, 0);
     put24(m + 9, body_len);
     return m + HS_HDR;
@@ -225,7 +230,7 @@ static enum zs_cookie_verdict check12(const struct zs_cookie_conf *c, const stru
         return ZS_COOKIE_VALID;
     /* HelloVerifyRequest: server_version DTLS 1.0 (RFC 6347 §4.2.1: "DTLS
      * 1.2 server implementations SHOULD use DTLS version 1.0"), cookie. */
-    uint8_t *b = answer_headers(h, out, 0xfefd, HS_HELLO_VERIFY_REQUEST, 2 + 1 + MAC_LEN);
+    uint8_t *b = answer_headers(h, out, 0xfefd, HS_HELLO_VERIFY_REQUEST, 2 + 1 + MAC_LEN, false);
     b = put16(b, 0xfeff);
     *b++ = MAC_LEN;
     memcpy(b, mac, MAC_LEN);
@@ -405,7 +410,7 @@ static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const stru
     /* HelloRetryRequest (RFC 8446 §4.1.4, RFC 9147 §5.3): legacy_version
      * DTLS 1.2, the special Random, the echoed session ID, the suite, no
      * compression. */
-    uint8_t *b = answer_headers(h, out, 0xfefd, HS_SERVER_HELLO, body_len);
+    uint8_t *b = answer_headers(h, out, 0xfefd, HS_SERVER_HELLO, body_len, true);
     b = put16(b, 0xfefd);
     memcpy(b, hrr_random, 32);
     b += 32;

@@ -433,7 +433,7 @@ std::string socket_table()
     std::vector<std::pair<std::string, const Result *>> rows;
     for (const auto &kv : g_results) {
         auto f = split(kv.first, ':');
-        if ((f[0] == "facade" || f[0] == "plain") && f.size() == 4)
+        if ((f[0] == "facade" || f[0] == "plain") && f.size() == 4 && f[2] == "send_recv")
             rows.push_back({kv.first, kv.second.error ? nullptr : &kv.second});
     }
     if (rows.empty())
@@ -486,6 +486,36 @@ std::string socket_table()
         t << pad(r.first, w0, false) << pad(rate(r.second, 1e6, "%.3f"), 8)
           << pad(rate(r.second, 0, "%.1f"), 9) << pad(vs, 7) << pad(added, 8) << pad(engine, 8)
           << pad(ideal, 7) << pad(vs_ideal, 7) << "\n";
+    }
+    return t.str();
+}
+
+// ClientHello floods: the facade's stateless cookie exchange beside the
+// kernel answering the same datagrams (facade_bench.cc, bm_cookie).
+std::string cookie_table()
+{
+    std::ostringstream t;
+    const size_t w0 = 52;
+    bool any = false;
+    for (const std::string p : {"dtls12", "dtls13"}) {
+        const Result *plain = find("plain:udp:cookie:" + p);
+        const Result *fac = find("facade:" + p + ":cookie");
+        if (plain == nullptr && fac == nullptr)
+            continue;
+        if (!any)
+            t << "\n" << pad("ClientHello flood (127.0.0.1 UDP, hello in + answer out)", w0, false)
+              << pad("kCH/s", 8) << pad("us/CH", 8) << pad("vs", 7) << "\n"
+              << pad("facade: a cookie request per ClientHello", w0, false) << pad("", 8)
+              << pad("", 8) << pad("plain", 7) << "\n"
+              << std::string(w0 + 8 + 8 + 7, '-') << "\n";
+        any = true;
+        for (const Result *r : {plain, fac}) {
+            const std::string name = r == plain ? "plain:udp:cookie:" + p : "facade:" + p + ":cookie";
+            t << pad(name, w0, false) << pad(r ? fmt("%.1f", r->ips / 1e3) : "-", 8)
+              << pad(r ? fmt("%.2f", 1e6 / r->ips) : "-", 8)
+              << pad(r == fac && fac && plain ? fmt("%.2f", fac->ips / plain->ips) : "-", 7)
+              << "\n";
+        }
     }
     return t.str();
 }
@@ -816,6 +846,7 @@ std::string build_table(const Env &env, bool quick)
 
     t << scaling_table();
     t << socket_table();
+    t << cookie_table();
     t << uring_table();
     t << gw_table();
 
@@ -875,6 +906,12 @@ std::string build_table(const Env &env, bool quick)
         for (const std::string sz : {"64", "1400", "16384"})
             targets.push_back({"facade " + p + " " + sz + " B vs ideal (plain + engine)",
                                facade_vs_ideal(p, sz), 0.95});
+    // A stateless cookie exchange per ClientHello: >= 50k per second per core.
+    for (const std::string p : {"dtls12", "dtls13"}) {
+        const Result *c = r("facade:" + p + ":cookie");
+        targets.push_back({"facade " + p + " cookie exchange, kClientHellos/s",
+                           c && !c->error ? c->ips / 1e3 : 0, 50.0});
+    }
     for (const std::string b : {"burst1", "burst32"}) {
         targets.push_back({"16384 B seal+open " + b + " vs OpenSSL writeread", vs_ossl(16384, b),
                            5.0});

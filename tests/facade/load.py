@@ -16,6 +16,16 @@
               intact; the server's RSS afterwards within 64 MiB of before
               (reported, not asserted, with `sanitized`: ASan keeps freed
               memory in its quarantine).
+  flood-dtls1.2, flood-dtls1.3
+              a ClientHello flood at a DTLS server socket: 20000 real
+              ClientHellos (a zrec-client's, caught once) from 64 source
+              ports at 5000 per second, while a real zrec-client completes
+              its handshake and an echo within its timeout.  Every answer to
+              the flood is a cookie request (HelloVerifyRequest /
+              HelloRetryRequest), never a server flight; most ClientHellos
+              are answered; the server's RSS afterwards within 16 MiB of
+              before (reported, not asserted, with `sanitized`).  The
+              server's CPU time per ClientHello is reported.
 
 The real clients are Python's ssl module (OpenSSL), an independent peer.
 """
@@ -26,6 +36,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -46,13 +57,15 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, tools, certs, *extra):
+    def __init__(self, tools, certs, *extra, proto="tls1.3"):
         self.port = free_port()
-        cmd = [os.path.join(tools, "zrec-server"), "--proto", "tls1.3", "--port",
+        cmd = [os.path.join(tools, "zrec-server"), "--proto", proto, "--port",
                str(self.port), "--bind", "127.0.0.1",
                "--cert", os.path.join(certs, "server-ecc.pem"),
                "--key", os.path.join(certs, "ecc-key.pem"), "--echo"] + list(extra)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proto.startswith("dtls"):
+            return  # UDP: the first client's retransmissions wait for it
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -219,12 +232,139 @@ def case_concurrent(tools, certs, sanitized=False):
         srv.stop()
 
 
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def is_cookie_request(b):
+    """HelloVerifyRequest, or a ServerHello with the HelloRetryRequest's Random."""
+    if len(b) < 25 + 34 or b[0] != 22:
+        return False
+    return b[13] == 3 or (b[13] == 2 and b[27:59] == HRR_RANDOM)
+
+
+def catch_hello(tools, proto):
+    """A real ClientHello: zrec-client's first datagram, caught on a UDP socket."""
+    catcher = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    catcher.bind(("127.0.0.1", 0))
+    catcher.settimeout(10)
+    cli = subprocess.Popen([os.path.join(tools, "zrec-client"), "--proto", proto, "--host",
+                            "127.0.0.1", "--port", str(catcher.getsockname()[1]), "--insecure"],
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        hello = catcher.recv(4096)
+    finally:
+        cli.kill()
+        cli.wait()
+        catcher.close()
+    if len(hello) < 25 or hello[0] != 22 or hello[13] != 1:
+        sys.exit("FAIL: zrec-client's first datagram is no ClientHello")
+    return hello
+
+
+def dtls_echo(tools, certs, proto, port, payload, timeout):
+    """A real DTLS client (zrec-client): handshake, one datagram echoed; the
+    time it took, or exits with FAIL."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([os.path.join(tools, "zrec-client"), "--proto", proto, "--host",
+                            "127.0.0.1", "--port", str(port), "--ca",
+                            os.path.join(certs, "ca-ecc-cert.pem"), "--sni", "localhost",
+                            "--idle-timeout", "2000"],
+                           input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        sys.exit("FAIL: the real DTLS client did not finish within %d s" % timeout)
+    if p.returncode != 0 or p.stdout != payload:
+        sys.exit("FAIL: the real DTLS client: status %d, %r back for %r; %s"
+                 % (p.returncode, p.stdout[:80], payload, p.stderr.decode(errors="replace")))
+    return time.monotonic() - t0
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def case_flood(tools, certs, proto, sanitized=False):
+    hello = catch_hello(tools, proto)
+    srv = Server(tools, certs, proto=proto)
+    try:
+        # Warm-up: the server's set-up and one session are in RSS before.
+        dtls_echo(tools, certs, proto, srv.port, b"warm-up\n", 20)
+        before, cpu0 = rss_kib(srv.proc.pid), cpu_seconds(srv.proc.pid)
+        attackers = []
+        for _ in range(64):
+            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            a.bind(("127.0.0.1", 0))
+            a.setblocking(False)
+            attackers.append(a)
+        total, rate, batch = 20000, 5000, 50
+        result = {}
+        real = threading.Thread(target=lambda: result.update(
+            took=dtls_echo(tools, certs, proto, srv.port, b"served during the flood\n", 20)))
+        sent = answered = flights = 0
+        t0 = time.monotonic()
+        while sent < total:
+            for i in range(batch):
+                attackers[(sent + i) % 64].sendto(hello, ("127.0.0.1", srv.port))
+            sent += batch
+            if sent == 2500:
+                real.start()  # half a second into the flood
+            for a in attackers:
+                while True:
+                    try:
+                        b = a.recv(4096)
+                    except BlockingIOError:
+                        break
+                    if is_cookie_request(b):
+                        answered += 1
+                    else:
+                        flights += 1
+            # Pace to `rate` per second (bounded: the loop ends after `total`).
+            ahead = t0 + sent / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        flood_s = time.monotonic() - t0
+        time.sleep(0.3)
+        for a in attackers:
+            while True:
+                try:
+                    b = a.recv(4096)
+                except BlockingIOError:
+                    break
+                answered += is_cookie_request(b)
+                flights += not is_cookie_request(b)
+            a.close()
+        real.join(30)
+        if "took" not in result:
+            sys.exit("FAIL: the real client did not complete during the flood")
+        cpu = cpu_seconds(srv.proc.pid) - cpu0
+        after = rss_kib(srv.proc.pid)
+        if flights:
+            sys.exit("FAIL: %d answers to the flood were not cookie requests" % flights)
+        if answered < total // 2:
+            sys.exit("FAIL: only %d of %d ClientHellos answered" % (answered, total))
+        if after - before > 16 * 1024 and not sanitized:
+            sys.exit("FAIL: RSS grew from %d to %d KiB over the flood" % (before, after))
+        print("ok %s flood: %d ClientHellos in %.1f s (%.0f/s), %d answered, all with a "
+              "cookie request; real client done in %.3f s (its 2 s idle wait included); server CPU %.1f us per "
+              "ClientHello (the real client's handshake included); RSS %d -> %d KiB"
+              % (proto, sent, flood_s, sent / flood_s, answered, result["took"],
+                 cpu / sent * 1e6, before, after))
+    finally:
+        srv.stop()
+
+
 def main():
     if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] != "sanitized"):
         sys.exit(__doc__)
     case, tools, certs = sys.argv[1:4]
     if case == "concurrent":
         case_concurrent(tools, certs, sanitized=len(sys.argv) == 5)
+    elif case in ("flood-dtls1.2", "flood-dtls1.3"):
+        case_flood(tools, certs, case[len("flood-"):], sanitized=len(sys.argv) == 5)
     else:
         {"slowloris": case_slowloris, "partial": case_partial}[case](tools, certs)
 

@@ -16,6 +16,14 @@
               intact; the server's RSS afterwards within 64 MiB of before
               (reported, not asserted, with `sanitized`: ASan keeps freed
               memory in its quarantine).
+  leaks-tls1.3, leaks-dtls1.2, leaks-dtls1.3
+              a mixed run, then SIGTERM: real clients (Python ssl for TLS,
+              zrec-client for DTLS), random bytes, tampered records, a
+              ClientHello flood (DTLS), handshakes and sessions still open at
+              the stop.  The server stops cleanly (status 0) and its leak
+              checker finds nothing: LeakSanitizer in a sanitized build,
+              else valgrind memcheck (definite and indirect leaks, and any
+              memory error, fail).
   flood-dtls1.2, flood-dtls1.3
               a ClientHello flood at a DTLS server socket: 20000 real
               ClientHellos (a zrec-client's, caught once) from 64 source
@@ -31,6 +39,7 @@ The real clients are Python's ssl module (OpenSSL), an independent peer.
 """
 import asyncio
 import os
+import select
 import signal
 import socket
 import ssl
@@ -57,16 +66,23 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, tools, certs, *extra, proto="tls1.3"):
+    def __init__(self, tools, certs, *extra, proto="tls1.3", wrapper=(), env=None):
         self.port = free_port()
-        cmd = [os.path.join(tools, "zrec-server"), "--proto", proto, "--port",
+        cmd = list(wrapper) + [os.path.join(tools, "zrec-server"), "--proto", proto, "--port",
                str(self.port), "--bind", "127.0.0.1",
                "--cert", os.path.join(certs, "server-ecc.pem"),
                "--key", os.path.join(certs, "ecc-key.pem"), "--echo"] + list(extra)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=env)
         if proto.startswith("dtls"):
-            return  # UDP: the first client's retransmissions wait for it
-        deadline = time.monotonic() + 10
+            # UDP: nothing to connect to; the server says when it is bound.
+            ready, _, _ = select.select([self.proc.stderr], [], [], 60 if wrapper else 10)
+            line = self.proc.stderr.readline() if ready else b""
+            if b"serving on UDP port" not in line:
+                self.stop()
+                sys.exit("FAIL: zrec-server did not come up: %r" % line)
+            return
+        deadline = time.monotonic() + (60 if wrapper else 10)
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
@@ -357,12 +373,122 @@ def case_flood(tools, certs, proto, sanitized=False):
         srv.stop()
 
 
+def tampered_session(port, ctx):
+    """A TLS 1.3 session that, after its handshake, sends an application-data
+    record of random bytes (fails authentication): the server alerts and
+    closes.  Returns the raw socket (closed by the server)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            data = raw.recv(16384)
+            if not data:
+                sys.exit("FAIL: server closed during the handshake")
+            inc.write(data)
+    raw.sendall(out.read())
+    raw.sendall(bytes([23, 3, 3, 0, 64]) + os.urandom(64))
+    return raw
+
+
+def case_leaks(tools, certs, proto, sanitized):
+    """A mixed run under a leak checker, then a clean stop."""
+    if sanitized:
+        wrapper = ()
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+                   LSAN_OPTIONS="exitcode=23")
+    else:
+        wrapper = ("valgrind", "-q", "--leak-check=full",
+                   "--show-leak-kinds=definite,indirect",
+                   "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99")
+        env = None
+    srv = Server(tools, certs, proto=proto, wrapper=wrapper, env=env)
+    held = []
+    try:
+        if proto.startswith("tls"):
+            ctx = client_ctx(certs)
+            for i in range(20):
+                echo_once(srv.port, ctx, os.urandom(100 + 700 * i), timeout=60)
+            for _ in range(10):  # random bytes instead of a ClientHello
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+                s.sendall(os.urandom(300))
+                closed_by_peer(s, 30)
+                s.close()
+            for _ in range(5):
+                t = tampered_session(srv.port, ctx)
+                closed_by_peer(t, 30)
+                t.close()
+            # Open at the stop: silent connections (handshakes waiting) and
+            # established sessions.
+            for _ in range(5):
+                held.append(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
+            for _ in range(3):
+                raw = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+                held.append(ctx.wrap_socket(raw, server_hostname="localhost"))
+            what = "20 echoes, 10 random-byte connections, 5 tampered records, 8 connections open"
+        else:
+            for i in range(10):
+                dtls_echo(tools, certs, proto, srv.port, b"leak check %d\n" % i, 120)
+            hello = catch_hello(tools, proto)
+            flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for i in range(2000):
+                flood.sendto(hello, ("127.0.0.1", srv.port))
+                if i % 100 == 0:
+                    time.sleep(0.01)
+            for _ in range(200):
+                flood.sendto(os.urandom(100), ("127.0.0.1", srv.port))
+            flood.close()
+            # A session open at the stop (its stdin stays open).
+            cli = subprocess.Popen([os.path.join(tools, "zrec-client"), "--proto", proto,
+                                    "--host", "127.0.0.1", "--port", str(srv.port),
+                                    "--ca", os.path.join(certs, "ca-ecc-cert.pem"),
+                                    "--sni", "localhost"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+            cli.stdin.write(b"still here\n")
+            cli.stdin.flush()
+            if cli.stdout.readline() != b"still here\n":
+                sys.exit("FAIL: the held DTLS session did not echo")
+            held.append(cli)
+            what = ("10 echoes, 2000 ClientHellos, 200 garbage datagrams, "
+                    "1 session open")
+        time.sleep(0.5)
+        srv.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            srv.proc.kill()
+            sys.exit("FAIL: zrec-server did not stop within 60 s of SIGTERM")
+        err = srv.proc.stderr.read().decode(errors="replace")
+        checker = "LeakSanitizer" if sanitized else "valgrind"
+        if rc != 0 or "LeakSanitizer" in err or "ERROR: AddressSanitizer" in err or \
+                "definitely lost" in err or "Invalid " in err:
+            sys.exit("FAIL: zrec-server under %s: status %d\n%s" % (checker, rc, err[-6000:]))
+        print("ok %s leaks: %s; stopped by SIGTERM with status 0, %s clean"
+              % (proto, what, checker))
+    finally:
+        for h in held:
+            if isinstance(h, subprocess.Popen):
+                h.kill()
+                h.wait()
+            else:
+                h.close()
+        if srv.proc.poll() is None:
+            srv.stop()
+
+
 def main():
     if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] != "sanitized"):
         sys.exit(__doc__)
     case, tools, certs = sys.argv[1:4]
     if case == "concurrent":
         case_concurrent(tools, certs, sanitized=len(sys.argv) == 5)
+    elif case.startswith("leaks-"):
+        case_leaks(tools, certs, case[len("leaks-"):], sanitized=len(sys.argv) == 5)
     elif case in ("flood-dtls1.2", "flood-dtls1.3"):
         case_flood(tools, certs, case[len("flood-"):], sanitized=len(sys.argv) == 5)
     else:

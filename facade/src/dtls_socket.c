@@ -656,7 +656,7 @@ static int zs_dtls_connect(struct zs_sock *s, const struct sockaddr *addr, sockl
 }
 
 /* The client may send/receive: drive its handshake first. */
-static int client_ready(struct zs_sock *s, bool dontwait, int64_t deadline)
+static int client_ready(struct zs_sock *s, bool dontwait, struct zs_timeout *tmo)
 {
     struct zs_tls *t = s->tls;
     switch (t->state) {
@@ -665,7 +665,7 @@ static int client_ready(struct zs_sock *s, bool dontwait, int64_t deadline)
     case ST_FAILED:
         return -t->error;
     case ST_HANDSHAKE:
-        return client_drive(s, dontwait, deadline);
+        return client_drive(s, dontwait, zs_timeout_at(tmo));
     default:
         return -ENOTCONN;
     }
@@ -678,7 +678,7 @@ static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int 
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
-    int64_t deadline = zs_deadline(s->sndtimeo_ms);
+    struct zs_timeout tmo = {.ms = s->sndtimeo_ms};
     if (!t->server && t->state == ST_IDLE && msg->msg_name) {
         /* sendto() on an unconnected client: connect to that peer. */
         int rc = client_start(s, msg->msg_name, msg->msg_namelen, true);
@@ -686,7 +686,7 @@ static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int 
             return rc;
     }
     if (!t->server) {
-        int rc = client_ready(s, dontwait, deadline);
+        int rc = client_ready(s, dontwait, &tmo);
         if (rc < 0)
             return rc;
     }
@@ -745,7 +745,7 @@ static ssize_t zs_dtls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int 
         /* The kernel's buffer is full: wait, then seal again (the sealed
          * record's number is simply skipped; DTLS allows gaps). */
         pthread_mutex_unlock(&s->lock);
-        int w = zs_wait(s, POLLOUT, deadline);
+        int w = zs_wait(s, POLLOUT, zs_timeout_at(&tmo));
         pthread_mutex_lock(&s->lock);
         if (w < 0) {
             rc = w;
@@ -790,9 +790,9 @@ static ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
-    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
+    struct zs_timeout tmo = {.ms = s->rcvtimeo_ms};
     if (!t->server) {
-        int rc = client_ready(s, dontwait, deadline);
+        int rc = client_ready(s, dontwait, &tmo);
         if (rc < 0)
             return rc;
     }
@@ -837,6 +837,7 @@ static ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
             break;
         }
         int64_t timer = next_timer(d);
+        int64_t deadline = zs_timeout_at(&tmo);
         int64_t until = deadline < 0 || (timer >= 0 && timer < deadline) ? timer : deadline;
         pthread_mutex_unlock(&s->lock);
         int w = zs_wait(s, POLLIN, until);

@@ -17,8 +17,18 @@
 
 #define ZS_MAX_FD 65536
 
-static struct zs_sock *table[ZS_MAX_FD];
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One slot per fd number, never freed.  A lookup takes the slot's
+ * reference before it reads the socket pointer, so it needs no lock: if it
+ * sees the socket, close() (which clears the pointer, then waits for the
+ * count) sees its reference and waits for it; if it sees NULL, it gives the
+ * reference back.  Counting per slot, not per socket object, is what makes
+ * this safe: the count outlives the object (sequentially consistent atomics
+ * order "count, then read" against "clear, then wait"). */
+struct zs_slot {
+    _Atomic(struct zs_sock *) sock;
+    atomic_int refs; /* the table's (while registered) + one per call in progress */
+};
+static struct zs_slot slots[ZS_MAX_FD];
 
 struct zs_sock *zs_get(int fd)
 {
@@ -26,19 +36,19 @@ struct zs_sock *zs_get(int fd)
         errno = EBADF;
         return NULL;
     }
-    pthread_mutex_lock(&table_lock);
-    struct zs_sock *s = table[fd];
-    if (s)
-        atomic_fetch_add(&s->refs, 1);
-    pthread_mutex_unlock(&table_lock);
-    if (s == NULL)
+    struct zs_slot *sl = &slots[fd];
+    atomic_fetch_add(&sl->refs, 1);
+    struct zs_sock *s = atomic_load(&sl->sock);
+    if (s == NULL) {
+        atomic_fetch_sub(&sl->refs, 1);
         errno = EBADF;
+    }
     return s;
 }
 
 void zs_put(struct zs_sock *s)
 {
-    atomic_fetch_sub(&s->refs, 1);
+    atomic_fetch_sub(&slots[s->fd].refs, 1);
 }
 
 struct zs_sock *zs_register(int fd, int family, int type, int proto)
@@ -57,12 +67,11 @@ struct zs_sock *zs_register(int fd, int family, int type, int proto)
     s->rcvtimeo_ms = -1;
     s->sndtimeo_ms = -1;
     s->ops = &zs_plain_ops;
-    atomic_init(&s->refs, 1); /* the table's */
     atomic_init(&s->closing, false);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_lock(&table_lock);
-    table[fd] = s;
-    pthread_mutex_unlock(&table_lock);
+    /* The kernel just gave out fd: no other socket holds the slot. */
+    atomic_fetch_add(&slots[fd].refs, 1); /* the table's */
+    atomic_store(&slots[fd].sock, s);
     return s;
 }
 
@@ -116,12 +125,8 @@ int zs_wait(struct zs_sock *s, short events, int64_t deadline_ms)
  * close() did first.  The caller holds a reference (zs_get). */
 bool zs_unregister(struct zs_sock *s)
 {
-    pthread_mutex_lock(&table_lock);
-    bool mine = table[s->fd] == s;
-    if (mine)
-        table[s->fd] = NULL;
-    pthread_mutex_unlock(&table_lock);
-    return mine;
+    struct zs_sock *expected = s;
+    return atomic_compare_exchange_strong(&slots[s->fd].sock, &expected, NULL);
 }
 
 /* The last references: the table's is gone (zs_unregister); calls in
@@ -130,15 +135,21 @@ bool zs_unregister(struct zs_sock *s)
  * the object is freed. */
 int zs_close_sock(struct zs_sock *s)
 {
-    atomic_fetch_sub(&s->refs, 1); /* the table's reference */
-    if (atomic_load(&s->refs) > 1) {
+    struct zs_slot *sl = &slots[s->fd];
+    atomic_fetch_sub(&sl->refs, 1); /* the table's reference */
+    if (atomic_load(&sl->refs) > 1) {
         atomic_store(&s->closing, true);
         shutdown(s->fd, SHUT_RDWR);
-        while (atomic_load(&s->refs) > 1)
+        /* Calls in progress, and lookups that found the slot empty and are
+         * giving their reference back. */
+        while (atomic_load(&sl->refs) > 1)
             sched_yield();
     }
     if (s->ops->destroy)
         s->ops->destroy(s); /* TLS: close_notify where the connection still allows it */
+    /* The caller's reference goes before the kernel fd: once it is closed
+     * the number may name a new socket, whose slot count must start clean. */
+    atomic_fetch_sub(&sl->refs, 1);
     int rc = close(s->fd);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -351,17 +351,17 @@ static int key_maintenance(struct zs_sock *s)
 }
 
 /* hs_step() (through hs_drive()) tells open, failed and not connected. */
-static int ensure_open(struct zs_sock *s, bool dontwait, int64_t deadline)
+static int ensure_open(struct zs_sock *s, bool dontwait, struct zs_timeout *tmo)
 {
-    return s->tls->state == ST_OPEN ? 0 : hs_drive(s, dontwait, deadline);
+    return s->tls->state == ST_OPEN ? 0 : hs_drive(s, dontwait, zs_timeout_at(tmo));
 }
 
 static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int flags)
 {
     struct zs_tls *t = s->tls;
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
-    int64_t deadline = zs_deadline(s->sndtimeo_ms);
-    int rc = ensure_open(s, dontwait, deadline);
+    struct zs_timeout tmo = {.ms = s->sndtimeo_ms};
+    int rc = ensure_open(s, dontwait, &tmo);
     if (rc < 0)
         return rc;
     size_t sent = 0;
@@ -377,7 +377,7 @@ static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int f
                     return sent ? (ssize_t)sent : -EAGAIN;
                 }
                 pthread_mutex_unlock(&s->lock);
-                rc = zs_wait(s, POLLOUT, deadline);
+                rc = zs_wait(s, POLLOUT, zs_timeout_at(&tmo));
                 pthread_mutex_lock(&s->lock);
                 if (rc < 0) {
                     pthread_mutex_unlock(&s->lock);
@@ -419,9 +419,13 @@ static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int f
 static ssize_t fill_rx(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
-    if (t->rx_off + t->rx_len == RX_CAP) {
-        /* Make room: keep the unconsumed bytes (and any pending plaintext,
-         * which lies inside them) at the front. */
+    if (t->rx_len == 0 && t->pend == NULL) {
+        t->rx_off = 0; /* empty: start at the front, room for a whole record */
+    } else if (RX_CAP - t->rx_off - t->rx_len < REC_MAX) {
+        /* Make room for a whole record, so that one recv() can take it (a
+         * record split across the end of the buffer costs a second recv()
+         * per message): keep the unconsumed bytes (and any pending
+         * plaintext, which lies inside them) at the front. */
         size_t shift = t->rx_off;
         if (t->pend && (size_t)(t->pend - t->rx) < shift)
             shift = (size_t)(t->pend - t->rx);
@@ -530,8 +534,8 @@ static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
     struct zs_tls *t = s->tls;
     bool dontwait = s->nonblock || (flags & MSG_DONTWAIT);
     bool peek = flags & MSG_PEEK;
-    int64_t deadline = zs_deadline(s->rcvtimeo_ms);
-    int rc = ensure_open(s, dontwait, deadline);
+    struct zs_timeout tmo = {.ms = s->rcvtimeo_ms};
+    int rc = ensure_open(s, dontwait, &tmo);
     if (rc < 0)
         return rc;
     size_t want = zs_iov_len(msg);
@@ -597,7 +601,7 @@ static ssize_t zs_tls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
         if (dontwait)
             break;
         pthread_mutex_unlock(&s->lock);
-        rc = zs_wait(s, POLLIN, deadline);
+        rc = zs_wait(s, POLLIN, zs_timeout_at(&tmo));
         pthread_mutex_lock(&s->lock);
         if (rc < 0)
             break;

@@ -57,7 +57,6 @@ struct zs_sock {
     bool nonblock;     /* the zsock-level O_NONBLOCK */
     int rcvtimeo_ms;   /* -1: none */
     int sndtimeo_ms;
-    atomic_int refs;   /* the table's reference + one per call in progress */
     atomic_bool closing;
     pthread_mutex_t lock; /* protects the TLS state; never held across a wait */
     const struct zs_ops *ops;
@@ -84,6 +83,22 @@ int zs_wait(struct zs_sock *s, short events, int64_t deadline_ms);
 int64_t zs_now_ms(void);
 int64_t zs_coarse_ms(void); /* a few ms of resolution, cheaper: bookkeeping only */
 int64_t zs_deadline(int timeout_ms); /* -1 stays -1 */
+
+/* A call's timeout, read off the clock only when first needed: a call that
+ * finds its data (or room) at once costs no clock read. */
+struct zs_timeout {
+    int ms;     /* SO_RCVTIMEO / SO_SNDTIMEO; -1: none */
+    bool set;
+    int64_t at; /* once set: the absolute deadline, or -1 */
+};
+static inline int64_t zs_timeout_at(struct zs_timeout *t)
+{
+    if (!t->set) {
+        t->at = zs_deadline(t->ms);
+        t->set = true;
+    }
+    return t->at;
+}
 
 /* The bytes a msghdr's iovecs hold. */
 static inline size_t zs_iov_len(const struct msghdr *msg)

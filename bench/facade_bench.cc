@@ -6,6 +6,12 @@
 //                                       (AES-128-GCM)
 //   plain:tcp:send_recv:<size>          the baseline of tls12, tls13
 //   plain:udp:send_recv:<size>          the baseline of dtls12, dtls13
+//   inline:tls13|dtls13:send_recv:<size> the engine inline between the same
+//                                       kernel calls, no facade: seal from the
+//                                       caller's buffer, send, receive the
+//                                       record, open into the caller's buffer
+//                                       (what an application using libzrec
+//                                       directly gets; fixed keys)
 //   One iteration = one message of <size> payload bytes; both sockets are
 //   used by the one measuring thread, pinned to one core.
 //   Over TCP: the client socket sends it (one send call), the server socket
@@ -19,8 +25,10 @@
 //   Over UDP: the message is one datagram; the client socket (connected to
 //   the server's 127.0.0.1 port) sends it (one send call), the server
 //   socket (bound, unconnected, as a server serving many clients is)
-//   receives it (one recvfrom call, source address included, as a server
-//   that answers needs it; exactly <size> bytes or the point fails).
+//   receives it (one recvfrom call into a buffer with room to spare, as a
+//   server that cannot know the next datagram's size has; the source
+//   address included, as a server that answers needs it; exactly <size>
+//   bytes or the point fails).
 //       facade: a zsock DTLS client and a TLS_DTLS_ROLE_SERVER zsock socket:
 //       per message the engine seals one record from the caller's buffer
 //       into one datagram, the kernel carries it, the server socket finds
@@ -83,7 +91,8 @@ namespace {
 void bm_send_recv(benchmark::State &st, zb_pair_kind kind, size_t size)
 {
     std::string cert, key;
-    if (kind != ZB_PAIR_PLAIN_TCP && kind != ZB_PAIR_PLAIN_UDP) {
+    if (kind != ZB_PAIR_PLAIN_TCP && kind != ZB_PAIR_PLAIN_UDP &&
+        kind != ZB_PAIR_INLINE_TLS13 && kind != ZB_PAIR_INLINE_DTLS13) {
         test_certificate(&cert, &key);
         if (cert.empty() || key.empty()) {
             st.SkipWithError("certificate generation failed");
@@ -96,7 +105,7 @@ void bm_send_recv(benchmark::State &st, zb_pair_kind kind, size_t size)
         st.SkipWithError(err);
         return;
     }
-    std::vector<uint8_t> out(size, 0x5a), in(size);
+    std::vector<uint8_t> out(size, 0x5a), in(size + ZB_PAIR_IN_SLACK);
     for (auto _ : st) {
         int rc = zb_pair_send_recv(p, out.data(), in.data(), size);
         if (__builtin_expect(rc != 0, 0)) {
@@ -166,10 +175,12 @@ void register_facade(const Plan &plan)
     for (size_t size : socket_sizes()) {
         const std::string sz = std::to_string(size);
         reg("plain:tcp:send_recv:" + sz, ZB_PAIR_PLAIN_TCP, size);
+        reg("inline:tls13:send_recv:" + sz, ZB_PAIR_INLINE_TLS13, size);
         for (const Proto &p : tcp)
             if (p.quick || !plan.quick)
                 reg("facade:" + std::string(p.name) + ":send_recv:" + sz, p.kind, size);
         reg("plain:udp:send_recv:" + sz, ZB_PAIR_PLAIN_UDP, size);
+        reg("inline:dtls13:send_recv:" + sz, ZB_PAIR_INLINE_DTLS13, size);
         for (const Proto &p : udp)
             if (p.quick || !plan.quick)
                 reg("facade:" + std::string(p.name) + ":send_recv:" + sz, p.kind, size);

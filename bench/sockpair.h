@@ -24,9 +24,17 @@ enum zb_pair_kind {
     ZB_PAIR_PLAIN_UDP, /* kernel socket()/send()/recvfrom(), connected client */
     ZB_PAIR_DTLS12,    /* zsock, IPPROTO_DTLS_1_2, ECDHE-ECDSA-AES128-GCM-SHA256 */
     ZB_PAIR_DTLS13,    /* zsock, IPPROTO_DTLS_1_3, TLS_AES_128_GCM_SHA256 */
+    /* The engine inline between kernel socket calls, no facade: what an
+     * application gets that seals and opens with libzrec itself.  Fixed
+     * keys, no handshake (it costs nothing per message). */
+    ZB_PAIR_INLINE_TLS13,  /* TCP: seal from the caller's buffer, send; recv the
+                            * record (MSG_WAITALL), open into the caller's buffer */
+    ZB_PAIR_INLINE_DTLS13, /* UDP: seal, send one datagram; recvfrom, open */
 };
 
 struct zb_pair;
+
+#define ZB_PAIR_IN_SLACK 256
 
 /* Connect a pair (for TLS/DTLS: full handshake, negotiated suite checked),
  * then one warm-up message each way, checked.  cert_pem/key_pem: the
@@ -36,7 +44,9 @@ struct zb_pair *zb_pair_open(enum zb_pair_kind kind, const char *cert_pem, const
                              char *err, size_t errlen);
 
 /* One message: the client sends len bytes from out, the server receives
- * exactly len bytes into in.  TCP/TLS: one send call, one recv call
+ * exactly len bytes into in (which has ZB_PAIR_IN_SLACK bytes beyond len:
+ * the inline pairs open records straight into it, as libzrec needs room
+ * for a record's inner type; sockets are given len).  TCP/TLS: one send call, one recv call
  * (MSG_WAITALL).  UDP/DTLS: one datagram (DTLS: one record in it; len at
  * most 16384), one send call, one recvfrom call (with the source address,
  * as a server that answers needs it).  0, or -errno. */

@@ -49,6 +49,10 @@ static bool is_server_hello(const uint8_t *b, size_t n)
  * DTLSPlaintext header), epoch 0: the start of a handshake. */
 bool zs_dhs_is_client_hello(const uint8_t *b, size_t n)
 {
+    /* Every datagram to a server is asked this: settle the common case (a
+     * session's record, never a plaintext handshake) from two bytes. */
+    if (n < 25 || b[0] != ZREC_CT_HANDSHAKE || b[13] != 1)
+        return false;
     struct zrec_record_info info;
     return zrec_record_peek(b, n, ZREC_PEEK_DTLS, 0, &info) > 0 && !info.unified &&
            info.content_type == ZREC_CT_HANDSHAKE && info.epoch == 0 && n >= 25 && b[13] == 1;

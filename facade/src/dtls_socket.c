@@ -30,21 +30,38 @@ static const struct zs_ops dtls_ops;
 #define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
 #define CID_BUCKETS 1024       /* … and by the connection ID we gave them */
 
+/* Asked for every datagram: an IPv4 address (the common case) compares as
+ * two 64-bit words, without a call to memcmp(). */
 static bool same_addr(const struct peer *p, const struct sockaddr_storage *a, socklen_t len)
 {
-    return p->addrlen == len && memcmp(&p->addr, a, len) == 0;
+    if (p->addrlen != len)
+        return false;
+    if (len == sizeof(struct sockaddr_in)) {
+        uint64_t x[2], y[2];
+        memcpy(x, &p->addr, sizeof x);
+        memcpy(y, a, sizeof y);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    return memcmp(&p->addr, a, len) == 0;
 }
 
 /* ---- peers ---------------------------------------------------------------- */
 
-/* FNV-1a over the address bytes (sockaddr_in/in6 as the kernel gave them). */
+/* The address bytes (sockaddr_in/in6 as the kernel gave them) as 64-bit
+ * words, each multiplied by its own odd constant and summed (independent
+ * multiplies, not a byte-serial chain: this runs for every datagram), the
+ * high bits folded down.  Source ports are the attacker's to choose, but
+ * buckets only spread the work: a long chain costs its sender time, never
+ * correctness. */
 static struct peer **addr_bucket(struct zs_dtls *d, const struct sockaddr_storage *a,
                                  socklen_t len)
 {
-    uint32_t h = 2166136261u;
-    for (socklen_t i = 0; i < len; i++)
-        h = (h ^ ((const uint8_t *)a)[i]) * 16777619u;
-    return &d->by_addr[h % ADDR_BUCKETS];
+    static const uint64_t k[4] = {0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
+                                  0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull};
+    uint64_t w[4] = {0, 0, 0, 0};
+    memcpy(w, a, len < sizeof w ? len : sizeof w); /* sockaddr_in6: 28 of its bytes */
+    uint64_t h = w[0] * k[0] + w[1] * k[1] + w[2] * k[2] + w[3] * k[3];
+    return &d->by_addr[(h ^ h >> 29 ^ h >> 47) % ADDR_BUCKETS];
 }
 
 static void addr_unlink(struct zs_dtls *d, struct peer *p)

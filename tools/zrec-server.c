@@ -98,13 +98,24 @@ static void clients_stop(void)
         fprintf(stderr, "zrec-server: %d client threads still busy after 5 s\n", left);
 }
 
-/* Was a stop signal delivered?  (Reads it off the signalfd.) */
+/* Was a stop signal delivered?  (Reads it off the signalfd.)  From then on
+ * further SIGTERM / SIGINT are ignored, not left pending: the stop is under
+ * way, and a signal left pending (blocked) at exit stalled LeakSanitizer's
+ * exit-time check (its tracer waited forever for the process to stop). */
 static bool stop_requested(void)
 {
     struct signalfd_siginfo si;
     if (read(stop_fd, &si, sizeof si) != (ssize_t)sizeof si)
         return false;
     fprintf(stderr, "zrec-server: %s, stopping\n", strsignal((int)si.ssi_signo));
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGTERM, &ign, NULL); /* discards pending ones too (POSIX) */
+    sigaction(SIGINT, &ign, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return true;
 }
 

@@ -24,6 +24,10 @@ work=$(mktemp -d)
 # ZREC_INTEROP_KEEP=1: keep the work directory (logs, outputs) for a look.
 [ -n "${ZREC_INTEROP_KEEP:-}" ] && echo "work directory: $work" >&2
 pids=()
+# zrec-server runs under `timeout --foreground`: without it, timeout follows
+# the SIGTERM it forwards with a SIGCONT, which can discard the SIGSTOP of
+# LeakSanitizer's exit-time tracer (sanitized builds: zrec-server exits
+# cleanly on SIGTERM, and then LSan checks) - the tracer then waits forever.
 cleanup() {
   rm -f "$work/.hold"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -231,7 +235,7 @@ case $peer in
     wait_exit "$spid" "wolfssl-server"
     ;;
   openssl-client|gnutls-client)
-    timeout 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
+    timeout --foreground 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
     pids+=($!)
     wait_port
     # pace: the first line alone, so that no part of the payload waits in
@@ -256,7 +260,7 @@ case $peer in
       fail "echo through zrec-server: $(size_of "$work/client.out") of $size bytes (or different ones)"
     ;;
   wolfssl-client)
-    timeout 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
+    timeout --foreground 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
     pids+=($!)
     wait_port
     # -B TOTAL,BLOCK: sends TOTAL bytes of random data in BLOCK-byte records
@@ -271,7 +275,7 @@ case $peer in
     ;;
   wolfssl-client-keyupdate)
     [ "$proto" = dtls1.3 ] || fail "KeyUpdate is a DTLS 1.3 message"
-    timeout 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
+    timeout --foreground 60 "${server[@]}" > "$work/server.out" 2> "$work/server.log" &
     pids+=($!)
     wait_port
     # A relay between wolfssl-client and zrec-server that notes each

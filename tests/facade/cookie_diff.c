@@ -417,17 +417,23 @@ static void run_case(const struct kase *k)
     wolfSSL_CTX_free(sctx);
 }
 
+/* A DTLS 1.3 server that has TLS_AES_128_GCM_SHA256 only. */
+static struct zs_cookie_conf conf13(void)
+{
+    static const int ids[] = {0x1301};
+    return (struct zs_cookie_conf){.secret = secret,
+                                   .secret_len = sizeof secret,
+                                   .dtls13 = true,
+                                   .suites = ids,
+                                   .nsuites = 1,
+                                   .groups = zs_cookie_groups,
+                                   .ngroups = ZS_COOKIE_NGROUPS};
+}
+
 /* What the exchange does not answer itself. */
 static void left_alone(void)
 {
-    const int ids[] = {0x1301};
-    const struct zs_cookie_conf c13 = {.secret = secret,
-                                       .secret_len = sizeof secret,
-                                       .dtls13 = true,
-                                       .suites = ids,
-                                       .nsuites = 1,
-                                       .groups = zs_cookie_groups,
-                                       .ngroups = ZS_COOKIE_NGROUPS};
+    const struct zs_cookie_conf c13 = conf13();
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(1)};
     uint8_t out[ZS_COOKIE_ANSWER_MAX], ch[4096];
     size_t n, outl;
@@ -484,14 +490,7 @@ static unsigned int psk_cb(WOLFSSL *ssl, const char *hint, char *identity,
 
 static void psk_deferred(void)
 {
-    const int ids[] = {0x1301};
-    const struct zs_cookie_conf c13 = {.secret = secret,
-                                       .secret_len = sizeof secret,
-                                       .dtls13 = true,
-                                       .suites = ids,
-                                       .nsuites = 1,
-                                       .groups = zs_cookie_groups,
-                                       .ngroups = ZS_COOKIE_NGROUPS};
+    const struct zs_cookie_conf c13 = conf13();
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(1)};
     WOLFSSL_CTX *cctx = wolfSSL_CTX_new(wolfDTLSv1_3_client_method());
     wolfSSL_CTX_SetIORecv(cctx, io_recv);

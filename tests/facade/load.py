@@ -126,6 +126,26 @@ def echo_once(port, ctx, payload, timeout):
     return time.monotonic() - t0
 
 
+def handshake_raw(port, ctx, timeout):
+    """A TLS handshake through memory BIOs over a plain socket, which is
+    returned: raw bytes can follow the handshake."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            data = raw.recv(16384)
+            if not data:
+                sys.exit("FAIL: server closed during the handshake")
+            inc.write(data)
+    raw.sendall(out.read())
+    return raw
+
+
 def closed_by_peer(sock, wait):
     """Whether the server closes sock within `wait` seconds (what it sends
     meanwhile, e.g. TLS 1.3 tickets, is read and dropped)."""
@@ -177,21 +197,7 @@ def case_partial(tools, certs):
     srv = Server(tools, certs, "--idle-timeout", "2000")
     try:
         ctx = client_ctx(certs)
-        raw = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-        # The handshake through memory BIOs, so that raw bytes can follow it.
-        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
-        while True:
-            try:
-                obj.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                raw.sendall(out.read())
-                data = raw.recv(16384)
-                if not data:
-                    sys.exit("FAIL: server closed during the handshake")
-                inc.write(data)
-        raw.sendall(out.read())
+        raw = handshake_raw(srv.port, ctx, 5)
         # An application-data record header promising 1024 bytes, then 100.
         raw.sendall(bytes([23, 3, 3, 4, 0]) + os.urandom(100))
         started = time.monotonic()
@@ -377,20 +383,7 @@ def tampered_session(port, ctx):
     """A TLS 1.3 session that, after its handshake, sends an application-data
     record of random bytes (fails authentication): the server alerts and
     closes.  Returns the raw socket (closed by the server)."""
-    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
-    while True:
-        try:
-            obj.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            raw.sendall(out.read())
-            data = raw.recv(16384)
-            if not data:
-                sys.exit("FAIL: server closed during the handshake")
-            inc.write(data)
-    raw.sendall(out.read())
+    raw = handshake_raw(port, ctx, 30)
     raw.sendall(bytes([23, 3, 3, 0, 64]) + os.urandom(64))
     return raw
 

@@ -1390,22 +1390,44 @@ static bool is_cookie_request(const uint8_t *b, size_t n)
     return b[13] == 2 && memcmp(b + 13 + 12 + 2, hrr_random, 32) == 0;
 }
 
+/* A real client's session through a relay that notes the first datagram
+ * each way: one echo done, the client's ClientHello copied into ch (room
+ * for 4096 bytes); its length. */
+static size_t session_with_hello(struct server *sv, struct relay **r, int *s, uint8_t *ch)
+{
+    server_start(sv, SV_ECHO);
+    *r = relay_start(sv->port);
+    *s = client_connect((*r)->port);
+    echo_dgram(*s, 100, 1);
+    pthread_mutex_lock(&(*r)->mu);
+    CHECK(is_cookie_request((*r)->first_s2c, (*r)->first_s2c_len),
+          "the server's first datagram asks for a cookie (%zu bytes, type %d)",
+          (*r)->first_s2c_len, (*r)->first_s2c[0]);
+    CHECK((*r)->first_c2s[0] == 22 && (*r)->first_c2s[13] == 1,
+          "the client's first is a ClientHello");
+    size_t chl = (*r)->first_c2s_len;
+    CHECK(chl <= 4096, "ClientHello of %zu bytes", chl);
+    memcpy(ch, (*r)->first_c2s, chl);
+    pthread_mutex_unlock(&(*r)->mu);
+    return chl;
+}
+
+/* The real client still has its session; everything stops. */
+static void session_end(struct server *sv, struct relay *r, int s)
+{
+    echo_dgram(s, 100, 2);
+    zsock_close(s);
+    relay_stop(r);
+    server_stop(sv);
+}
+
 static void case_cookie(void)
 {
     struct server sv;
-    server_start(&sv, SV_ECHO);
-    struct relay *r = relay_start(sv.port);
-    int s = client_connect(r->port);
-    echo_dgram(s, 100, 1);
-    pthread_mutex_lock(&r->mu);
-    CHECK(is_cookie_request(r->first_s2c, r->first_s2c_len),
-          "the server's first datagram asks for a cookie (%zu bytes, type %d)", r->first_s2c_len,
-          r->first_s2c[0]);
-    CHECK(r->first_c2s[0] == 22 && r->first_c2s[13] == 1, "the client's first is a ClientHello");
+    struct relay *r;
+    int s;
     uint8_t ch[4096];
-    size_t chl = r->first_c2s_len;
-    memcpy(ch, r->first_c2s, chl);
-    pthread_mutex_unlock(&r->mu);
+    size_t chl = session_with_hello(&sv, &r, &s, ch);
     /* The ClientHello replayed from elsewhere: only a cookie request back. */
     unsigned short lp;
     int raw = udp_socket_to(sv.port, &lp);
@@ -1421,10 +1443,7 @@ static void case_cookie(void)
         CHECK(poll(&p, 1, 200) == 0, "nothing more than the cookie request");
     }
     close(raw);
-    echo_dgram(s, 100, 2);
-    zsock_close(s);
-    relay_stop(r);
-    server_stop(&sv);
+    session_end(&sv, r, s);
 }
 
 /* ClientHello2 made from ClientHello1 (one whole record) and the cookie of
@@ -1505,15 +1524,10 @@ static size_t request_cookie(const uint8_t *b, size_t n, uint8_t *cookie)
 static void case_forged_cookie(void)
 {
     struct server sv;
-    server_start(&sv, SV_ECHO);
-    struct relay *r = relay_start(sv.port);
-    int s = client_connect(r->port);
-    echo_dgram(s, 100, 1);
-    pthread_mutex_lock(&r->mu);
+    struct relay *r;
+    int s;
     uint8_t ch[4096];
-    size_t chl = r->first_c2s_len;
-    memcpy(ch, r->first_c2s, chl);
-    pthread_mutex_unlock(&r->mu);
+    size_t chl = session_with_hello(&sv, &r, &s, ch);
     unsigned short lp, lp2;
     int raw = udp_socket_to(sv.port, &lp), other = udp_socket_to(sv.port, &lp2);
     uint8_t b[4096], cookie[256], ch2[4096];
@@ -1547,10 +1561,7 @@ static void case_forged_cookie(void)
           "a valid cookie gets the ServerHello (%zd bytes, type %d)", n, b[13]);
     close(raw);
     close(other);
-    echo_dgram(s, 100, 2); /* the real client never noticed */
-    zsock_close(s);
-    relay_stop(r);
-    server_stop(&sv);
+    session_end(&sv, r, s); /* the real client never noticed */
 }
 
 static void parse_cid(const char *reply, int *status, char *own, char *peer)

@@ -309,6 +309,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def drain_answers(socks):
+    """What the server sent the attackers so far: (cookie requests, others)."""
+    answers = others = 0
+    for a in socks:
+        while True:
+            try:
+                b = a.recv(4096)
+            except BlockingIOError:
+                break
+            if is_cookie_request(b):
+                answers += 1
+            else:
+                others += 1
+    return answers, others
+
+
 def case_flood(tools, certs, proto, sanitized=False):
     hello = catch_hello(tools, proto)
     srv = Server(tools, certs, proto=proto)
@@ -334,30 +350,17 @@ def case_flood(tools, certs, proto, sanitized=False):
             sent += batch
             if sent == 2500:
                 real.start()  # half a second into the flood
-            for a in attackers:
-                while True:
-                    try:
-                        b = a.recv(4096)
-                    except BlockingIOError:
-                        break
-                    if is_cookie_request(b):
-                        answered += 1
-                    else:
-                        flights += 1
+            a, f = drain_answers(attackers)
+            answered, flights = answered + a, flights + f
             # Pace to `rate` per second (bounded: the loop ends after `total`).
             ahead = t0 + sent / rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
         flood_s = time.monotonic() - t0
         time.sleep(0.3)
+        a, f = drain_answers(attackers)
+        answered, flights = answered + a, flights + f
         for a in attackers:
-            while True:
-                try:
-                    b = a.recv(4096)
-                except BlockingIOError:
-                    break
-                answered += is_cookie_request(b)
-                flights += not is_cookie_request(b)
             a.close()
         real.join(30)
         if "took" not in result:

@@ -27,6 +27,10 @@
  * this file and holds the answers equal byte for byte, so a wolfSSL that
  * made them differently fails the build's tests, not a user's handshake.
  *
+ * The secret rotates (the socket's job, dtls_socket.c): a cookie is good
+ * while it was made with the current secret or the one before, so a cookie
+ * seen on the path cannot buy handshakes for ever (RFC 9147 §5.1).
+ *
  * What is left to wolfSSL (ZS_COOKIE_DEFER): a DTLS 1.3 ClientHello with
  * a pre_shared_key (the suite then follows the key; the binder is checked
  * before any key share is made), or one that does not offer DTLS 1.3 (an
@@ -132,13 +136,13 @@ struct piece {
     size_t n;
 };
 
-static bool hmac(const struct zs_cookie_conf *c, const struct piece *pcs, int npcs,
-                 uint8_t mac[MAC_LEN])
+static bool hmac(const struct zs_cookie_conf *c, const uint8_t *secret, const struct piece *pcs,
+                 int npcs, uint8_t mac[MAC_LEN])
 {
     Hmac h;
     if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
         return false;
-    int rc = wc_HmacSetKey(&h, WC_SHA256, c->secret, (word32)c->secret_len);
+    int rc = wc_HmacSetKey(&h, WC_SHA256, secret, (word32)c->secret_len);
     for (int i = 0; rc == 0 && i < npcs; i++)
         rc = wc_HmacUpdate(&h, pcs[i].p, (word32)pcs[i].n);
     if (rc == 0)
@@ -216,7 +220,7 @@ static uint8_t *answer_headers(const struct hello *h, uint8_t *o, unsigned versi
 
 static enum zs_cookie_verdict check12(const struct zs_cookie_conf *c, const struct hello *h,
                                       const void *peer, size_t peer_len, uint8_t *out,
-                                      size_t *out_len)
+                                      size_t *out_len, const uint8_t **valid_with)
 {
     uint8_t mac[MAC_LEN];
     const struct piece pcs[] = {{peer, peer_len},
@@ -224,10 +228,21 @@ static enum zs_cookie_verdict check12(const struct zs_cookie_conf *c, const stru
                                 {h->session_id.p, h->session_id.left},
                                 {h->suites.p, h->suites.left},
                                 {h->compression.p, h->compression.left}};
-    if (!hmac(c, pcs, 5, mac))
+    if (h->cookie.left == MAC_LEN && c->previous) {
+        if (!hmac(c, c->previous, pcs, 5, mac))
+            return ZS_COOKIE_DROP;
+        if (ct_equal(h->cookie.p, mac, MAC_LEN)) {
+            *valid_with = c->previous;
+            return ZS_COOKIE_VALID;
+        }
+    }
+    /* The current secret last: its MAC is the answer's cookie otherwise. */
+    if (!hmac(c, c->secret, pcs, 5, mac))
         return ZS_COOKIE_DROP;
-    if (h->cookie.left == MAC_LEN && ct_equal(h->cookie.p, mac, MAC_LEN))
+    if (h->cookie.left == MAC_LEN && ct_equal(h->cookie.p, mac, MAC_LEN)) {
+        *valid_with = c->secret;
         return ZS_COOKIE_VALID;
+    }
     /* HelloVerifyRequest: server_version DTLS 1.0 (RFC 6347 §4.2.1: "DTLS
      * 1.2 server implementations SHOULD use DTLS version 1.0"), cookie. */
     uint8_t *b = answer_headers(h, out, 0xfefd, HS_HELLO_VERIFY_REQUEST, 2 + 1 + MAC_LEN, false);
@@ -351,7 +366,7 @@ static unsigned suite_to_pick(const struct zs_cookie_conf *c, const struct hello
 
 static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const struct hello *h,
                                       const void *peer, size_t peer_len, uint8_t *out,
-                                      size_t *out_len)
+                                      size_t *out_len, const uint8_t **valid_with)
 {
     struct exts13 x;
     /* wolfSSL reads DTLS 1.3's legacy_cookie as empty (RFC 9147 §5.3) and a
@@ -365,10 +380,15 @@ static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const stru
     if (x.have_cookie && x.cookie.left > MAC_LEN) {
         size_t data_len = x.cookie.left - MAC_LEN;
         const struct piece pcs[] = {{x.cookie.p, data_len}, {peer, peer_len}};
-        if (!hmac(c, pcs, 2, mac))
-            return ZS_COOKIE_DROP;
-        if (ct_equal(x.cookie.p + data_len, mac, MAC_LEN))
-            return ZS_COOKIE_VALID;
+        const uint8_t *secrets[2] = {c->secret, c->previous};
+        for (int i = 0; i < 2 && secrets[i]; i++) {
+            if (!hmac(c, secrets[i], pcs, 2, mac))
+                return ZS_COOKIE_DROP;
+            if (ct_equal(x.cookie.p + data_len, mac, MAC_LEN)) {
+                *valid_with = secrets[i];
+                return ZS_COOKIE_VALID;
+            }
+        }
     }
     /* No valid cookie: this is ClientHello1 (a stale or forged cookie gets
      * a fresh request, as wolfSSL answers it). */
@@ -402,7 +422,7 @@ static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const stru
         dl += 2;
     }
     const struct piece pcs[] = {{data, dl}, {peer, peer_len}};
-    if (!hmac(c, pcs, 2, mac))
+    if (!hmac(c, c->secret, pcs, 2, mac))
         return ZS_COOKIE_DROP;
     size_t cookie_len = dl + MAC_LEN;
     size_t ext_len = (group > 0 ? 6 : 0) + 6 + 6 + cookie_len;
@@ -439,11 +459,12 @@ static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const stru
 
 enum zs_cookie_verdict zs_cookie_check(const struct zs_cookie_conf *c, const uint8_t *dgram,
                                        size_t n, const void *peer, size_t peer_len,
-                                       uint8_t *out, size_t cap, size_t *out_len)
+                                       uint8_t *out, size_t cap, size_t *out_len,
+                                       const uint8_t **valid_with)
 {
     struct hello h;
     if (cap < ZS_COOKIE_ANSWER_MAX || !parse_hello(dgram, n, &h))
         return ZS_COOKIE_DROP;
-    return c->dtls13 ? check13(c, &h, peer, peer_len, out, out_len)
-                     : check12(c, &h, peer, peer_len, out, out_len);
+    return c->dtls13 ? check13(c, &h, peer, peer_len, out, out_len, valid_with)
+                     : check12(c, &h, peer, peer_len, out, out_len, valid_with);
 }

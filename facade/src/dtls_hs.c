@@ -303,10 +303,12 @@ struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
         /* The cookie binds the ClientHello to its source address. */
         if (wolfSSL_dtls_set_peer(p->ssl, &p->addr, p->addrlen) != WOLFSSL_SUCCESS)
             goto fail;
-        int rc = t->version == 0x0304
-                     ? wolfSSL_send_hrr_cookie(p->ssl, d->cookie_secret, sizeof d->cookie_secret)
-                     : wolfSSL_DTLS_SetCookieSecret(p->ssl, d->cookie_secret,
-                                                    sizeof d->cookie_secret);
+        /* The secret that made the ClientHello's cookie (it may be the one
+         * before the last rotation), which wolfSSL checks again. */
+        const uint8_t *secret = d->hs_cookie_secret ? d->hs_cookie_secret : d->cookie_secret[0];
+        const unsigned len = sizeof d->cookie_secret[0];
+        int rc = t->version == 0x0304 ? wolfSSL_send_hrr_cookie(p->ssl, secret, len)
+                                      : wolfSSL_DTLS_SetCookieSecret(p->ssl, secret, len);
         if (rc != WOLFSSL_SUCCESS && rc != 0)
             goto fail;
     }

@@ -27,6 +27,7 @@
 static const struct zs_ops dtls_ops;
 
 #define MAX_PEERS 4096         /* default sessions (and handshakes) per server socket */
+#define COOKIE_ROTATE_MS 60000 /* the cookie secret's period (cookies live one to two) */
 #define ADDR_BUCKETS 1024      /* a server's sessions by address: one lookup a datagram */
 #define CID_BUCKETS 1024       /* … and by the connection ID we gave them */
 
@@ -302,15 +303,37 @@ static bool evict_one(struct zs_dtls *d)
  * stateless cookie exchange answers it (dtls_cookie.c).  One that brings a
  * valid cookie back, or that the exchange leaves to wolfSSL, goes to a
  * fresh wolfSSL object, which stays only if it answers with a ServerHello. */
+/* Cookies of a limited lifetime (RFC 9147 §5.1): the secret changes every
+ * cookie_rotate_ms, and a cookie is good with the current secret or the one
+ * before, so one seen on the path buys handshakes for two periods at most.
+ * Rotated lazily, when a ClientHello comes. */
+static void rotate_cookie_secret(struct zs_dtls *d)
+{
+    int64_t now = zs_coarse_ms();
+    int64_t periods = (now - d->cookie_made) / d->cookie_rotate_ms;
+    if (periods <= 0)
+        return;
+    uint8_t fresh[sizeof d->cookie_secret[0]];
+    if (getrandom(fresh, sizeof fresh, 0) != sizeof fresh)
+        return; /* keep the current one a while longer */
+    memcpy(d->cookie_secret[1], d->cookie_secret[0], sizeof fresh);
+    d->cookie_previous = periods == 1; /* two periods idle: both are stale */
+    memcpy(d->cookie_secret[0], fresh, sizeof fresh);
+    explicit_bzero(fresh, sizeof fresh);
+    d->cookie_made = now;
+}
+
 static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf, size_t n)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
     if (zs_tls_make_ctx(t) < 0)
         return; /* no usable credentials: nobody is answered */
+    rotate_cookie_secret(d);
     const struct zs_cookie_conf conf = {
-        .secret = d->cookie_secret,
-        .secret_len = sizeof d->cookie_secret,
+        .secret = d->cookie_secret[0],
+        .secret_len = sizeof d->cookie_secret[0],
+        .previous = d->cookie_previous ? d->cookie_secret[1] : NULL,
         .dtls13 = t->version == 0x0304,
         .suites = t->ctx_suites,
         .nsuites = t->ctx_nsuites,
@@ -319,8 +342,9 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     };
     uint8_t answer[ZS_COOKIE_ANSWER_MAX];
     size_t alen = 0;
+    const uint8_t *valid_with = NULL;
     switch (zs_cookie_check(&conf, buf, n, &d->rx_from, d->rx_fromlen, answer, sizeof answer,
-                            &alen)) {
+                            &alen, &valid_with)) {
     case ZS_COOKIE_ANSWER:
         /* Best effort, as any datagram: a lost one is asked for again. */
         (void)sendto(s->fd, answer, alen, MSG_DONTWAIT | MSG_NOSIGNAL,
@@ -333,7 +357,9 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
         break;
     }
     int err;
+    d->hs_cookie_secret = valid_with; /* NULL (DEFER): wolfSSL uses the current one */
     struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen, &err);
+    d->hs_cookie_secret = NULL;
     if (p == NULL)
         return;
     p->in = buf;
@@ -519,8 +545,13 @@ int zs_dtls_create(struct zs_sock *s)
     d->rx = malloc(DGRAM_CAP);
     d->tx = malloc(DGRAM_CAP);
     if (d->rx == NULL || d->tx == NULL ||
-        getrandom(d->cookie_secret, sizeof d->cookie_secret, 0) != sizeof d->cookie_secret)
+        getrandom(d->cookie_secret[0], sizeof d->cookie_secret[0], 0) !=
+            sizeof d->cookie_secret[0])
         goto fail;
+    d->cookie_made = zs_coarse_ms();
+    const char *rot = getenv("ZREC_DTLS_COOKIE_ROTATE_MS");
+    long rot_ms = rot ? strtol(rot, NULL, 10) : 0;
+    d->cookie_rotate_ms = rot_ms >= 10 && rot_ms <= 86400000 ? rot_ms : COOKIE_ROTATE_MS;
     /* A server's memory bound: each session is about 3 KB after the handoff,
      * a handshake in progress a wolfSSL object (tens of KB). */
     const char *env = getenv("ZREC_DTLS_MAX_PEERS");

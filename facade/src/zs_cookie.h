@@ -13,6 +13,10 @@
 struct zs_cookie_conf {
     const uint8_t *secret; /* wolfSSL_DTLS_SetCookieSecret / wolfSSL_send_hrr_cookie */
     size_t secret_len;
+    /* The secret before the last rotation, or NULL: its cookies are still
+     * good (a client may be answering a request made with it); new
+     * requests use `secret`. */
+    const uint8_t *previous;
     bool dtls13;           /* HelloRetryRequest (RFC 9147 §5.1), else HelloVerifyRequest */
     /* DTLS 1.3: the server's cipher suites and key-exchange groups (IANA
      * numbers) in its order of preference, as its wolfSSL context has them. */
@@ -34,9 +38,12 @@ enum zs_cookie_verdict {
  * gave it, peer_len bytes: the cookie binds it).  No state, no allocation,
  * no public-key operation.  ZS_COOKIE_ANSWER: out[0 .. *out_len) is the
  * datagram to send back (cap: at least ZS_COOKIE_ANSWER_MAX). */
+/* ZS_COOKIE_VALID: *valid_with says which secret made the cookie (the
+ * wolfSSL object that takes the ClientHello must check it with that one). */
 enum zs_cookie_verdict zs_cookie_check(const struct zs_cookie_conf *c, const uint8_t *dgram,
                                        size_t n, const void *peer, size_t peer_len,
-                                       uint8_t *out, size_t cap, size_t *out_len);
+                                       uint8_t *out, size_t cap, size_t *out_len,
+                                       const uint8_t **valid_with);
 
 #define ZS_COOKIE_ANSWER_MAX 256
 

@@ -66,7 +66,15 @@ struct zs_dtls {
     struct peer **by_addr; /* ADDR_BUCKETS chains, made with the first peer */
     struct peer **by_cid;  /* peers by the CID they send us: CID_BUCKETS chains */
     struct peer *last; /* the peer of the last record delivered (send()) */
-    uint8_t cookie_secret[32];
+    /* The stateless cookie exchange (dtls_cookie.c): the current secret
+     * [0] and the one before [1] (when cookie_previous), rotated every
+     * cookie_rotate_ms (ZREC_DTLS_COOKIE_ROTATE_MS, default 60 s); and the
+     * secret that made the cookie of the ClientHello a new handshake takes. */
+    uint8_t cookie_secret[2][32];
+    bool cookie_previous;
+    int64_t cookie_made;
+    int64_t cookie_rotate_ms;
+    const uint8_t *hs_cookie_secret;
     bool closed; /* client: close_notify received */
     /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,
      * which came from rx_from. */

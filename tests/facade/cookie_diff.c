@@ -14,6 +14,8 @@
  *     facade makes one for it) completes the handshake with the client;
  *   - ClientHello2 with one cookie byte flipped, or sent from another
  *     address, gets a new cookie request from both, equal again;
+ *   - after one secret rotation the cookie is still good (made by the
+ *     previous secret), after two it gets a new request;
  *   - what the exchange leaves to wolfSSL (pre_shared_key, no DTLS 1.3
  *     offered) is reported as such, and garbage is dropped.
  * Cases: DTLS 1.2; DTLS 1.3 with the default suites, an AES-256 (SHA-384)
@@ -43,6 +45,7 @@
 
 static const char *certdir;
 static uint8_t secret[32];
+static const uint8_t *valid_with; /* zs_cookie_check()'s last VALID secret */
 
 /* ---- datagrams in memory ----------------------------------------------------- */
 
@@ -248,7 +251,7 @@ static void compare_answers(const char *step, const struct kase *k, WOLFSSL_CTX 
     uint8_t ours[ZS_COOKIE_ANSWER_MAX];
     size_t oursl = 0;
     enum zs_cookie_verdict v = zs_cookie_check(conf, hello, n, peer, peer_len, ours,
-                                               sizeof ours, &oursl);
+                                               sizeof ours, &oursl, &valid_with);
     if (v != ZS_COOKIE_ANSWER || oursl != refl || memcmp(ours, ref, refl) != 0) {
         hexdump("ClientHello", hello, n);
         hexdump("wolfSSL's answer", ref, refl);
@@ -268,7 +271,7 @@ static void fresh_request(const char *step, const struct zs_cookie_conf *conf,
     uint8_t ans[ZS_COOKIE_ANSWER_MAX];
     size_t ansl = 0;
     enum zs_cookie_verdict v = zs_cookie_check(conf, hello, n, peer, peer_len, ans, sizeof ans,
-                                               &ansl);
+                                               &ansl, &valid_with);
     CHECK(v == ZS_COOKIE_ANSWER, "%s: a new cookie request (%s)", step, verdict_name(v));
     CHECK(ansl > 27 + sizeof hrr_random && ans[13] == 2 &&
               memcmp(ans + 27, hrr_random, sizeof hrr_random) == 0,
@@ -349,7 +352,7 @@ static void run_case(const struct kase *k)
     /* Our cookie request to the client, ClientHello2 back. */
     uint8_t ans[ZS_COOKIE_ANSWER_MAX];
     size_t ansl = 0;
-    CHECK(zs_cookie_check(&conf, ch1, ch1l, &peer, peer_len, ans, sizeof ans, &ansl) ==
+    CHECK(zs_cookie_check(&conf, ch1, ch1l, &peer, peer_len, ans, sizeof ans, &ansl, &valid_with) ==
               ZS_COOKIE_ANSWER,
           "answer");
     q_put(&cl.in, ans, ansl);
@@ -359,8 +362,28 @@ static void run_case(const struct kase *k)
     CHECK(ch2l > 0 && ch2[0] == 22 && ch2[13] == 1, "ClientHello2");
     size_t scratch;
     enum zs_cookie_verdict v =
-        zs_cookie_check(&conf, ch2, ch2l, &peer, peer_len, ans, sizeof ans, &scratch);
-    CHECK(v == ZS_COOKIE_VALID, "ClientHello2's cookie is valid (%s)", verdict_name(v));
+        zs_cookie_check(&conf, ch2, ch2l, &peer, peer_len, ans, sizeof ans, &scratch, &valid_with);
+    CHECK(v == ZS_COOKIE_VALID && valid_with == secret, "ClientHello2's cookie is valid (%s)",
+          verdict_name(v));
+    /* After one rotation the cookie is still good, made by the previous
+     * secret (the handshake below checks it with that one, as the facade's
+     * wolfSSL object does); after two it is stale: a new request. */
+    uint8_t newer[32], newest[32];
+    memset(newer, 0xa5, sizeof newer);
+    memset(newest, 0x5a, sizeof newest);
+    struct zs_cookie_conf rotated = conf, stale = conf;
+    rotated.secret = newer;
+    rotated.previous = secret;
+    stale.secret = newest;
+    stale.previous = newer;
+    v = zs_cookie_check(&rotated, ch2, ch2l, &peer, peer_len, ans, sizeof ans, &scratch,
+                        &valid_with);
+    CHECK(v == ZS_COOKIE_VALID && valid_with == secret,
+          "after a rotation: valid with the previous secret (%s)", verdict_name(v));
+    v = zs_cookie_check(&stale, ch2, ch2l, &peer, peer_len, ans, sizeof ans, &scratch,
+                        &valid_with);
+    CHECK(v == ZS_COOKIE_ANSWER, "after two rotations: a new cookie request (%s)",
+          verdict_name(v));
 
     /* Tampered: one byte of the cookie flipped, five bytes into it. */
     uint8_t bad[4096];
@@ -446,7 +469,7 @@ static void left_alone(void)
     attach(&cl, wolfSSL_new(cctx));
     CHECK(wants(cl.ssl, wolfSSL_connect(cl.ssl)), "DTLS 1.2 client");
     n = q_get(&cl.out, ch, sizeof ch);
-    CHECK(zs_cookie_check(&c13, ch, n, &peer, sizeof peer, out, sizeof out, &outl) ==
+    CHECK(zs_cookie_check(&c13, ch, n, &peer, sizeof peer, out, sizeof out, &outl, &valid_with) ==
               ZS_COOKIE_DEFER,
           "a DTLS 1.2 ClientHello is left to a DTLS 1.3 server's wolfSSL");
     /* Every cut of it is dropped by a DTLS 1.2 server, and nothing reads
@@ -456,18 +479,18 @@ static void left_alone(void)
         uint8_t *copy = malloc(cut ? cut : 1);
         memcpy(copy, ch, cut);
         enum zs_cookie_verdict v =
-            zs_cookie_check(&c12, copy, cut, &peer, sizeof peer, out, sizeof out, &outl);
+            zs_cookie_check(&c12, copy, cut, &peer, sizeof peer, out, sizeof out, &outl, &valid_with);
         /* A cut datagram whose record header still claims the whole
          * record is dropped; the whole one gets a cookie request. */
         CHECK(v == ZS_COOKIE_DROP, "cut at %zu: dropped (%s)", cut, verdict_name(v));
         free(copy);
     }
-    CHECK(zs_cookie_check(&c12, ch, n, &peer, sizeof peer, out, sizeof out, &outl) ==
+    CHECK(zs_cookie_check(&c12, ch, n, &peer, sizeof peer, out, sizeof out, &outl, &valid_with) ==
               ZS_COOKIE_ANSWER,
           "the whole DTLS 1.2 ClientHello is answered");
     /* A fragmented ClientHello (fragment_length short of length) is dropped. */
     ch[13 + 11] ^= 1;
-    CHECK(zs_cookie_check(&c12, ch, n, &peer, sizeof peer, out, sizeof out, &outl) ==
+    CHECK(zs_cookie_check(&c12, ch, n, &peer, sizeof peer, out, sizeof out, &outl, &valid_with) ==
               ZS_COOKIE_DROP,
           "a fragment is dropped");
     wolfSSL_free(cl.ssl);
@@ -501,7 +524,7 @@ static void psk_deferred(void)
     CHECK(wants(cl.ssl, wolfSSL_connect(cl.ssl)), "PSK client");
     uint8_t ch[4096], out[ZS_COOKIE_ANSWER_MAX];
     size_t n = q_get(&cl.out, ch, sizeof ch), outl;
-    CHECK(zs_cookie_check(&c13, ch, n, &peer, sizeof peer, out, sizeof out, &outl) ==
+    CHECK(zs_cookie_check(&c13, ch, n, &peer, sizeof peer, out, sizeof out, &outl, &valid_with) ==
               ZS_COOKIE_DEFER,
           "a ClientHello with pre_shared_key is left to wolfSSL");
     wolfSSL_free(cl.ssl);

@@ -1564,6 +1564,45 @@ static void case_forged_cookie(void)
     session_end(&sv, r, s); /* the real client never noticed */
 }
 
+/* Cookies expire (RFC 9147 §5.1): with ZREC_DTLS_COOKIE_ROTATE_MS=300, a
+ * cookie brought back within a period starts the handshake, one brought
+ * back after two periods (of silence) gets a new cookie request. */
+static void case_cookie_expiry(void)
+{
+    setenv("ZREC_DTLS_COOKIE_ROTATE_MS", "300", 1); /* read by the server socket */
+    struct server sv;
+    struct relay *r;
+    int s;
+    uint8_t ch[4096], b[4096], cookie[256], ch2[4096];
+    size_t chl = session_with_hello(&sv, &r, &s, ch);
+    for (int late = 0; late < 2; late++) {
+        /* A new address each time: the first one's handshake is under way. */
+        unsigned short lp;
+        int raw = udp_socket_to(sv.port, &lp);
+        struct pollfd p = {raw, POLLIN, 0};
+        CHECK(send(raw, ch, chl, 0) == (ssize_t)chl, "ClientHello1");
+        CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello1");
+        ssize_t n = recv(raw, b, sizeof b, 0);
+        CHECK(n > 0 && is_cookie_request(b, (size_t)n), "a cookie request");
+        size_t cl = request_cookie(b, (size_t)n, cookie);
+        if (late)
+            usleep(700 * 1000); /* two periods and more */
+        size_t l = hello_with_cookie(ch, chl, cookie, cl, ch2);
+        CHECK(send(raw, ch2, l, 0) == (ssize_t)l, "ClientHello2");
+        CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello2");
+        n = recv(raw, b, sizeof b, 0);
+        if (late)
+            CHECK(n > 0 && is_cookie_request(b, (size_t)n),
+                  "an expired cookie gets a new cookie request (%zd bytes, type %d)", n, b[13]);
+        else
+            CHECK(n > 25 && b[13] == 2 && !is_cookie_request(b, (size_t)n),
+                  "a fresh cookie gets the ServerHello (%zd bytes, type %d)", n, b[13]);
+        close(raw);
+    }
+    session_end(&sv, r, s);
+    unsetenv("ZREC_DTLS_COOKIE_ROTATE_MS");
+}
+
 static void parse_cid(const char *reply, int *status, char *own, char *peer)
 {
     const char *o = strstr(reply, " own="), *p = strstr(reply, " peer=");
@@ -1947,6 +1986,7 @@ int main(int argc, char **argv)
         {"psk", case_psk},
         {"cookie", case_cookie},
         {"forged-cookie", case_forged_cookie},
+        {"cookie-expiry", case_cookie_expiry},
         {"cid", case_cid},
         {"cid-oneway", case_cid_oneway},
         {"hostile", case_hostile},

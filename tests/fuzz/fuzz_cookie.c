@@ -5,7 +5,8 @@
  * through a socket (fuzz_dtls_server covers the socket around it).
  *
  * Input: [configuration][peer][datagram].  The configuration byte picks
- * DTLS 1.2 or 1.3 and one of three server suite lists; the peer byte one
+ * DTLS 1.2 or 1.3, one of three server suite lists and whether a previous
+ * secret (after a rotation) is still good; the peer byte one
  * of three source addresses (IPv4, another IPv4, IPv6).
  *
  * Contracts, besides the sanitizers: a verdict is one of the four; an
@@ -13,7 +14,7 @@
  * HelloVerifyRequest with a 32-byte cookie (DTLS 1.2) or a
  * HelloRetryRequest (DTLS 1.3); the same datagram gets the same verdict
  * and answer twice (no state); a cookie found valid for one address is
- * not valid for another.
+ * not valid for another, and is valid with one of the server's secrets.
  *
  * Seeds: ClientHello1 and ClientHello2 (with the cookie the exchange asked
  * for, valid for peer 0) of real wolfSSL DTLS 1.2 and 1.3 clients.
@@ -33,12 +34,16 @@ static const int suites[3][4] = {{0x1301, 0x1302, 0x1303, 0xc02b},
                                  {0x1302, 0x1301},
                                  {0xc02b, 0x1301}}; /* a TLS 1.2 suite first */
 static const int nsuites[3] = {4, 2, 2};
+static const uint8_t previous[32] = {99, 98, 97, 96, 95, 94, 93, 92, 91, 90, 89, 88, 87, 86, 85, 84,
+                                     83, 82, 81, 80, 79, 78, 77, 76, 75, 74, 73, 72, 71, 70, 69, 68};
+static const uint8_t *valid_with; /* zs_cookie_check()'s last VALID secret */
 
 static struct zs_cookie_conf conf_of(uint8_t sel)
 {
     int l = (sel >> 1) % 3;
     return (struct zs_cookie_conf){.secret = secret,
                                    .secret_len = sizeof secret,
+                                   .previous = sel & 8 ? previous : NULL, /* after a rotation */
                                    .dtls13 = sel & 1,
                                    .suites = suites[l],
                                    .nsuites = nsuites[l],
@@ -75,10 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 2;
     uint8_t out[ZS_COOKIE_ANSWER_MAX], again[ZS_COOKIE_ANSWER_MAX];
     size_t outl = 0, againl = 0;
-    enum zs_cookie_verdict v = zs_cookie_check(&conf, d, n, &peer, pl, out, sizeof out, &outl);
+    enum zs_cookie_verdict v = zs_cookie_check(&conf, d, n, &peer, pl, out, sizeof out, &outl, &valid_with);
     FUZZ_ASSERT(v >= ZS_COOKIE_VALID && v <= ZS_COOKIE_DROP, "verdict %d", (int)v);
     enum zs_cookie_verdict v2 =
-        zs_cookie_check(&conf, d, n, &peer, pl, again, sizeof again, &againl);
+        zs_cookie_check(&conf, d, n, &peer, pl, again, sizeof again, &againl, &valid_with);
     FUZZ_ASSERT(v2 == v, "verdicts %d then %d for the same datagram", (int)v, (int)v2);
     if (v == ZS_COOKIE_ANSWER) {
         FUZZ_ASSERT(outl > 13 + 12 && outl <= sizeof out, "answer of %zu bytes", outl);
@@ -95,8 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         "a HelloVerifyRequest with a 32-byte cookie");
     }
     if (v == ZS_COOKIE_VALID) {
+        FUZZ_ASSERT(valid_with == secret || (valid_with == previous && conf.previous),
+                    "a cookie valid with a secret the server does not have");
         size_t l;
-        FUZZ_ASSERT(zs_cookie_check(&conf, d, n, &other, ol, again, sizeof again, &l) !=
+        FUZZ_ASSERT(zs_cookie_check(&conf, d, n, &other, ol, again, sizeof again, &l, &valid_with) !=
                         ZS_COOKIE_VALID,
                     "a cookie valid for another address");
     }
@@ -168,7 +175,7 @@ void fuzz_seeds(const char *dir)
         socklen_t pl = peer_of(0, &peer);
         size_t al = 0;
         FUZZ_ASSERT(zs_cookie_check(&conf, m.out, m.out_len, &peer, pl, m.in, sizeof m.in,
-                                    &al) == ZS_COOKIE_ANSWER,
+                                    &al, &valid_with) == ZS_COOKIE_ANSWER,
                     "a cookie request");
         m.in_len = al;
         m.out_len = 0;
@@ -176,7 +183,7 @@ void fuzz_seeds(const char *dir)
         FUZZ_ASSERT(m.out_len > 0, "ClientHello2");
         uint8_t scratch[ZS_COOKIE_ANSWER_MAX];
         FUZZ_ASSERT(zs_cookie_check(&conf, m.out, m.out_len, &peer, pl, scratch,
-                                    sizeof scratch, &al) == ZS_COOKIE_VALID,
+                                    sizeof scratch, &al, &valid_with) == ZS_COOKIE_VALID,
                     "ClientHello2's cookie is valid");
         seed(dir, v13 ? "dtls13-hello2" : "dtls12-hello2", sel, m.out, m.out_len);
         wolfSSL_free(ssl);

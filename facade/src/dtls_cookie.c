@@ -122,6 +122,14 @@ static uint8_t *put24(uint8_t *o, size_t v)
     return o + 3;
 }
 
+/* An extension whose body is one 16-bit value (RFC 8446 §4.2). */
+static uint8_t *put_ext16(uint8_t *o, unsigned type, unsigned value)
+{
+    o = put16(o, type);
+    o = put16(o, 2);
+    return put16(o, value);
+}
+
 static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
     uint8_t d = 0;
@@ -440,14 +448,9 @@ static enum zs_cookie_verdict check13(const struct zs_cookie_conf *c, const stru
     b = put16(b, suite);
     *b++ = 0;
     b = put16(b, (unsigned)ext_len);
-    if (group > 0) {
-        b = put16(b, EXT_KEY_SHARE);
-        b = put16(b, 2);
-        b = put16(b, (unsigned)group);
-    }
-    b = put16(b, EXT_SUPPORTED_VERSIONS);
-    b = put16(b, 2);
-    b = put16(b, DTLS13);
+    if (group > 0)
+        b = put_ext16(b, EXT_KEY_SHARE, (unsigned)group); /* the group to use */
+    b = put_ext16(b, EXT_SUPPORTED_VERSIONS, DTLS13);
     b = put16(b, EXT_COOKIE);
     b = put16(b, (unsigned)(cookie_len + 2));
     b = put16(b, (unsigned)cookie_len);

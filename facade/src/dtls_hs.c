@@ -55,7 +55,7 @@ bool zs_dhs_is_client_hello(const uint8_t *b, size_t n)
         return false;
     struct zrec_record_info info;
     return zrec_record_peek(b, n, ZREC_PEEK_DTLS, 0, &info) > 0 && !info.unified &&
-           info.content_type == ZREC_CT_HANDSHAKE && info.epoch == 0 && n >= 25 && b[13] == 1;
+           info.epoch == 0;
 }
 
 /* The header of the next DTLS record in a datagram. */
@@ -268,9 +268,12 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 
 /* A wolfSSL object for a handshake with addr.  fresh_cid: a connection ID
  * no other peer of the socket has, ours to ask for when CIDs are enabled
- * (a client with TLS_DTLS_CID_VALUE asks for that one). */
+ * (a client with TLS_DTLS_CID_VALUE asks for that one).  cookie_secret
+ * (servers): the secret that made the ClientHello's cookie - the current
+ * one, or the one before the last rotation - which wolfSSL checks again. */
 struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
-                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN], int *err)
+                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN],
+                        const uint8_t *cookie_secret, int *err)
 {
     struct zs_tls *t = s->tls;
     struct zs_dtls *d = t->d;
@@ -303,12 +306,9 @@ struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
         /* The cookie binds the ClientHello to its source address. */
         if (wolfSSL_dtls_set_peer(p->ssl, &p->addr, p->addrlen) != WOLFSSL_SUCCESS)
             goto fail;
-        /* The secret that made the ClientHello's cookie (it may be the one
-         * before the last rotation), which wolfSSL checks again. */
-        const uint8_t *secret = d->hs_cookie_secret ? d->hs_cookie_secret : d->cookie_secret[0];
         const unsigned len = sizeof d->cookie_secret[0];
-        int rc = t->version == 0x0304 ? wolfSSL_send_hrr_cookie(p->ssl, secret, len)
-                                      : wolfSSL_DTLS_SetCookieSecret(p->ssl, secret, len);
+        int rc = t->version == 0x0304 ? wolfSSL_send_hrr_cookie(p->ssl, cookie_secret, len)
+                                      : wolfSSL_DTLS_SetCookieSecret(p->ssl, cookie_secret, len);
         if (rc != WOLFSSL_SUCCESS && rc != 0)
             goto fail;
     }

@@ -200,9 +200,9 @@ static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
 }
 
 /* A handshake with addr (dtls_hs.c), with a connection ID of ours no other
- * peer of the socket has. */
+ * peer of the socket has; cookie_secret: see zs_dhs_new (NULL: a client). */
 static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *addr,
-                             socklen_t addrlen, int *err)
+                             socklen_t addrlen, const uint8_t *cookie_secret, int *err)
 {
     uint8_t cid[CID_LEN] = {0};
     while (s->tls->dtls_cid == TLS_DTLS_CID_ENABLED) {
@@ -213,7 +213,7 @@ static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *a
         if (!s->tls->server || !cid_in_use(s->tls->d, cid))
             break;
     }
-    return zs_dhs_new(s, addr, addrlen, cid, err);
+    return zs_dhs_new(s, addr, addrlen, cid, cookie_secret, err);
 }
 
 /* A handshake step (dtls_hs.c); one that ended hands the peer to the
@@ -299,10 +299,6 @@ static bool evict_one(struct zs_dtls *d)
     return oldest != NULL;
 }
 
-/* A ClientHello from an address with no handshake in progress: the
- * stateless cookie exchange answers it (dtls_cookie.c).  One that brings a
- * valid cookie back, or that the exchange leaves to wolfSSL, goes to a
- * fresh wolfSSL object, which stays only if it answers with a ServerHello. */
 /* Cookies of a limited lifetime (RFC 9147 §5.1): the secret changes every
  * cookie_rotate_ms, and a cookie is good with the current secret or the one
  * before, so one seen on the path buys handshakes for two periods at most.
@@ -323,6 +319,10 @@ static void rotate_cookie_secret(struct zs_dtls *d)
     d->cookie_made = now;
 }
 
+/* A ClientHello from an address with no handshake in progress: the
+ * stateless cookie exchange answers it (dtls_cookie.c).  One that brings a
+ * valid cookie back, or that the exchange leaves to wolfSSL, goes to a
+ * fresh wolfSSL object, which stays only if it answers with a ServerHello. */
 static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf, size_t n)
 {
     struct zs_tls *t = s->tls;
@@ -357,9 +357,10 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
         break;
     }
     int err;
-    d->hs_cookie_secret = valid_with; /* NULL (DEFER): wolfSSL uses the current one */
-    struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen, &err);
-    d->hs_cookie_secret = NULL;
+    /* A ClientHello left to wolfSSL (no valid_with) is answered with the
+     * current secret. */
+    struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen,
+                              valid_with ? valid_with : d->cookie_secret[0], &err);
     if (p == NULL)
         return;
     p->in = buf;
@@ -673,7 +674,7 @@ static int client_start(struct zs_sock *s, const struct sockaddr *addr, socklen_
     memcpy(&peer, addr, len < sizeof peer ? len : sizeof peer);
     pthread_mutex_lock(&s->lock);
     int err;
-    struct peer *p = new_peer(s, &peer, len, &err);
+    struct peer *p = new_peer(s, &peer, len, NULL, &err);
     if (p && (err = peer_add(t->d, p)) < 0) {
         peer_free(t->d, p);
         p = NULL;

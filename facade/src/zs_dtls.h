@@ -68,13 +68,11 @@ struct zs_dtls {
     struct peer *last; /* the peer of the last record delivered (send()) */
     /* The stateless cookie exchange (dtls_cookie.c): the current secret
      * [0] and the one before [1] (when cookie_previous), rotated every
-     * cookie_rotate_ms (ZREC_DTLS_COOKIE_ROTATE_MS, default 60 s); and the
-     * secret that made the cookie of the ClientHello a new handshake takes. */
+     * cookie_rotate_ms (ZREC_DTLS_COOKIE_ROTATE_MS, default 60 s). */
     uint8_t cookie_secret[2][32];
     bool cookie_previous;
     int64_t cookie_made;
     int64_t cookie_rotate_ms;
-    const uint8_t *hs_cookie_secret;
     bool closed; /* client: close_notify received */
     /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,
      * which came from rx_from. */
@@ -93,7 +91,8 @@ struct zs_dtls {
 /* ---- the handshake driver (dtls_hs.c) ---- */
 
 struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
-                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN], int *err);
+                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN],
+                        const uint8_t *cookie_secret, int *err);
 int zs_dhs_step(struct zs_sock *s, struct peer *p);
 int zs_dhs_timeout(struct zs_sock *s, struct peer *p);
 void zs_dhs_replay_flight(struct peer *p, bool timer);

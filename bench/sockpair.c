@@ -178,25 +178,32 @@ static int open_plain(struct zb_pair *p, char *err, size_t errlen)
  * about 208 KiB) hold a 16 KiB datagram many times over, and at most one
  * message is in flight: no SO_RCVBUF/SO_SNDBUF, here or on the DTLS
  * sockets, so both run on the same defaults. */
-static int open_plain_udp(struct zb_pair *p, char *err, size_t errlen)
+/* A kernel UDP server bound to 127.0.0.1 and a client connected to it
+ * (also the ClientHello floods' plain reference). */
+static int udp_pair(int *server, int *client, char *err, size_t errlen)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
-    p->server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (p->server < 0 || bind(p->server, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(p->server, (struct sockaddr *)&a, &al) != 0) {
+    *server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (*server < 0 || bind(*server, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(*server, (struct sockaddr *)&a, &al) != 0) {
         fail(err, errlen, "UDP bind on 127.0.0.1", errno);
         return -1;
     }
-    p->client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (p->client < 0 || connect(p->client, (struct sockaddr *)&a, sizeof a) != 0) {
+    *client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (*client < 0 || connect(*client, (struct sockaddr *)&a, sizeof a) != 0) {
         fail(err, errlen, "UDP connect", errno);
         return -1;
     }
-    set_timeouts(p->server, false);
-    set_timeouts(p->client, false);
-    p->cipher = -1;
+    set_timeouts(*server, false);
+    set_timeouts(*client, false);
     return 0;
+}
+
+static int open_plain_udp(struct zb_pair *p, char *err, size_t errlen)
+{
+    p->cipher = -1;
+    return udp_pair(&p->server, &p->client, err, errlen);
 }
 
 /* ---- zsock TLS ----------------------------------------------------------- */
@@ -844,23 +851,10 @@ struct zb_flood *zb_flood_open(enum zb_pair_kind kind, int plain, const char *ce
     if (plain) {
         zsock_close(f->server);
         close(f->attacker);
-        f->attacker = -1;
+        f->server = f->attacker = -1;
         f->plain = true;
-        f->server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        al = sizeof a;
-        a.sin_port = 0;
-        if (f->server < 0 || bind(f->server, (struct sockaddr *)&a, sizeof a) != 0 ||
-            getsockname(f->server, (struct sockaddr *)&a, &al) != 0) {
-            fail(err, errlen, "UDP bind on 127.0.0.1", errno);
+        if (udp_pair(&f->server, &f->attacker, err, errlen) != 0)
             goto fail;
-        }
-        set_timeouts(f->server, false);
-        f->attacker = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (f->attacker < 0 || connect(f->attacker, (struct sockaddr *)&a, sizeof a) != 0) {
-            fail(err, errlen, "UDP connect (attacker)", errno);
-            goto fail;
-        }
-        set_timeouts(f->attacker, false);
         if (zb_flood_round(f) != 0) {
             snprintf(err, errlen, "plain UDP answer lost");
             goto fail;

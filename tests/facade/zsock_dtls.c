@@ -1421,6 +1421,17 @@ static void session_end(struct server *sv, struct relay *r, int s)
     server_stop(sv);
 }
 
+/* One datagram to the server from fd, and its answer (within 3 s) in b;
+ * the answer's length. */
+static ssize_t ask(int fd, const void *dgram, size_t len, uint8_t *b, size_t cap,
+                   const char *what)
+{
+    CHECK(send(fd, dgram, len, 0) == (ssize_t)len, "send %s", what);
+    struct pollfd p = {fd, POLLIN, 0};
+    CHECK(poll(&p, 1, 3000) == 1, "an answer to %s", what);
+    return recv(fd, b, cap, 0);
+}
+
 static void case_cookie(void)
 {
     struct server sv;
@@ -1432,14 +1443,12 @@ static void case_cookie(void)
     unsigned short lp;
     int raw = udp_socket_to(sv.port, &lp);
     for (int i = 0; i < 2; i++) {
-        CHECK(send(raw, ch, chl, 0) == (ssize_t)chl, "send ClientHello");
-        struct pollfd p = {raw, POLLIN, 0};
-        CHECK(poll(&p, 1, 3000) == 1, "an answer to the ClientHello");
         uint8_t b[4096];
-        ssize_t n = recv(raw, b, sizeof b, 0);
+        ssize_t n = ask(raw, ch, chl, b, sizeof b, "the ClientHello");
         CHECK(n > 0 && is_cookie_request(b, (size_t)n), "stateless cookie request (%zd bytes)",
               n);
         CHECK((size_t)n < 3 * chl, "no amplification: %zd bytes for %zu", n, chl);
+        struct pollfd p = {raw, POLLIN, 0};
         CHECK(poll(&p, 1, 200) == 0, "nothing more than the cookie request");
     }
     close(raw);
@@ -1514,6 +1523,16 @@ static size_t request_cookie(const uint8_t *b, size_t n, uint8_t *cookie)
     return 0;
 }
 
+/* ClientHello1 from fd: the cookie of the server's request into cookie;
+ * its length. */
+static size_t fetch_cookie(int fd, const uint8_t *ch, size_t chl, uint8_t *cookie)
+{
+    uint8_t b[4096];
+    ssize_t n = ask(fd, ch, chl, b, sizeof b, "ClientHello1");
+    CHECK(n > 0 && is_cookie_request(b, (size_t)n), "a cookie request");
+    return request_cookie(b, (size_t)n, cookie);
+}
+
 /* Forged cookies (RFC 6347 §4.2.1, RFC 9147 §5.1): a ClientHello whose
  * cookie was tampered with, or made for another address, gets only a new
  * cookie request - never the server's flight, whose making costs
@@ -1531,12 +1550,7 @@ static void case_forged_cookie(void)
     unsigned short lp, lp2;
     int raw = udp_socket_to(sv.port, &lp), other = udp_socket_to(sv.port, &lp2);
     uint8_t b[4096], cookie[256], ch2[4096];
-    struct pollfd p = {raw, POLLIN, 0};
-    CHECK(send(raw, ch, chl, 0) == (ssize_t)chl, "ClientHello1");
-    CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello1");
-    ssize_t n = recv(raw, b, sizeof b, 0);
-    CHECK(n > 0 && is_cookie_request(b, (size_t)n), "a cookie request");
-    size_t cl = request_cookie(b, (size_t)n, cookie);
+    size_t cl = fetch_cookie(raw, ch, chl, cookie);
     for (int forgery = 0; forgery < 3; forgery++) {
         uint8_t c[256];
         memcpy(c, cookie, cl);
@@ -1544,19 +1558,15 @@ static void case_forged_cookie(void)
             c[forgery ? cl - 1 : cl / 2] ^= 0x01; /* inside the data; inside the MAC */
         size_t l = hello_with_cookie(ch, chl, c, cl, ch2);
         int to = forgery == 2 ? other : raw; /* 2: the right cookie from elsewhere */
-        CHECK(send(to, ch2, l, 0) == (ssize_t)l, "forged ClientHello2");
-        struct pollfd q = {to, POLLIN, 0};
-        CHECK(poll(&q, 1, 3000) == 1, "an answer to forgery %d", forgery);
-        n = recv(to, b, sizeof b, 0);
+        ssize_t n = ask(to, ch2, l, b, sizeof b, "a forged ClientHello2");
         CHECK(n > 0 && is_cookie_request(b, (size_t)n),
               "forgery %d: only a new cookie request (%zd bytes, type %d)", forgery, n, b[13]);
+        struct pollfd q = {to, POLLIN, 0};
         CHECK(poll(&q, 1, 300) == 0, "forgery %d: nothing more", forgery);
     }
     /* The cookie as given, from its address: the handshake goes on. */
     size_t l = hello_with_cookie(ch, chl, cookie, cl, ch2);
-    CHECK(send(raw, ch2, l, 0) == (ssize_t)l, "ClientHello2");
-    CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello2");
-    n = recv(raw, b, sizeof b, 0);
+    ssize_t n = ask(raw, ch2, l, b, sizeof b, "ClientHello2");
     CHECK(n > 13 + 12 && b[0] == 22 && b[13] == 2 && !is_cookie_request(b, (size_t)n),
           "a valid cookie gets the ServerHello (%zd bytes, type %d)", n, b[13]);
     close(raw);
@@ -1579,18 +1589,11 @@ static void case_cookie_expiry(void)
         /* A new address each time: the first one's handshake is under way. */
         unsigned short lp;
         int raw = udp_socket_to(sv.port, &lp);
-        struct pollfd p = {raw, POLLIN, 0};
-        CHECK(send(raw, ch, chl, 0) == (ssize_t)chl, "ClientHello1");
-        CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello1");
-        ssize_t n = recv(raw, b, sizeof b, 0);
-        CHECK(n > 0 && is_cookie_request(b, (size_t)n), "a cookie request");
-        size_t cl = request_cookie(b, (size_t)n, cookie);
+        size_t cl = fetch_cookie(raw, ch, chl, cookie);
         if (late)
             usleep(700 * 1000); /* two periods and more */
         size_t l = hello_with_cookie(ch, chl, cookie, cl, ch2);
-        CHECK(send(raw, ch2, l, 0) == (ssize_t)l, "ClientHello2");
-        CHECK(poll(&p, 1, 3000) == 1, "an answer to ClientHello2");
-        n = recv(raw, b, sizeof b, 0);
+        ssize_t n = ask(raw, ch2, l, b, sizeof b, "ClientHello2");
         if (late)
             CHECK(n > 0 && is_cookie_request(b, (size_t)n),
                   "an expired cookie gets a new cookie request (%zd bytes, type %d)", n, b[13]);

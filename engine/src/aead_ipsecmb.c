@@ -358,13 +358,25 @@ static int mb_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NON
     return mb_crypt_parts(ctx, 1, nonce, aad, aad_len, pt, 2, tag);
 }
 
+static int mb_open_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                         size_t len, uint8_t *spill, size_t spill_len, const uint8_t *tag)
+{
+    const struct zrec_aead_part pt[2] = {{in, out, len}, {in + len, spill, spill_len}};
+    uint8_t calc[ZREC_MAX_TAG_LEN];
+    int rc = mb_crypt_parts(ctx, 0, nonce, aad, aad_len, pt, 2, calc);
+    if (rc == 0 && !tag_equal(calc, tag, ctx->alg->tag_len))
+        rc = -EBADMSG;
+    return rc;
+}
+
 /* GCM and ChaCha20-Poly1305 have ipsec-mb's init/update/finalize calls
- * (scatter-gather, copy-on-encrypt); CCM has none, and its job takes at
+ * (scatter-gather, copy-on-encrypt, split destinations); CCM has none, and its job takes at
  * most 46 bytes of AAD (ccm_job()). */
 static void mb_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
 {
     bool ccm = id == ZREC_AES_128_CCM || id == ZREC_AES_128_CCM_8;
-    out->flags = ccm ? 0 : ZREC_AEAD_CAP_SG | ZREC_AEAD_CAP_SPLIT;
+    out->flags = ccm ? 0 : ZREC_AEAD_CAP_SG | ZREC_AEAD_CAP_SPLIT | ZREC_AEAD_CAP_OPEN_SPLIT;
     out->max_aad = ccm ? 46 : 0;
 }
 
@@ -472,6 +484,7 @@ const struct zrec_aead_provider zrec__provider_ipsecmb = {
     .seal_v = mb_seal_v,
     .open_v = mb_open_v,
     .seal_split = mb_seal_split,
+    .open_split = mb_open_split,
     .caps = mb_caps,
     .seal_burst = mb_seal_burst,
     .open_burst = mb_open_burst,

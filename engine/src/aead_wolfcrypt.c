@@ -187,11 +187,19 @@ static int wc_seal_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NON
     return wc_crypt_parts(ctx, 1, nonce, aad, aad_len, pt, 2, tag);
 }
 
+static int wc_open_split(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                         size_t len, uint8_t *spill, size_t spill_len, const uint8_t *tag)
+{
+    const struct zrec_aead_part pt[2] = {{in, out, len}, {in + len, spill, spill_len}};
+    return wc_crypt_parts(ctx, 0, nonce, aad, aad_len, pt, 2, (uint8_t *)tag);
+}
+
 /* GCM (WOLFSSL_AESGCM_STREAM) and ChaCha20-Poly1305 stream; CCM does not. */
 static void wc_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
 {
     bool ccm = id == ZREC_AES_128_CCM || id == ZREC_AES_128_CCM_8;
-    out->flags = ccm ? 0 : ZREC_AEAD_CAP_SG | ZREC_AEAD_CAP_SPLIT;
+    out->flags = ccm ? 0 : ZREC_AEAD_CAP_SG | ZREC_AEAD_CAP_SPLIT | ZREC_AEAD_CAP_OPEN_SPLIT;
     out->max_aad = 0;
 }
 
@@ -208,4 +216,5 @@ const struct zrec_aead_provider zrec__provider_wolfcrypt = {
     .seal_v = wc_seal_v,
     .open_v = wc_open_v,
     .seal_split = wc_seal_split,
+    .open_split = wc_open_split,
 };

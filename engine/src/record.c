@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peek.h"
 #include "record.h"
 
 /* RFC 8446 §5.3, RFC 7905 §2: nonce = IV xor the 64-bit sequence number,
@@ -353,6 +354,9 @@ struct open_pend {
     size_t ct_len;
     struct rec_view v;
     uint8_t nonce[ZREC_NONCE_BUF] __attribute__((aligned(16)));
+    /* A record opened into a dst one inner type short: dst, then spill. */
+    struct zrec_seg split[2];
+    uint8_t spill[ZREC_OPEN_SPILL_MAX];
 };
 
 static inline __attribute__((always_inline)) int open_finish(struct open_pend *pd, int aead_rc);
@@ -420,12 +424,24 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
      * time at 64-byte records). */
     pd->pt = (struct rec_bytes){op->seg, op->nseg, op->data, r.len};
     pd->pt_off = v->hdr_len;
+    bool split = false;
     if (op->dst) {
         if (op->nseg)
             return -EINVAL;
-        if (ct_len > op->dst_cap)
-            return -ENOBUFS; /* nothing consumed: open it in place instead */
-        pd->pt = (struct rec_bytes){NULL, 0, op->dst, ct_len};
+        if (ct_len > op->dst_cap) {
+            /* Only the inner type and a little padding may miss dst (then
+             * opened in two places); else nothing is consumed and the
+             * caller opens it in place. */
+            if (!s->rx_inner || ct_len - op->dst_cap > ZREC_OPEN_SPILL_MAX ||
+                !(s->caps & ZREC_AEAD_CAP_OPEN_SPLIT))
+                return -ENOBUFS;
+            split = true;
+            pd->split[0] = (struct zrec_seg){op->dst, op->dst_cap};
+            pd->split[1] = (struct zrec_seg){pd->spill, (uint32_t)(ct_len - op->dst_cap)};
+            pd->pt = (struct rec_bytes){pd->split, 2, NULL, ct_len};
+        } else {
+            pd->pt = (struct rec_bytes){NULL, 0, op->dst, ct_len};
+        }
         pd->pt_off = 0;
     }
     pd->op = op;
@@ -434,6 +450,26 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     pd->key_id = d->key_id;
     pd->ct_len = ct_len;
     nonce_for(d, v->nonce_seq, pd->nonce);
+    if (__builtin_expect(split, 0)) {
+        /* Opened now, whole, like a scattered record.  A short one is
+         * opened in one piece into a bounce buffer and copied: for the same
+         * reason as ZREC_SEAL_COPY_MAX, the copy costs less than an AEAD
+         * call in two parts. */
+        const uint8_t *ct = op->data + v->hdr_len;
+        size_t spill_len = ct_len - op->dst_cap;
+        if (ct_len <= ZREC_SEAL_COPY_MAX) {
+            uint8_t bounce[ZREC_SEAL_COPY_MAX];
+            rc = ctx->provider->open(ctx, pd->nonce, v->aad_at, v->aad_len, ct, bounce, ct_len,
+                                     ct + ct_len);
+            memcpy(op->dst, bounce, op->dst_cap);
+            memcpy(pd->spill, bounce + op->dst_cap, spill_len);
+            zrec__wipe(bounce, ct_len);
+        } else {
+            rc = ctx->provider->open_split(ctx, pd->nonce, v->aad_at, v->aad_len, ct, op->dst,
+                                           op->dst_cap, pd->spill, spill_len, ct + ct_len);
+        }
+        return open_finish(pd, rc);
+    }
     if (op->nseg == 0) {
         uint8_t *ct = op->data + v->hdr_len;
         *aop = (struct zrec_aead_op){
@@ -465,6 +501,19 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         /* Never leave unauthenticated plaintext readable. */
         rec_wipe(pt, pt_off, ct_len);
         return open_fail(s, aead_rc == -EBADMSG ? aead_rc : -EBADMSG);
+    }
+    if (__builtin_expect(pt->seg == pd->split, 0)) {
+        /* Opened into dst and the spill: the content must end in dst, that
+         * is the inner type (the last non-zero byte, RFC 8446 §5.4) is the
+         * spill's first byte or lies in dst.  If not, the record is left
+         * unconsumed for the caller to open in place. */
+        size_t j = pd->split[1].len;
+        while (j > 0 && pd->spill[j - 1] == 0)
+            j--;
+        if (j > 1) {
+            rec_wipe(pt, pt_off, ct_len);
+            return -ENOBUFS;
+        }
     }
     if (is_dtls(s)) {
         /* A DTLS record may share its pass with earlier records of its
@@ -559,7 +608,7 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         return open_fail(s, -EPROTO);
     }
     op->content_type = type;
-    op->rec = rec_ptr(pt, pt_off);
+    op->rec = pt->seg == pd->split ? op->dst : rec_ptr(pt, pt_off);
     if (op->rec == NULL) /* empty plaintext at the very end */
         op->rec = op->dst ? op->dst
                           : (op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
@@ -644,9 +693,8 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
 {
     if (s == NULL || buf == NULL)
         return -EINVAL;
-    bool dtls = s->fmt->datagram;
     struct zrec_record_info info;
-    long rc = zrec_record_peek(buf, avail, dtls ? ZREC_PEEK_DTLS : 0, s->rx_cid_len, &info);
+    long rc = zrec__peek(buf, avail, s->fmt->datagram, s->rx_cid_len, &info);
     if (rc <= 0 || avail == 0)
         return rc;
     /* What the session knows beyond the header: only DTLS 1.3 has unified

@@ -49,6 +49,10 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
         caps.flags &= ~ZREC_AEAD_CAP_SG;
     if (!p->seal_split)
         caps.flags &= ~ZREC_AEAD_CAP_SPLIT;
+    /* open_split is read only under its flag: a provider built before the
+     * slot existed has a shorter descriptor and never sets the flag. */
+    if ((caps.flags & ZREC_AEAD_CAP_OPEN_SPLIT) && !p->open_split)
+        caps.flags &= ~ZREC_AEAD_CAP_OPEN_SPLIT;
     const struct zrec_aead_alg *alg = zrec__aead_alg(prm->aead);
     /* The longest AAD a session can need is DTLS 1.2's with a CID (RFC 9146
      * §5): 23 + cid bytes.  A provider that takes less for this AEAD (its

@@ -1,11 +1,13 @@
 /*
- * fuzz_open: the engine's open path, every protocol and AEAD, contiguous and
- * scattered, one record or a sequence of them on one session.
+ * fuzz_open: the engine's open path, every protocol and AEAD, contiguous,
+ * scattered and into a destination, one record or a sequence of them on one
+ * session.
  *
  * Input: proto, aead, CID length, then items until the input ends:
  *   kind (bit 0: 1 = seal the bytes with the peer first, as `type` below;
  *         bit 1: flip one byte of the sealed record; bits 2-7: where to cut
- *         the record into segments, 0 = contiguous), a 16-bit length, the
+ *         the record into segments, 0 = contiguous, 63 = opened into a
+ *         destination about the content's length), a 16-bit length, the
  *   bytes, and for sealed items a content-type selector and a flip position.
  * Sealed items reach what only authentic records reach: inner types, alerts,
  * KeyUpdate / NewSessionTicket / ACK sequences (posthandshake.c).  Raw items
@@ -73,12 +75,64 @@ static bool documented(int st)
     return false;
 }
 
+/* cut == DST_MODE: open into a separate destination a little shorter than
+ * the record, so its length falls around the content's (a TLS 1.3 inner
+ * type opened beyond it, ZREC_OPEN_SPILL_MAX) as n varies. */
+#define DST_MODE 63
+
+/* Open into a destination (zrec.h, copy-on-crypt): the record is left as
+ * received unless -EBADMSG came from its header; a success puts the
+ * content in dst and no further than dst_cap; -ENOBUFS consumes nothing
+ * (then opened in place, as a caller would); -EBADMSG leaves no decrypted
+ * byte in dst.  The plaintext is copied into rec for the caller's checks. */
+static struct zrec_op open_dst(struct zrec_session *b, uint8_t *rec, size_t n, bool *in_dst)
+{
+    size_t cap = n > 40 ? n - 20 - n % 21 : n / 2;
+    uint8_t *dst = malloc(cap ? cap : 1), *orig = malloc(n ? n : 1);
+    memset(dst, 0xa5, cap);
+    if (n)
+        memcpy(orig, rec, n);
+    uint64_t seq = zrec_session_seq(b, ZREC_DIR_READ);
+    struct zrec_op op = {.sess = b, .data = rec, .len = (uint32_t)n, .dst = dst,
+                         .dst_cap = (uint32_t)cap};
+    zrec_open_burst(&op, 1);
+    *in_dst = true;
+    if (op.status != -EBADMSG)
+        FUZZ_ASSERT(n == 0 || memcmp(rec, orig, n) == 0, "open into dst: the record changed (%d)",
+                    op.status);
+    if (op.status == -EBADMSG)
+        for (size_t i = 0; i < cap; i++)
+            FUZZ_ASSERT(dst[i] == 0 || dst[i] == 0xa5, "-EBADMSG left dst byte %zu as %02x", i,
+                        dst[i]);
+    if (op.status == 0) {
+        FUZZ_ASSERT(op.rec == dst && op.rec_len <= cap, "opened into a %zu-byte dst: %u bytes",
+                    cap, op.rec_len);
+        memcpy(rec, dst, op.rec_len);
+        op.rec = rec;
+    }
+    if (op.status == -ENOBUFS) {
+        FUZZ_ASSERT(zrec_session_seq(b, ZREC_DIR_READ) == seq, "-ENOBUFS consumed the record");
+        op = (struct zrec_op){.sess = b, .data = rec, .len = (uint32_t)n};
+        zrec_open_burst(&op, 1);
+        *in_dst = false;
+    }
+    free(dst);
+    free(orig);
+    return op;
+}
+
 /* Open rec[0..n) on b, contiguous or in up to four exact-size segments
- * (cut picks the cut points); what the engine left is copied back into
- * rec.  Returns the op (rec/rec_len pointing into `rec` when it opened). */
-static struct zrec_op open_rec(struct zrec_session *b, uint8_t *rec, size_t n, unsigned cut)
+ * (cut picks the cut points) or into a destination (DST_MODE); what the
+ * engine left is copied back into rec.  Returns the op (rec/rec_len pointing
+ * into `rec` when it opened); *in_dst tells whether the plaintext (or a
+ * failure's wipe) went to a destination. */
+static struct zrec_op open_rec(struct zrec_session *b, uint8_t *rec, size_t n, unsigned cut,
+                               bool *in_dst)
 {
     struct zrec_op op = {.sess = b, .data = rec, .len = (uint32_t)n};
+    *in_dst = false;
+    if (cut == DST_MODE)
+        return open_dst(b, rec, n, in_dst);
     if (cut == 0 || n < 2) {
         zrec_open_burst(&op, 1);
         return op;
@@ -149,9 +203,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *orig = malloc(n ? n : 1);
         if (n)
             memcpy(orig, rec, n);
-        struct zrec_op op = open_rec(t.b, rec, n, kind >> 2);
+        bool in_dst;
+        struct zrec_op op = open_rec(t.b, rec, n, kind >> 2, &in_dst);
         FUZZ_ASSERT(documented(op.status), "status %d", op.status);
-        if (op.status == -EBADMSG) {
+        if (op.status == -EBADMSG && !in_dst) {
             /* zrec.h: -EBADMSG wipes the payload region. */
             struct zrec_record_info info;
             bool dtls = proto == ZREC_DTLS12 || proto == ZREC_DTLS13;
@@ -205,7 +260,8 @@ void fuzz_seeds(const char *dir)
                 uint8_t *rec = seal(t.a, ZREC_CT_APPLICATION_DATA, hello, sizeof hello, &n);
                 if (rec == NULL)
                     break;
-                buf[pos++] = (uint8_t)(i == 2 ? 4 << 2 : 0); /* raw; the last scattered */
+                /* raw; the second into a destination, the last scattered */
+                buf[pos++] = (uint8_t)(i == 2 ? 4 << 2 : i == 1 ? DST_MODE << 2 : 0);
                 buf[pos++] = (uint8_t)(n >> 8);
                 buf[pos++] = (uint8_t)n;
                 memcpy(buf + pos, rec, n);

@@ -75,6 +75,8 @@ struct conn {
     unsigned long rec_in, rec_out, bursts_in, bursts_out, scattered_in, scattered_out;
     unsigned long split_reads, datagrams_in, datagrams_out, multi_record_dgrams, dropped;
     unsigned long padded_in, key_update_mid_burst;
+    unsigned long dst_in, dst_split_in, dst_refused;
+    bool whole_bursts; /* no destination op, which ends its burst */
     unsigned tickets;
 };
 
@@ -251,6 +253,44 @@ static void on_record(struct conn *c, const struct zrec_op *op, size_t ct_len, s
     }
 }
 
+/* A record opened into a caller's destination (op->dst, dst_cap bytes) of
+ * `ct` bytes of ciphertext: zrec.h promises success when the content fits
+ * and at most the inner type and ZREC_OPEN_SPILL_MAX - 1 bytes of padding
+ * do not (TLS 1.3; the AEAD can open into two places), else -ENOBUFS with
+ * nothing consumed.  A refused record is opened again in place here, and
+ * its content length decides which answer was right. */
+static void open_into_dst_check(struct conn *c, struct zrec_op *op, size_t ct, const char *phase)
+{
+    uint32_t cap = op->dst_cap;
+    enum zrec_aead_id aead = zrec_session_aead(c->s);
+    bool can_split = c->tls13 && aead != ZREC_AES_128_CCM && aead != ZREC_AES_128_CCM_8 &&
+                     ct - cap <= ZREC_OPEN_SPILL_MAX;
+    if (op->status == 0) {
+        IX_CHECK(op->rec == op->dst && op->rec_len <= cap,
+                 "%s: opened into a %u-byte destination: %u bytes at %p (dst %p)", phase, cap,
+                 op->rec_len, (void *)op->rec, (void *)op->dst);
+        IX_CHECK(ct <= cap || can_split, "%s: %zu-byte ciphertext opened into %u bytes", phase,
+                 ct, cap);
+        c->dst_in++;
+        c->dst_split_in += ct > cap;
+        return;
+    }
+    if (c->dtls && (op->status == -EALREADY || op->status == -ESTALE))
+        return; /* dropped, as any DTLS record may be (z_read) */
+    IX_CHECK(op->status == -ENOBUFS, "%s: open into a %u-byte destination (ciphertext %zu): %d",
+             phase, cap, ct, op->status);
+    IX_CHECK(ct > cap, "%s: -ENOBUFS with room for the whole ciphertext", phase);
+    struct zrec_op again = {.sess = c->s, .data = op->data, .len = op->len};
+    IX_CHECK(zrec_open_burst(&again, 1) == 1,
+             "%s: the record refused by a destination did not open in place: %d", phase,
+             again.status);
+    IX_CHECK(!can_split || again.rec_len > cap,
+             "%s: -ENOBUFS for %u bytes of content with %u bytes of room (ciphertext %zu)",
+             phase, again.rec_len, cap, ct);
+    c->dst_refused++;
+    *op = again;
+}
+
 /* Read and open records until `want` application bytes of this phase have
  * arrived or, when stop_events is not 0, one record at a time until one of
  * those events; later records stay buffered.  Records are opened in bursts,
@@ -266,6 +306,8 @@ static void z_read(struct conn *c, size_t want, unsigned stop_events, const char
         struct zrec_op ops[MAX_BURST];
         struct rx_scatter scat[MAX_BURST];
         size_t lens[MAX_BURST];
+        static uint8_t dst_buf[ZREC_MAX_PLAINTEXT + 2048];
+        size_t dst_ct = 0;
         unsigned n = 0;
         size_t off = c->rstart, bound = 0;
         while (n < MAX_BURST && off < c->rend) {
@@ -282,9 +324,25 @@ static void z_read(struct conn *c, size_t want, unsigned stop_events, const char
             if (n > 0 && (until || c->phase_app + bound + most > want))
                 break;
             scat[n].n = 0;
-            if (ix_rand(&c->rng) % 8 == 0) {
+            uint64_t mode = ix_rand(&c->rng) % 8;
+            if (mode == 0) {
                 scatter_record(c, c->rbuf + off, (size_t)L, &scat[n], &ops[n]);
                 c->scattered_in++;
+            } else if (mode == 1 && !c->whole_bursts) {
+                /* Into a destination about the content's size: the last
+                 * op of its burst, since a refused TLS record is not
+                 * consumed and the next one could not be opened yet. */
+                size_t tag = c->o.tailroom - (c->tls13 ? 1u : 0u);
+                size_t ct = (size_t)L - c->o.headroom - tag;
+                size_t k = ix_rand_below(&c->rng, ZREC_OPEN_SPILL_MAX + 2);
+                ops[n] = (struct zrec_op){.sess = c->s, .data = c->rbuf + off,
+                                          .len = (uint32_t)L, .dst = dst_buf,
+                                          .dst_cap = (uint32_t)(ct > k ? ct - k : 0)};
+                dst_ct = ct;
+                lens[n] = (size_t)L;
+                off += (size_t)L;
+                n++;
+                break;
             } else {
                 ops[n] = (struct zrec_op){.sess = c->s, .data = c->rbuf + off,
                                           .len = (uint32_t)L};
@@ -304,6 +362,8 @@ static void z_read(struct conn *c, size_t want, unsigned stop_events, const char
         c->bursts_in++;
         for (unsigned i = 0; i < n; i++) {
             struct zrec_op *op = &ops[i];
+            if (op->dst)
+                open_into_dst_check(c, op, dst_ct, phase);
             if (op->status != 0) {
                 /* RFC 6347 §4.1.2.6-7: DTLS drops replays and records of
                  * another epoch (a retransmitted handshake flight). */
@@ -382,7 +442,9 @@ static void z_read_key_update(struct conn *c, uint8_t request_update, const char
 {
     unsigned long mid = c->key_update_mid_burst;
     z_prebuffer(c, 2, phase);
+    c->whole_bursts = true;
     z_read(c, IX_KU_BYTES, 0, phase);
+    c->whole_bursts = false;
     expect_ctl_first(c, CTL_KEY_UPDATE, 1, request_update, phase);
     IX_CHECK(c->key_update_mid_burst == mid + 1,
              "%s: the KeyUpdate was not followed by data in its burst", phase);
@@ -829,6 +891,11 @@ static void run_main(struct conn *c)
         z_write(c, IX_SYNC_BYTES, false, NULL, 0, "S2");
         /* The padding path must have run (OpenSSL pads from P2 on). */
         IX_CHECK(c->padded_in > 0, "no padded TLS 1.3 record from OpenSSL reached zrec");
+        enum zrec_aead_id aead = zrec_session_aead(c->s);
+        bool ccm = aead == ZREC_AES_128_CCM || aead == ZREC_AES_128_CCM_8;
+        IX_CHECK((c->dst_split_in > 0 || ccm) && c->dst_refused > 0,
+                 "records into a destination one inner type short: %lu opened, %lu refused",
+                 c->dst_split_in, c->dst_refused);
     }
 
     /* C1: close_notify (RFC 8446 §6.1; RFC 5246 §7.2.1). */
@@ -851,6 +918,9 @@ static void run_main(struct conn *c)
            "scattered, %lu padded, %lu KeyUpdates mid-burst), %lu split reads, %u tickets",
            c->rec_out, c->bursts_out, c->scattered_out, c->rec_in, c->bursts_in,
            c->scattered_in, c->padded_in, c->key_update_mid_burst, c->split_reads, c->tickets);
+    ix_log("main: %lu records opened into a destination (%lu with the inner type beyond it), "
+           "%lu refused there (-ENOBUFS) and opened in place",
+           c->dst_in, c->dst_split_in, c->dst_refused);
     if (c->dtls)
         ix_log("main: datagrams: %lu sent, %lu received (%lu with several records), %lu "
                "records dropped as stale/replayed",

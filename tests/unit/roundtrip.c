@@ -162,24 +162,42 @@ static void copy_on_crypt(enum zrec_proto proto, enum zrec_aead_id aead, uint64_
         bool inner = proto == ZREC_TLS13 || proto == ZREC_DTLS13;
         CHECK(after.sg_bounce_copies - before.sg_bounce_copies == (ccm && inner ? 1u : 0u),
               "copies %lu", after.sg_bounce_copies - before.sg_bounce_copies);
-        /* dst too small: refused, nothing consumed. */
+        /* A destination too small is refused with nothing consumed and no
+         * plaintext left in it: with room for less than the content, or
+         * (without a provider that opens into two places, or past
+         * ZREC_OPEN_SPILL_MAX) for less than the ciphertext. */
         size_t ct = op[1].rec_len - o.headroom - tag_len_of(aead);
-        struct zrec_op ro = {.sess = rx, .data = op[1].rec, .len = op[1].rec_len, .dst = dst,
-                             .dst_cap = (uint32_t)(ct ? ct - 1 : 0)};
-        if (ct > 0) {
-            CHECK(zrec_open_burst(&ro, 1) == 0 && ro.status == -ENOBUFS, "dst too small: %d",
-                  ro.status);
-            CHECK(zrec_session_seq(rx, ZREC_DIR_READ) == (proto >= ZREC_DTLS12 ? i : i),
-                  "nothing consumed");
-        }
+        bool split = inner && !ccm; /* the inner type may miss dst */
+        size_t too_small[3] = {len ? len - 1 : 0, ct > ZREC_OPEN_SPILL_MAX ? ct - ZREC_OPEN_SPILL_MAX - 1 : 0,
+                               split ? 0 : (ct ? ct - 1 : 0)};
         uint8_t saved[64];
         memcpy(saved, op[1].rec, op[1].rec_len < 64 ? op[1].rec_len : 64);
-        ro.dst_cap = sizeof dst;
+        for (int k = 0; k < 3; k++) {
+            if (ct == 0 || too_small[k] == 0 || (k == 0 && len == 0))
+                continue;
+            memset(dst, 0xee, sizeof dst);
+            struct zrec_op ro = {.sess = rx, .data = op[1].rec, .len = op[1].rec_len,
+                                 .dst = dst, .dst_cap = (uint32_t)too_small[k]};
+            CHECK(zrec_open_burst(&ro, 1) == 0 && ro.status == -ENOBUFS,
+                  "len %zu, dst %zu of %zu: %d", len, too_small[k], ct, ro.status);
+            CHECK(zrec_session_seq(rx, ZREC_DIR_READ) == i, "nothing consumed");
+            for (size_t b = 0; b + 4 <= len && b + 4 <= too_small[k]; b += 4)
+                CHECK(memcmp(dst + b, src + b, 4) != 0, "no plaintext left in dst at %zu", b);
+        }
+        /* Room for the content only (TLS 1.3 / DTLS 1.3: not for the inner
+         * type) where the provider opens into two places, else for the
+         * ciphertext: opened into dst. */
+        memset(dst, 0xee, sizeof dst);
+        struct zrec_op ro = {.sess = rx, .data = op[1].rec, .len = op[1].rec_len, .dst = dst,
+                             .dst_cap = (uint32_t)(split ? len : ct)};
         CHECK(zrec_open_burst(&ro, 1) == 1, "open into dst: %d", ro.status);
-        CHECK(ro.rec == dst && ro.rec_len == len && memcmp(dst, src, len) == 0,
+        CHECK(ro.rec == dst && ro.rec_len == len && memcmp(dst, src, len) == 0 &&
+                  ro.content_type == ZREC_CT_APPLICATION_DATA,
               "plaintext in dst (len %zu)", len);
+        CHECK(!split || dst[len] == 0xee, "nothing written past dst_cap");
         CHECK(memcmp(saved, op[1].rec, op[1].rec_len < 64 ? op[1].rec_len : 64) == 0,
               "the record's ciphertext is left alone");
+        CHECK(zrec_session_seq(rx, ZREC_DIR_READ) == i + 1, "consumed");
     }
     /* A forged record opened into dst: dst holds no plaintext afterwards. */
     memcpy(a + o.headroom, src, 1400);

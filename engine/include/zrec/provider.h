@@ -23,6 +23,9 @@
  *   seal_split            without ZREC_AEAD_CAP_SPLIT: the payload is copied
  *                         into the record, then sealed in place (counted in
  *                         zrec_stats.sg_bounce_copies)
+ *   open_split            without ZREC_AEAD_CAP_OPEN_SPLIT: a record whose
+ *                         inner type does not fit the caller's destination
+ *                         is refused there (-ENOBUFS) and opened in place
  *   seal_v / open_v       without ZREC_AEAD_CAP_SG: gathered into a bounce
  *                         buffer, sealed/opened, scattered back (counted)
  *   seal_burst/open_burst NULL: seal/open once per op
@@ -90,6 +93,9 @@ struct zrec_aead_ctx {
 /** Output must be the input (in == out): the engine copies first where a
  *  caller asked for a separate source or destination. */
 #define ZREC_AEAD_CAP_IN_PLACE_ONLY (1u << 2)
+/** open_split works for this AEAD: a record opened into a caller's buffer
+ *  that has room for its content but not for its inner type (TLS 1.3). */
+#define ZREC_AEAD_CAP_OPEN_SPLIT (1u << 4)
 /** Completes ops later (an offload device).  Reserved for the offload
  *  pipeline; the synchronous engine refuses such a provider (ENOTSUP). */
 #define ZREC_AEAD_CAP_ASYNC (1u << 3)
@@ -174,6 +180,15 @@ struct zrec_aead_provider {
     size_t (*sn_size)(enum zrec_aead_id id, size_t key_len);
     int (*sn_init)(void *sn_ctx, const uint8_t *key, size_t key_len);
     int (*sn_mask)(const void *sn_ctx, const uint8_t sample[16], uint8_t mask[2]);
+    /* At the end: a provider built before this slot existed keeps its
+     * layout, and never sets ZREC_AEAD_CAP_OPEN_SPLIT. */
+    /** ZREC_AEAD_CAP_OPEN_SPLIT: open in[0..len) into out[0..len) and
+     *  in[len..len+spill_len) into spill[0..spill_len), as one AEAD message;
+     *  -EBADMSG if the tag does not verify (out and spill then hold bytes
+     *  the engine wipes). */
+    int (*open_split)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
+                      size_t len, uint8_t *spill, size_t spill_len, const uint8_t *tag);
 };
 
 /** The most ops the engine passes to one seal_burst / open_burst call. */

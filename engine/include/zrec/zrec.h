@@ -241,12 +241,19 @@ struct zrec_seg {
  * (up to ZREC_SEAL_COPY_MAX bytes the payload is copied into the record
  * first and sealed in place: for short records the copy costs less than
  * an AEAD call in two parts, payload and tail);
- * with `dst` set, opening writes the plaintext to dst (which needs room for
- * the record's ciphertext, `dst_cap` ≥ record length − header − tag, else
- * -ENOBUFS) and leaves the record's ciphertext untouched.  A failed open
- * wipes dst.
+ * with `dst` set, opening writes the plaintext to dst and leaves the
+ * record's ciphertext untouched.  dst needs room for the record's
+ * ciphertext (`dst_cap` ≥ record length − header − tag), except that a TLS
+ * 1.3 / DTLS 1.3 record's inner type and up to ZREC_OPEN_SPILL_MAX − 1
+ * bytes of its padding may lie beyond dst_cap, where the provider can open
+ * one message into two places (ZREC_AEAD_CAP_OPEN_SPLIT; both built-in
+ * providers, except for AES-CCM): a caller receiving exactly the content's
+ * length gets it without a copy.  Otherwise, and when the content itself
+ * turns out longer than dst_cap, -ENOBUFS: nothing consumed (the record
+ * may be opened in place), dst wiped.  A failed open wipes dst.
  */
 #define ZREC_SEAL_COPY_MAX 2048
+#define ZREC_OPEN_SPILL_MAX 16
 
 struct zrec_op {
     struct zrec_session *sess;

@@ -390,7 +390,6 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
     if (p->zs == NULL)
         return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
     p->state = P_OPEN;
-    p->active = zs_coarse_ms();
     /* Our last flight is kept for replays only if it was the last word:
      * when the peer's flight came after it, the peer has it. */
     if (p->flight_over)

@@ -226,6 +226,7 @@ static int step(struct zs_sock *s, struct peer *p)
     int rc = zs_dhs_step(s, p);
     cid_link(t->d, p);
     if (rc == 0) {
+        p->active = ++t->d->tick;
         if (p->in_table)
             t->d->handshakes--;
         if (!t->server || t->state == ST_IDLE)
@@ -499,7 +500,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
             zs_dhs_replay_flight(p, false);
         return 0;
     }
-    p->active = zs_coarse_ms(); /* for evict_one(): coarse will do */
+    p->active = ++d->tick; /* for evict_one(): an order, no clock read */
     /* Authenticated: a peer found by its CID may have a new address
      * (RFC 9146 §6, RFC 9147 §9). */
     if (s->tls->server && !same_addr(p, &d->rx_from, d->rx_fromlen)) {

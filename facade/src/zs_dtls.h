@@ -53,7 +53,7 @@ struct peer {
     bool flight_lost; /* too big to keep */
     int64_t replay_at;
     int64_t key_update_at;
-    int64_t active; /* when the peer last sent an authentic record */
+    uint64_t active; /* the socket's tick when the peer last sent an authentic record */
     uint8_t my_cid[CID_LEN], peer_cid[CID_LEN];
     uint8_t my_cid_len, peer_cid_len;
 };
@@ -66,6 +66,7 @@ struct zs_dtls {
     struct peer **by_addr; /* ADDR_BUCKETS chains, made with the first peer */
     struct peer **by_cid;  /* peers by the CID they send us: CID_BUCKETS chains */
     struct peer *last; /* the peer of the last record delivered (send()) */
+    uint64_t tick; /* counts authentic records and handoffs: peers' activity order */
     /* The stateless cookie exchange (dtls_cookie.c): the current secret
      * [0] and the one before [1] (when cookie_previous), rotated every
      * cookie_rotate_ms (ZREC_DTLS_COOKIE_ROTATE_MS, default 60 s). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds use_zrec.c and use_zsock.c the way a gateway author builds against
+# Builds use_zrec.c, use_zsock.c and use_dpdk.c the way a gateway author builds against
 # zrec: the compiler, pkg-config and zrec's .pc files, nothing else.
 #
 #   pkgconfig.sh MODE PKG_CONFIG MESON BUILDDIR SRCDIR WOLFSSL_PREFIX WOLFSSL_INCDIR SANITIZE CC...
@@ -7,6 +7,7 @@
 #     MODE installed:   `meson install --destdir` into a temporary stage; its
 #       pkgconfig dir only on PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR=stage,
 #       pkg-config's own way to use a DESTDIR tree as if it were installed
+#       (libdpdk's include dirs linked into it)
 #       (--define-prefix cannot: with a multiarch libdir such as
 #       lib/x86_64-linux-gnu it takes <stage>/usr/local/lib for the prefix).
 #     WOLFSSL_PREFIX, WOLFSSL_INCDIR: the bootstrap's wolfSSL (the headers
@@ -52,17 +53,27 @@ case $mode in
     if [ -z "$pcfile" ] || [ "$(wc -l <<<"$pcfile")" != 1 ]; then fail "zrec.pc installed: '$pcfile'"; fi
     pcdir=$(dirname "$pcfile")
     [ -f "$pcdir/zrec-zsock.pc" ] || fail "no zrec-zsock.pc beside $pcfile"
-    for f in "$pcdir/zrec.pc" "$pcdir/zrec-zsock.pc"; do
+    [ -f "$pcdir/zrec-dpdk.pc" ] || fail "no zrec-dpdk.pc beside $pcfile"
+    for f in "$pcdir/zrec.pc" "$pcdir/zrec-zsock.pc" "$pcdir/zrec-dpdk.pc"; do
       for p in "$src" "$build" "$cache"; do
         if grep -qF "$p" "$f"; then cat "$f" >&2; fail "$f names $p"; fi
       done
+    done
+    # zrec-dpdk.pc requires the system's libdpdk.pc, whose include dirs the
+    # sysroot moves into the stage too: there they lead back to the
+    # system's (as on a machine where both are installed).
+    for d in $(pc --cflags-only-I libdpdk | tr ' ' '\n' | sed -n 's/^-I//p'); do
+      real=$(realpath -m "$d")
+      mkdir -p "$stage$(dirname "$real")"
+      [[ $(realpath "$stage$(dirname "$real")") == "$stage"/* ]] || fail "$d: outside the stage"
+      [ -e "$stage$real" ] || ln -s "$real" "$stage$real"
     done
     export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$stage
     ;;
   *) fail "unknown mode" ;;
 esac
 
-for m in zrec zrec-zsock; do
+for m in zrec zrec-zsock zrec-dpdk; do
   pc --print-errors --exists "$m" || fail "pkg-config $m"
   pc --print-errors --static --cflags --libs "$m" >/dev/null || fail "pkg-config --static $m"
   reqs=$(pc --print-requires --print-requires-private "$m")
@@ -73,7 +84,7 @@ done
 # Include dirs: never a source directory, never one that reaches a private
 # header; installed, nothing outside the stage and no path of the source tree,
 # the build tree or the bootstrap's cache.
-for f in $(pc --static --cflags --libs zrec zrec-zsock); do
+for f in $(pc --static --cflags --libs zrec zrec-zsock zrec-dpdk); do
   case $f in -I*|-L*) d=${f:2} ;; *) continue ;; esac
   if [ "${f:0:2}" = -I ]; then
     case $d in */src|*/src/*) fail "private include dir $d" ;; esac
@@ -108,16 +119,17 @@ fi
 
 # Build, check where the libraries resolve (the -L dirs the .pc files give),
 # run.
-libpath=$(pc --libs-only-L zrec zrec-zsock | tr ' ' '\n' | sed -n 's/^-L//p' | paste -sd:)
+libpath=$(pc --libs-only-L zrec zrec-zsock zrec-dpdk | tr ' ' '\n' | sed -n 's/^-L//p' | paste -sd:)
 [ -n "$libpath" ] || fail "no -L in the .pc files"
-for prog in use_zrec:zrec use_zsock:zrec-zsock; do
+for prog in use_zrec:zrec use_zsock:zrec-zsock use_dpdk:zrec-dpdk; do
   name=${prog%%:*} mod=${prog#*:}
   # shellcheck disable=SC2046
   t "${cc[@]}" "${san[@]}" $(pc --cflags "$mod") "$here/$name.c" -o "$work/$name" \
     $(pc --libs "$mod") || fail "cc $name.c with pkg-config $mod"
   LD_LIBRARY_PATH=$libpath t ldd "$work/$name" >"$work/$name.ldd" || fail "ldd $name"
-  for lib in libzrec.so libzrec-zsock.so; do
-    [ "$mod" = zrec ] && [ $lib = libzrec-zsock.so ] && continue
+  for lib in libzrec.so libzrec-zsock.so libzrec-dpdk.so; do
+    [ "$mod" != zrec-zsock ] && [ $lib = libzrec-zsock.so ] && continue
+    [ "$mod" != zrec-dpdk ] && [ $lib = libzrec-dpdk.so ] && continue
     so=$(awk -v l="$lib" '$1 == l || index($1, l ".") == 1 { print $3 }' "$work/$name.ldd")
     [ -n "$so" ] || { cat "$work/$name.ldd" >&2; fail "$name: $lib not resolved"; }
     ok=0

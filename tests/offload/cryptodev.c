@@ -1,0 +1,339 @@
+/*
+ * The cryptodev provider (zrec/offload.h) on one DPDK software device
+ * (argv[1]: its driver, e.g. crypto_aesni_gcm), against intel-ipsec-mb:
+ *
+ *  - differential: for every AEAD the device offers and every protocol, a
+ *    session on the device and one on ipsec-mb with the same keys seal the
+ *    same payloads (bursts of mixed sizes, in place and copy-on-encrypt)
+ *    into byte-identical records, and each opens the other's (in place and
+ *    into a destination); a tampered record is -EBADMSG with nothing left;
+ *    the device did the work (stats: device ops, no fallback);
+ *  - a queue pair shorter than the burst: back-pressure, every record on
+ *    the device;
+ *  - what the device does not take is done in software, nothing lost:
+ *    the device stopped mid-run, a thread with no queue pair left —
+ *    records still identical, each case counted;
+ *  - two threads on their own queue pairs at once;
+ *  - an AEAD the device lacks is refused at zrec_session_new (ENOTSUP).
+ * EAL: --no-huge --no-pci, the devices made by the provider (rte_vdev_init).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cryptodev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "../common.h"
+#include "zrec/offload.h"
+
+#define N 40
+#define MAXLEN 16384
+
+static uint64_t seed;
+static const char *drv;
+
+struct pair {
+    struct zrec_session *dev, *ref, *dev_rx, *ref_rx;
+    struct zrec_overhead o;
+};
+
+static struct pair pair_new(enum zrec_proto proto, enum zrec_aead_id aead,
+                            const struct zrec_aead_provider *p)
+{
+    uint8_t k1[64], k2[64];
+    test_fill(k1, sizeof k1, &seed);
+    test_fill(k2, sizeof k2, &seed);
+    uint16_t epoch = proto == ZREC_DTLS12 ? 1 : proto == ZREC_DTLS13 ? 3 : 0;
+    const struct zrec_aead_provider *ref = zrec_provider_ipsecmb();
+    struct pair t = {test_session(proto, aead, p, NULL, 0, NULL, 0),
+                     test_session(proto, aead, ref, NULL, 0, NULL, 0),
+                     test_session(proto, aead, p, NULL, 0, NULL, 0),
+                     test_session(proto, aead, ref, NULL, 0, NULL, 0),
+                     {0, 0}};
+    CHECK(t.dev && t.ref && t.dev_rx && t.ref_rx, "sessions (%s)", zrec_aead_name(aead));
+    test_keys(t.dev, k1, k2, 0, epoch);
+    test_keys(t.ref, k1, k2, 0, epoch);
+    test_keys(t.dev_rx, k2, k1, 0, epoch);
+    test_keys(t.ref_rx, k2, k1, 0, epoch);
+    CHECK(zrec_session_overhead(t.dev, &t.o) == 0, "overhead");
+    return t;
+}
+
+static void pair_free(struct pair *t)
+{
+    zrec_session_free(t->dev);
+    zrec_session_free(t->ref);
+    zrec_session_free(t->dev_rx);
+    zrec_session_free(t->ref_rx);
+}
+
+struct bufs {
+    uint8_t pt[N][MAXLEN];
+    uint8_t a[N][ZREC_MAX_HEADROOM + MAXLEN + ZREC_MAX_TAILROOM + 64];
+    uint8_t b[N][ZREC_MAX_HEADROOM + MAXLEN + ZREC_MAX_TAILROOM + 64];
+    uint8_t dst[N][MAXLEN + 64];
+    size_t len[N];
+};
+
+/* One burst of N records each way: device and ipsec-mb seal alike (some
+ * copy-on-encrypt), each opens the other's (some into a destination): 2 N
+ * records through the device's provider. */
+static void exchange(struct pair *t, struct bufs *B, bool tamper)
+{
+    struct zrec_op da[N], rb[N];
+    for (int i = 0; i < N; i++) {
+        size_t L = B->len[i] = i == 0 ? 0 : i == 1 ? MAXLEN : test_rand(&seed) % 3000;
+        test_fill(B->pt[i], L, &seed);
+        bool cow = i % 3 == 1;
+        memcpy(B->a[i] + t->o.headroom, B->pt[i], L);
+        memcpy(B->b[i] + t->o.headroom, B->pt[i], L);
+        da[i] = (struct zrec_op){.sess = t->dev, .data = B->a[i] + t->o.headroom,
+                                 .len = (uint32_t)L, .headroom = t->o.headroom,
+                                 .tailroom = t->o.tailroom, .content_type = 23,
+                                 .src = cow ? B->pt[i] : NULL};
+        rb[i] = (struct zrec_op){.sess = t->ref, .data = B->b[i] + t->o.headroom,
+                                 .len = (uint32_t)L, .headroom = t->o.headroom,
+                                 .tailroom = t->o.tailroom, .content_type = 23};
+    }
+    CHECK(zrec_seal_burst(da, N) == N, "device seal burst: %d", da[0].status);
+    CHECK(zrec_seal_burst(rb, N) == N, "ipsec-mb seal burst");
+    for (int i = 0; i < N; i++)
+        CHECK(da[i].rec_len == rb[i].rec_len && memcmp(da[i].rec, rb[i].rec, da[i].rec_len) == 0,
+              "%s: record %d (%zu bytes) differs from ipsec-mb's", drv, i, B->len[i]);
+    /* Each opens the other's: the device opens ipsec-mb's records. */
+    int bad = tamper ? 1 + (int)(test_rand(&seed) % (N - 1)) : -1;
+    if (bad >= 0)
+        rb[bad].rec[rb[bad].rec_len - 1] ^= 1;
+    struct zrec_op o1[N], o2[N];
+    for (int i = 0; i < N; i++) {
+        bool into = i % 4 == 2;
+        o1[i] = (struct zrec_op){.sess = t->dev_rx, .data = rb[i].rec, .len = rb[i].rec_len,
+                                 .dst = into ? B->dst[i] : NULL,
+                                 .dst_cap = into ? MAXLEN + 64 : 0};
+        o2[i] = (struct zrec_op){.sess = t->ref_rx, .data = da[i].rec, .len = da[i].rec_len};
+    }
+    unsigned good = zrec_open_burst(o1, N);
+    CHECK(zrec_open_burst(o2, N) == N, "ipsec-mb opens the device's records");
+    bool dgram = zrec_session_proto(t->dev) == ZREC_DTLS12 ||
+                 zrec_session_proto(t->dev) == ZREC_DTLS13;
+    for (int i = 0; i < N; i++) {
+        if (bad >= 0 && (i == bad || (!dgram && i > bad))) {
+            /* TLS: the first bad record ends the session (RFC 8446 §5.2). */
+            CHECK(o1[i].status != 0, "record %d opened after the tampered one", i);
+            if (i == bad) {
+                CHECK(o1[i].status == -EBADMSG, "tampered: %d", o1[i].status);
+                const uint8_t *p = o1[i].dst ? B->dst[i] : rb[i].rec + t->o.headroom;
+                for (size_t k = 0; k + 8 <= B->len[i]; k += 8)
+                    CHECK(memcmp(p + k, B->pt[i] + k, 8) != 0, "plaintext left at %zu", k);
+            }
+            continue;
+        }
+        CHECK(o1[i].status == 0 && o1[i].rec_len == B->len[i] &&
+                  memcmp(o1[i].rec, B->pt[i], B->len[i]) == 0,
+              "%s opens ipsec-mb's record %d: %d", drv, i, o1[i].status);
+        CHECK(o2[i].rec_len == B->len[i] && memcmp(o2[i].rec, B->pt[i], B->len[i]) == 0,
+              "ipsec-mb opens the device's record %d", i);
+    }
+    CHECK(good == (unsigned)N - (bad < 0 ? 0 : dgram ? 1 : (unsigned)(N - bad)), "%u opened",
+          good);
+}
+
+static const enum zrec_proto protos[] = {ZREC_TLS12, ZREC_TLS13, ZREC_DTLS12, ZREC_DTLS13};
+
+static struct bufs *B;
+
+static void differential(struct zrec_offload *o)
+{
+    static const enum zrec_aead_id aeads[] = {ZREC_AES_128_GCM, ZREC_AES_256_GCM,
+                                              ZREC_CHACHA20_POLY1305, ZREC_AES_128_CCM};
+    int offered = 0;
+    for (size_t a = 0; a < sizeof aeads / sizeof *aeads; a++) {
+        if (!zrec_offload_supports(o, aeads[a])) {
+            struct zrec_session_params sp = {.proto = ZREC_TLS13, .aead = aeads[a],
+                                             .hash = ZREC_SHA256,
+                                             .provider = zrec_offload_provider(o)};
+            errno = 0;
+            CHECK(zrec_session_new(&sp) == NULL && errno == ENOTSUP,
+                  "%s: %s not offered, yet a session was made", drv, zrec_aead_name(aeads[a]));
+            printf("%s: %s not offered by the device\n", drv, zrec_aead_name(aeads[a]));
+            continue;
+        }
+        offered++;
+        for (size_t p = 0; p < sizeof protos / sizeof *protos; p++) {
+            struct zrec_offload_stats s0, s1;
+            zrec_offload_stats_get(o, &s0);
+            struct pair t = pair_new(protos[p], aeads[a], zrec_offload_provider(o));
+            exchange(&t, B, false);
+            exchange(&t, B, false);
+            pair_free(&t);
+            t = pair_new(protos[p], aeads[a], zrec_offload_provider(o));
+            exchange(&t, B, true);
+            pair_free(&t);
+            zrec_offload_stats_get(o, &s1);
+            uint64_t fb = (s1.fallback_full - s0.fallback_full) +
+                          (s1.fallback_error - s0.fallback_error) +
+                          (s1.fallback_no_qp - s0.fallback_no_qp) +
+                          (s1.fallback_aad - s0.fallback_aad);
+            CHECK(s1.device_ops - s0.device_ops >= 4 * N && fb == 0 &&
+                      s1.auth_failures - s0.auth_failures == 1,
+                  "%s %s: %lu device ops, %lu in software, %lu auth failures", drv,
+                  zrec_proto_name(protos[p]), (unsigned long)(s1.device_ops - s0.device_ops),
+                  (unsigned long)fb, (unsigned long)(s1.auth_failures - s0.auth_failures));
+            printf("%s: %s %s: %lu records on the device, identical to ipsec-mb's\n", drv,
+                   zrec_proto_name(protos[p]), zrec_aead_name(aeads[a]),
+                   (unsigned long)(s1.device_ops - s0.device_ops));
+        }
+    }
+    CHECK(offered > 0, "%s offers none of zrec's AEADs", drv);
+}
+
+static enum zrec_aead_id first_aead(struct zrec_offload *o)
+{
+    return zrec_offload_supports(o, ZREC_AES_128_GCM) ? ZREC_AES_128_GCM
+                                                      : ZREC_CHACHA20_POLY1305;
+}
+
+/* A queue pair of 4 descriptors and bursts of 40: back-pressure, not
+ * loss — the provider keeps no more in flight than the queue holds, and
+ * the device does every record. */
+static void queue_full(struct zrec_offload *small)
+{
+    struct zrec_offload_stats s0, s1;
+    zrec_offload_stats_get(small, &s0);
+    struct pair t = pair_new(ZREC_TLS13, first_aead(small), zrec_offload_provider(small));
+    exchange(&t, B, false);
+    exchange(&t, B, false);
+    pair_free(&t);
+    zrec_offload_stats_get(small, &s1);
+    CHECK(s1.device_ops - s0.device_ops == 4 * N && s1.fallback_full == s0.fallback_full,
+          "%s: queue of 4: %lu on the device, %lu queue-full fallbacks", drv,
+          (unsigned long)(s1.device_ops - s0.device_ops),
+          (unsigned long)(s1.fallback_full - s0.fallback_full));
+    printf("%s: queue of 4, bursts of %d: all %d records on the device, identical\n", drv, N,
+           4 * N);
+}
+
+/* Stopped under its sessions: every record in software, nothing lost;
+ * started again, the device takes them again. */
+static void stopped(struct zrec_offload *o, uint8_t dev)
+{
+    struct pair t = pair_new(ZREC_DTLS13, first_aead(o), zrec_offload_provider(o));
+    exchange(&t, B, false);
+    rte_cryptodev_stop(dev);
+    struct zrec_offload_stats s0, s1;
+    zrec_offload_stats_get(o, &s0);
+    exchange(&t, B, false);
+    zrec_offload_stats_get(o, &s1);
+    CHECK(s1.device_ops == s0.device_ops && s1.fallback_full - s0.fallback_full == 2 * N,
+          "%s stopped: %lu device ops, %lu fallbacks", drv,
+          (unsigned long)(s1.device_ops - s0.device_ops),
+          (unsigned long)(s1.fallback_full - s0.fallback_full));
+    CHECK(rte_cryptodev_start(dev) == 0, "restart");
+    exchange(&t, B, false);
+    zrec_offload_stats_get(o, &s0);
+    CHECK(s0.device_ops > s1.device_ops, "%s: the device takes records again", drv);
+    pair_free(&t);
+    printf("%s: stopped mid-run: %d records in software, identical; restarted: on the device\n",
+           drv, 2 * N);
+}
+
+struct thr {
+    struct zrec_offload *o;
+    struct bufs *b;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thr *th = arg;
+    struct pair t = pair_new(ZREC_TLS12, first_aead(th->o), zrec_offload_provider(th->o));
+    for (int r = 0; r < 3; r++)
+        exchange(&t, th->b, false);
+    pair_free(&t);
+    return NULL;
+}
+
+/* Two threads on a device with two queue pairs: each its own, both on the
+ * device.  Then a third thread: no queue pair left, in software. */
+static void threads(struct zrec_offload *o2)
+{
+    struct zrec_offload_stats s0, s1;
+    zrec_offload_stats_get(o2, &s0);
+    pthread_t th[2];
+    struct thr arg[2];
+    for (int i = 0; i < 2; i++) {
+        arg[i] = (struct thr){o2, malloc(sizeof(struct bufs))};
+        CHECK(arg[i].b != NULL, "malloc");
+        CHECK(pthread_create(&th[i], NULL, thread_main, &arg[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    zrec_offload_stats_get(o2, &s1);
+    CHECK(s1.device_ops - s0.device_ops == 2 * 3 * 2 * N && s1.fallback_no_qp == s0.fallback_no_qp,
+          "%s: two threads: %lu on the device", drv,
+          (unsigned long)(s1.device_ops - s0.device_ops));
+    pthread_create(&th[0], NULL, thread_main, &arg[0]);
+    pthread_join(th[0], NULL);
+    zrec_offload_stats_get(o2, &s0);
+    CHECK(s0.fallback_no_qp - s1.fallback_no_qp == 3 * 2 * N && s0.device_ops == s1.device_ops,
+          "%s: third thread: %lu in software", drv,
+          (unsigned long)(s0.fallback_no_qp - s1.fallback_no_qp));
+    free(arg[0].b);
+    free(arg[1].b);
+    printf("%s: two threads on two queue pairs; a third in software, identical\n", drv);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DRIVER [SEED]\n", argv[0]);
+        return 2;
+    }
+    drv = argv[1];
+    seed = argc > 2 ? strtoull(argv[2], NULL, 10) : (uint64_t)time(NULL);
+    printf("seed %llu, device driver %s\n", (unsigned long long)seed, drv);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "--file-prefix=zrec-offload-%d", (int)getpid());
+    char *eal[] = {argv[0], "--no-huge", "--no-pci", "-m", "512", "--no-shconf", prefix,
+                   "--no-telemetry", "-l", "0", "--log-level=lib.eal:warning", NULL};
+    CHECK(rte_eal_init(11, eal) >= 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+    B = malloc(sizeof *B);
+    CHECK(B != NULL, "malloc");
+    char name[64], err[256];
+    snprintf(name, sizeof name, "%s0", drv);
+    struct zrec_offload *o = zrec_offload_cryptodev_new(name, NULL, err, sizeof err);
+    CHECK(o != NULL, "%s: %s", name, err);
+    CHECK(strcmp(zrec_offload_driver(o), drv) == 0, "driver %s", zrec_offload_driver(o));
+    printf("device %s (driver %s), provider %s\n", name, zrec_offload_driver(o),
+           zrec_provider_name(zrec_offload_provider(o)));
+    differential(o);
+    stopped(o, (uint8_t)rte_cryptodev_get_dev_id(name));
+    snprintf(name, sizeof name, "%s1", drv);
+    struct zrec_offload_params small = {.queue_pairs = 1, .queue_depth = 4};
+    struct zrec_offload *q = zrec_offload_cryptodev_new(name, &small, err, sizeof err);
+    CHECK(q != NULL, "%s: %s", name, err);
+    queue_full(q);
+    snprintf(name, sizeof name, "%s2", drv);
+    struct zrec_offload_params two = {.queue_pairs = 2};
+    struct zrec_offload *t2 = zrec_offload_cryptodev_new(name, &two, err, sizeof err);
+    CHECK(t2 != NULL, "%s: %s", name, err);
+    threads(t2);
+    /* Freed together at the end: crypto_openssl keeps a freed device's
+     * queue rings, and a device made after it would take its id and clash. */
+    zrec_offload_free(t2);
+    zrec_offload_free(q);
+    zrec_offload_free(o);
+    free(B);
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
+    rte_eal_cleanup();
+    rmdir(rundir);
+    printf("ok %s\n", drv);
+    return 0;
+}

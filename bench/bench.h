@@ -11,6 +11,8 @@
 //   uring_bench.cc    io_uring send/receive operations (zrec-gw's choices)
 //   gw_bench.cc       zrec-gw beside HAProxy and nginx (separate processes,
 //                     driven by zrec-gwload: gwload.c)
+//   offload_bench.cc  the cryptodev provider (libzrec-offload) beside DPDK's
+//                     own dpdk-test-crypto-perf on the same device
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
@@ -20,6 +22,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+struct zrec_aead_provider;
 
 namespace zb {
 
@@ -74,6 +78,13 @@ void register_facade(const Plan &plan);   // plain:{tcp,udp}:send_recv:<size>,
                                           // facade:<proto>:send_recv:<size>
 void register_uring(const Plan &plan);    // uring:{send,recv}:<op>:<size>
 void register_gateway(const Plan &plan);  // gw:<impl>:<mode>:<dir>:<size>, handshakes
+void register_offload(const Plan &plan);  // cryptodev:<device>:tls13:aes128gcm:{seal,open}:<size>,
+                                          // dpdk-test-crypto-perf:<device>:...:<size>
+// zrec:tls13:aes128gcm:{seal,open}:{64,1400,16384}:burst32 points under the
+// name `impl`, with the provider `get` makes when the first of them runs
+// (nullptr: the point is skipped with *why).
+void register_provider_points(const std::string &impl,
+                              const struct zrec_aead_provider *(*get)(std::string *why));
 
 // Environment facts for the table header.
 std::string ipsecmb_description();  // "intel-ipsec-mb 1.3.0, arch AVX2" or "not built"

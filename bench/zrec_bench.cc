@@ -382,6 +382,9 @@ struct Spec {
     unsigned nsess;                        // 1, or 32 for :mixed32
     const struct zrec_aead_provider *prov;  // nullptr = default
     unsigned threads = 1;                  // :threadsN: N independent engines
+    // A provider made when the point first runs (a crypto device), or
+    // nullptr; on failure it says why in *why.
+    const struct zrec_aead_provider *(*lazy)(std::string *why) = nullptr;
 };
 
 // :threadsN points: Google Benchmark runs the point's function in N threads
@@ -428,6 +431,14 @@ struct Fixture {
 
     Fixture(const Spec &s, size_t records) : sp(s), nrec(records)
     {
+        if (sp.lazy != nullptr) {
+            std::string why;
+            sp.prov = sp.lazy(&why);
+            if (sp.prov == nullptr) {
+                err = why;
+                return;
+            }
+        }
         for (unsigned i = 0; i < sp.nsess; i++) {
             struct zrec_session_params p;
             std::memset(&p, 0, sizeof p);
@@ -1491,6 +1502,18 @@ void register_zrec(const Plan &plan)
                 }
             }
         }
+    }
+}
+
+void register_provider_points(const std::string &impl,
+                              const struct zrec_aead_provider *(*get)(std::string *why))
+{
+    for (size_t size : {64, 1400, 16384}) {
+        Spec sp{ZREC_TLS13, ZREC_AES_128_GCM, size, 32, 1, nullptr};
+        sp.lazy = get;
+        const std::string sz = ":" + std::to_string(size) + ":burst32";
+        reg(impl + ":tls13:aes128gcm:seal" + sz, bm_zrec_seal, sp);
+        reg(impl + ":tls13:aes128gcm:open" + sz, bm_zrec_open, sp);
     }
 }
 

@@ -1,0 +1,163 @@
+// The cryptodev provider (zrec/offload.h) beside DPDK's own measure of the
+// same device.
+//
+//   cryptodev:aesni_gcm:tls13:aes128gcm:{seal,open}:<size>:burst32
+//       zrec's TLS 1.3 records (burst 32) through libzrec-offload on a
+//       crypto_aesni_gcm device: the engine's record layer + the provider's
+//       enqueue/dequeue of one op per record.
+//   dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:<size>
+//       DPDK's own throughput test of the same device, same AEAD, the same
+//       AAD length as a TLS 1.3 record (5 bytes), burst 32, one worker
+//       lcore on the CPU the bench is pinned to: the device's figure with
+//       nothing of zrec's around it.  Run as a program; its MOps are the
+//       point's rate.
+//
+// EAL starts when the first cryptodev point runs (no hugepages, no PCI, the
+// bench's CPU as its lcore); the device is made there (rte_vdev_init).
+
+#include "bench.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "zrec/offload.h"
+
+namespace zb {
+
+namespace {
+
+constexpr const char *kDevice = "crypto_aesni_gcm";
+
+int pinned_cpu()
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set))
+            return c;
+    return 0;
+}
+
+const struct zrec_aead_provider *aesni_gcm(std::string *why)
+{
+    static bool tried = false;
+    static std::string failed;
+    static struct zrec_offload *o = nullptr;
+    if (!tried) {
+        tried = true;
+        std::string lcore = std::to_string(pinned_cpu());
+        std::string prefix = "--file-prefix=zrec-bench-" + std::to_string(getpid());
+        const char *args[] = {"zrec-bench", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
+                              prefix.c_str(), "--no-telemetry", "-l", lcore.c_str(),
+                              "--log-level=*:error"};
+        std::vector<char *> argv;
+        for (const char *a : args)
+            argv.push_back(const_cast<char *>(a));
+        argv.push_back(nullptr);
+        if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+            failed = std::string("rte_eal_init: ") + rte_strerror(rte_errno);
+        } else {
+            char err[256];
+            struct zrec_offload_params prm {};
+            prm.queue_pairs = 1;
+            o = zrec_offload_cryptodev_new((std::string(kDevice) + "0").c_str(), &prm, err,
+                                           sizeof err);
+            if (o == nullptr)
+                failed = std::string("cryptodev ") + kDevice + "0: " + err;
+        }
+    }
+    if (o == nullptr)
+        *why = failed;
+    return o ? zrec_offload_provider(o) : nullptr;
+}
+
+// dpdk-test-crypto-perf's MOps for one buffer size, or a reason.
+bool crypto_perf(size_t size, double *mops, std::string *why)
+{
+    const char *bin = getenv("ZREC_CRYPTO_PERF");
+    std::string exe = bin ? bin : "dpdk-test-crypto-perf";
+    // About half a second of work at the rates seen here.
+    unsigned long ops = size <= 64 ? 10000000 : size <= 1400 ? 4000000 : 600000;
+    int cpu = pinned_cpu();
+    int main_lcore = cpu == 0 ? 1 : 0;
+    std::ostringstream cmd;
+    cmd << exe << " -l " << main_lcore << "," << cpu << " --main-lcore " << main_lcore
+        << " --no-huge --no-pci -m 512 --no-shconf --file-prefix=zrec-perf-" << getpid()
+        << " --no-telemetry --vdev " << kDevice << "_perf0 --log-level='*:error'"
+        << " -- --ptest throughput --devtype " << kDevice
+        << " --optype aead --aead-algo aes-gcm --aead-op encrypt --aead-key-sz 16"
+        << " --aead-iv-sz 12 --aead-aad-sz 5 --digest-sz 16 --burst-sz 32 --buffer-sz " << size
+        << " --total-ops " << ops << " --silent 2>&1";
+    FILE *f = popen(cmd.str().c_str(), "r");
+    if (f == nullptr) {
+        *why = "popen " + exe;
+        return false;
+    }
+    char line[512];
+    bool found = false;
+    std::string all;
+    while (fgets(line, sizeof line, f) != nullptr) {
+        all += line;
+        // "  lcore  Buf Size  Burst Size  Enqueued  Dequeued  Failed Enq
+        //  Failed Deq  MOps  Gbps  Cycles/Buf"
+        unsigned lc;
+        unsigned long buf, burst, enq, deq, fe, fd;
+        double m, gbps, cyc;
+        if (sscanf(line, " %u %lu %lu %lu %lu %lu %lu %lf %lf %lf", &lc, &buf, &burst, &enq, &deq,
+                   &fe, &fd, &m, &gbps, &cyc) == 10 &&
+            buf == size) {
+            *mops = m;
+            found = true;
+        }
+    }
+    int rc = pclose(f);
+    if (!found) {
+        *why = exe + " (exit " + std::to_string(rc) + "): " + all.substr(0, 300);
+        return false;
+    }
+    return true;
+}
+
+void bm_crypto_perf(benchmark::State &st, size_t size)
+{
+    for (auto _ : st) {
+        double mops = 0;
+        std::string why;
+        if (!crypto_perf(size, &mops, &why)) {
+            st.SkipWithError(why.c_str());
+            return;
+        }
+        // One iteration stands for 10^6 ops at the tool's rate.
+        st.SetIterationTime(1.0 / mops);
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 1000000);
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * 1000000 *
+                         static_cast<int64_t>(size));
+}
+
+}  // namespace
+
+void register_offload(const Plan &plan)
+{
+    (void)plan;
+    register_provider_points("cryptodev:aesni_gcm", aesni_gcm);
+    for (size_t size : {64, 1400, 16384}) {
+        std::string name = "dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:" +
+                           std::to_string(size);
+        benchmark::RegisterBenchmark(name.c_str(), bm_crypto_perf, size)
+            ->UseManualTime()
+            ->Iterations(1);
+        note_registered(name);
+    }
+}
+
+}  // namespace zb

@@ -11,9 +11,15 @@
  * TLS 1.3, clean -EKEYEXPIRED otherwise: RFC 8446 §5.5, RFC 9147 §4.5.3),
  * close_notify (RFC 8446 §6.1), DTLS 1.3 connection IDs (RFC 9147 §9), and
  * the per-session footprint after the handoff.
+ *
+ *   e2e_wolfssl cryptocb PROTO AEAD CERTDIR  wolfSSL's own AES-GCM (handshake
+ *   and its record layer) on zrec providers through a wolfCrypt crypto-callback
+ *   device (zrec_wolfssl_crypto_device).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -746,11 +752,129 @@ static void mode_keylog(void)
     end_close(1);
 }
 
+/* ---- wolfSSL's own AES-GCM through zrec providers (zrec/wolfssl.h) ---- */
+
+/* wolfCrypt's AES-GCM on an Aes of the device against the same on a plain
+ * one: the same ciphertext and tag; a wrong tag is AES_GCM_AUTH_E; a
+ * 16-byte IV is left to wolfCrypt (declined) and still right. */
+static void cryptocb_direct(int dev)
+{
+    uint8_t key[16], iv[16], aad[13], pt[300], ct[2][300], tag[2][16], back[300];
+    test_fill(key, sizeof key, &seed);
+    test_fill(iv, sizeof iv, &seed);
+    test_fill(aad, sizeof aad, &seed);
+    test_fill(pt, sizeof pt, &seed);
+    for (int ivlen = 12; ivlen <= 16; ivlen += 4) {
+        struct zrec_wolfssl_crypto_stats s0, s1;
+        CHECK(zrec_wolfssl_crypto_device_stats(dev, &s0) == 0, "stats");
+        Aes a[2];
+        for (int i = 0; i < 2; i++) {
+            CHECK(wc_AesInit(&a[i], NULL, i ? dev : INVALID_DEVID) == 0, "AesInit");
+            CHECK(wc_AesGcmSetKey(&a[i], key, sizeof key) == 0, "SetKey");
+            CHECK(wc_AesGcmEncrypt(&a[i], ct[i], pt, sizeof pt, iv, (word32)ivlen, tag[i], 16, aad,
+                                   sizeof aad) == 0,
+                  "encrypt");
+        }
+        CHECK(memcmp(ct[0], ct[1], sizeof pt) == 0 && memcmp(tag[0], tag[1], 16) == 0,
+              "the device's AES-GCM differs from wolfCrypt's (IV %d)", ivlen);
+        CHECK(wc_AesGcmDecrypt(&a[1], back, ct[1], sizeof pt, iv, (word32)ivlen, tag[1], 16, aad,
+                               sizeof aad) == 0 &&
+                  memcmp(back, pt, sizeof pt) == 0,
+              "decrypt");
+        tag[1][3] ^= 1;
+        CHECK(wc_AesGcmDecrypt(&a[1], back, ct[1], sizeof pt, iv, (word32)ivlen, tag[1], 16, aad,
+                               sizeof aad) == AES_GCM_AUTH_E,
+              "a wrong tag through the device: not AES_GCM_AUTH_E");
+        CHECK(zrec_wolfssl_crypto_device_stats(dev, &s1) == 0, "stats");
+        if (ivlen == 12)
+            CHECK(s1.aead_ops - s0.aead_ops == 3 && s1.declined == s0.declined,
+                  "12-byte IV: %lu ops on the provider", (unsigned long)(s1.aead_ops - s0.aead_ops));
+        else
+            CHECK(s1.aead_ops == s0.aead_ops && s1.declined - s0.declined == 3,
+                  "16-byte IV: %lu declined", (unsigned long)(s1.declined - s0.declined));
+        wc_AesFree(&a[0]);
+        wc_AesFree(&a[1]);
+    }
+}
+
+/* Move application data through wolfSSL's own record layer, n messages
+ * from end `from` to the other. */
+static void wolf_data(int from, int n)
+{
+    uint8_t msg[1500], got[1500];
+    for (int k = 0; k < n; k++) {
+        /* DTLS: one record per write, within wolfSSL's MTU. */
+        size_t len = 1 + test_rand(&seed) % (is_dtls() ? 1000 : sizeof msg);
+        test_fill(msg, len, &seed);
+        CHECK(wolfSSL_write(ends[from].ssl, msg, (int)len) == (int)len, "wolfSSL_write");
+        size_t have = 0;
+        for (int spin = 0; have < len && spin < 1000; spin++) {
+            int r = wolfSSL_read(ends[!from].ssl, got + have, (int)(len - have));
+            if (r > 0) {
+                have += (size_t)r;
+                continue;
+            }
+            int err = wolfSSL_get_error(ends[!from].ssl, r);
+            CHECK(err == WOLFSSL_ERROR_WANT_READ, "wolfSSL_read error %d", err);
+            struct pollfd pfd = {ends[!from].fd, POLLIN, 0};
+            poll(&pfd, 1, 100);
+        }
+        CHECK(have == len && memcmp(got, msg, len) == 0, "message %d through wolfSSL", k);
+    }
+}
+
+/* Both ends' wolfSSL on crypto devices (the client's on ipsec-mb, the
+ * server's on zrec's wolfCrypt provider): the handshake's encrypted records
+ * and wolfSSL's own data records run on them; suites without AES-GCM leave
+ * them unused. */
+static void mode_cryptocb(void)
+{
+    int dev[2] = {zrec_wolfssl_crypto_device(zrec_provider_default()),
+                  zrec_wolfssl_crypto_device(zrec_provider_wolfcrypt())};
+    CHECK(dev[0] >= 0 && dev[1] >= 0, "devices: %d %d", dev[0], dev[1]);
+    if (aead == ZREC_AES_128_GCM)
+        cryptocb_direct(dev[0]);
+    struct zrec_wolfssl_crypto_stats s[2], t[2];
+    for (int i = 0; i < 2; i++) {
+        ends[i].ctx = make_ctx(i == 1);
+        CHECK(wolfSSL_CTX_SetDevId(ends[i].ctx, dev[i]) == WOLFSSL_SUCCESS, "SetDevId");
+        zrec_wolfssl_crypto_device_stats(dev[i], &s[i]);
+    }
+    handshake(false);
+    for (int i = 0; i < 2; i++)
+        zrec_wolfssl_crypto_device_stats(dev[i], &t[i]);
+    bool gcm = aead == ZREC_AES_128_GCM || aead == ZREC_AES_256_GCM;
+    for (int i = 0; i < 2; i++) {
+        uint64_t n = t[i].aead_ops - s[i].aead_ops;
+        /* TLS 1.3: the server seals EncryptedExtensions .. Finished, the
+         * client opens them and seals its Finished; TLS 1.2: each seals and
+         * opens one Finished. */
+        CHECK(gcm ? n >= 2 : n == 0, "%s: %lu AES-GCM operations on the device in the handshake",
+              i ? "server" : "client", (unsigned long)n);
+        printf("%s handshake: %lu AES-GCM operations on zrec's %s provider\n",
+               i ? "server" : "client", (unsigned long)n, i ? "wolfcrypt" : "default");
+    }
+    wolf_data(0, 20);
+    wolf_data(1, 20);
+    for (int i = 0; i < 2; i++) {
+        zrec_wolfssl_crypto_device_stats(dev[i], &s[i]);
+        uint64_t n = s[i].aead_ops - t[i].aead_ops;
+        CHECK(gcm ? n >= 40 : n == 0, "%s: %lu data records on the device", i ? "server" : "client",
+              (unsigned long)n);
+    }
+    end_close(0);
+    end_close(1);
+    zrec_wolfssl_crypto_device_remove(dev[0]);
+    zrec_wolfssl_crypto_device_remove(dev[1]);
+    CHECK(zrec_wolfssl_crypto_device_stats(dev[0], &s[0]) == -EINVAL, "removed");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5 || test_proto_from_name(argv[2], &proto) ||
         test_aead_from_name(argv[3], &aead)) {
-        fprintf(stderr, "usage: %s zrec|zrec-cid|client|server PROTO AEAD CERTDIR\n", argv[0]);
+        fprintf(stderr, "usage: %s zrec|zrec-cid|client|server|keylog|cryptocb PROTO AEAD CERTDIR\n",
+                argv[0]);
         return 2;
     }
     certdir = argv[4];
@@ -761,6 +885,8 @@ int main(int argc, char **argv)
         mode_zrec(true);
     else if (strcmp(argv[1], "keylog") == 0)
         mode_keylog();
+    else if (strcmp(argv[1], "cryptocb") == 0)
+        mode_cryptocb();
     else if (strcmp(argv[1], "client") == 0)
         mode_mixed(0);
     else if (strcmp(argv[1], "server") == 0)

@@ -14,9 +14,14 @@
  *    the device stopped mid-run, a thread with no queue pair left —
  *    records still identical, each case counted;
  *  - two threads on their own queue pairs at once;
- *  - an AEAD the device lacks is refused at zrec_session_new (ENOTSUP).
+ *  - an AEAD the device lacks is refused at zrec_session_new (ENOTSUP);
+ *  - wolfSSL's own AES-GCM through the device (zrec_wolfssl_crypto_device).
  * EAL: --no-huge --no-pci, the devices made by the provider (rte_vdev_init).
  */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -32,6 +37,7 @@
 
 #include "../common.h"
 #include "zrec/offload.h"
+#include "zrec/wolfssl.h"
 
 #define N 40
 #define MAXLEN 16384
@@ -289,6 +295,51 @@ static void threads(struct zrec_offload *o2)
     printf("%s: two threads on two queue pairs; a third in software, identical\n", drv);
 }
 
+/* wolfSSL's own AES-GCM on the device (zrec_wolfssl_crypto_device): what
+ * wolfCrypt computes on a plain Aes, and a wrong tag refused. */
+static void wolfssl_device(struct zrec_offload *o)
+{
+    int dev = zrec_wolfssl_crypto_device(zrec_offload_provider(o));
+    if (!zrec_offload_supports(o, ZREC_AES_128_GCM)) {
+        CHECK(dev == -ENOTSUP, "%s: a wolfSSL device without AES-GCM: %d", drv, dev);
+        printf("%s: no AES-GCM, no wolfSSL crypto device (-ENOTSUP)\n", drv);
+        return;
+    }
+    CHECK(dev >= 0, "zrec_wolfssl_crypto_device: %d", dev);
+    struct zrec_offload_stats s0, s1;
+    zrec_offload_stats_get(o, &s0);
+    uint8_t key[16], iv[12], aad[13], pt[1000], ct[2][1000], tag[2][16], back[1000];
+    test_fill(key, sizeof key, &seed);
+    test_fill(iv, sizeof iv, &seed);
+    test_fill(aad, sizeof aad, &seed);
+    test_fill(pt, sizeof pt, &seed);
+    Aes a[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(wc_AesInit(&a[i], NULL, i ? dev : INVALID_DEVID) == 0, "AesInit");
+        CHECK(wc_AesGcmSetKey(&a[i], key, sizeof key) == 0, "SetKey");
+        CHECK(wc_AesGcmEncrypt(&a[i], ct[i], pt, sizeof pt, iv, sizeof iv, tag[i], 16, aad,
+                               sizeof aad) == 0,
+              "encrypt");
+    }
+    CHECK(memcmp(ct[0], ct[1], sizeof pt) == 0 && memcmp(tag[0], tag[1], 16) == 0,
+          "%s: wolfSSL's AES-GCM through the device differs from wolfCrypt's", drv);
+    CHECK(wc_AesGcmDecrypt(&a[1], back, ct[1], sizeof pt, iv, sizeof iv, tag[1], 16, aad,
+                           sizeof aad) == 0 &&
+              memcmp(back, pt, sizeof pt) == 0,
+          "decrypt through the device");
+    tag[1][0] ^= 1;
+    CHECK(wc_AesGcmDecrypt(&a[1], back, ct[1], sizeof pt, iv, sizeof iv, tag[1], 16, aad,
+                           sizeof aad) == AES_GCM_AUTH_E,
+          "a wrong tag through the device");
+    zrec_offload_stats_get(o, &s1);
+    CHECK(s1.device_ops - s0.device_ops == 3, "%s: %lu of wolfSSL's operations on the device",
+          drv, (unsigned long)(s1.device_ops - s0.device_ops));
+    wc_AesFree(&a[0]);
+    wc_AesFree(&a[1]);
+    zrec_wolfssl_crypto_device_remove(dev);
+    printf("%s: wolfSSL's own AES-GCM on the device (crypto callback), identical\n", drv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -313,6 +364,7 @@ int main(int argc, char **argv)
     printf("device %s (driver %s), provider %s\n", name, zrec_offload_driver(o),
            zrec_provider_name(zrec_offload_provider(o)));
     differential(o);
+    wolfssl_device(o);
     stopped(o, (uint8_t)rte_cryptodev_get_dev_id(name));
     snprintf(name, sizeof name, "%s1", drv);
     struct zrec_offload_params small = {.queue_pairs = 1, .queue_depth = 4};

@@ -74,6 +74,31 @@ int zrec_wolfssl_suite_ids(uint16_t *ids, int max);
  *  EINVAL if the session did not come from a TLS 1.3 client handoff. */
 struct WOLFSSL_SESSION *zrec_wolfssl_get1_session(struct zrec_session *s);
 
+/* ---- wolfSSL's own AES-GCM through a zrec provider ----------------------
+ *
+ * The records wolfSSL itself protects — the encrypted part of a TLS 1.3 /
+ * DTLS 1.3 handshake, Finished, anything before the handoff — can run on the
+ * same provider as zrec's (a crypto device, zrec/offload.h): a wolfCrypt
+ * crypto-callback device (wc_CryptoCb_RegisterDevice) that does AES-GCM
+ * (12-byte nonce, 16-byte tag) with `p` and leaves everything else to
+ * wolfCrypt.  Give the id to wolfSSL_CTX_SetDevId() before making objects
+ * from the context.  Each call expands the key afresh (wolfCrypt has no
+ * hook to free a cached one): right for handshakes, not for bulk data,
+ * which zrec's sessions carry. */
+
+/** Register a device for provider p.  Returns its id (>= 0) or a negative
+ *  errno (-ENOTSUP: p does neither AES-GCM; -ENOSPC: 16 devices already). */
+int zrec_wolfssl_crypto_device(const struct zrec_aead_provider *p);
+/** AES-GCM operations the device ran with its provider, and those it left
+ *  to wolfCrypt (another nonce or tag length, or an AEAD p lacks). */
+struct zrec_wolfssl_crypto_stats {
+    uint64_t aead_ops;
+    uint64_t declined;
+};
+int zrec_wolfssl_crypto_device_stats(int dev_id, struct zrec_wolfssl_crypto_stats *out);
+/** Unregister (no WOLFSSL object may still use it). */
+void zrec_wolfssl_crypto_device_remove(int dev_id);
+
 #ifdef __cplusplus
 }
 #endif

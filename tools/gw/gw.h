@@ -20,6 +20,8 @@
 
 #define GW_MAX_CERTS 16
 
+struct zrec_aead_provider;
+
 struct gw_opts {
     struct sockaddr_storage listen, backend, stats;
     socklen_t listen_len, backend_len, stats_len;
@@ -37,6 +39,9 @@ struct gw_opts {
     int drain_timeout_ms;     /* after SIGTERM, how long live connections may go on */
     unsigned pool_slots;      /* per worker and group (--pool-slots) */
     const char *cpus;         /* --cpus LIST: pin worker i to the i-th CPU */
+    const char *provider_name; /* --provider: ipsecmb | wolfcrypt | cryptodev:DEVICE */
+    const struct zrec_aead_provider *provider; /* the records' AEAD (NULL: default) */
+    int crypto_dev;           /* wolfSSL's crypto device on the same provider, or -1 */
 };
 
 /* Counters: each worker owns its instance (no sharing on the hot path); the
@@ -51,6 +56,13 @@ struct gw_counters {
         err_backend_reset, err_client_reset, err_idle_timeout, err_limit, err_alert_received;
     _Atomic unsigned long enobufs, reserve_recvs;
 };
+
+/* ---- gw_offload.c (with DPDK) ---- */
+
+/* EAL up, the crypto device made: its provider, or NULL and why. */
+const struct zrec_aead_provider *gw_offload_start(const char *device, char *err, size_t errlen);
+/* The device's counters as stats lines. */
+size_t gw_offload_stats(char *buf, size_t cap);
 
 /* ---- gw_tls.c ---- */
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "gw.h"
+#include "zrec/wolfssl.h"
+#include "zrec/zrec.h"
 
 static const char usage_text[] =
     "NAME\n"
@@ -31,7 +33,7 @@ static const char usage_text[] =
     "            [--workers N] [--cpus LIST] [--alpn LIST] [--proxy-protocol]\n"
     "            [--ticket-keys FILE] [--max-conns N] [--handshake-timeout MS]\n"
     "            [--idle-timeout MS] [--drain-timeout MS] [--stats ADDR:PORT]\n"
-    "            [--access-log FILE] [--pool-slots N]\n"
+    "            [--access-log FILE] [--pool-slots N] [--provider NAME]\n"
     "\n"
     "DESCRIPTION\n"
     "    Accepts TLS connections on --listen, completes the handshake with wolfSSL,\n"
@@ -78,6 +80,14 @@ static const char usage_text[] =
     "                            records, duration, why it closed (- = stdout)\n"
     "    --pool-slots N          registered buffers per worker and direction, a power\n"
     "                            of two (default 256; a slot is 20 KiB)\n"
+    "    --provider NAME         the records' AEAD: ipsecmb (default where built),\n"
+    "                            wolfcrypt, or cryptodev:DEVICE, a DPDK crypto device\n"
+    "                            (e.g. cryptodev:crypto_aesni_gcm0, made if virtual):\n"
+    "                            wolfSSL's own AES-GCM of the handshakes goes there\n"
+    "                            too; records the device does not take are done in\n"
+    "                            software, counted in the stats (offload_*).  EAL\n"
+    "                            runs without hugepages or PCI unless ZREC_GW_EAL\n"
+    "                            holds its arguments\n"
     "    -h, --help              this text\n"
     "\n"
     "SIGNALS\n"
@@ -177,6 +187,7 @@ static void parse(int argc, char **argv)
     enum {
         O_LISTEN = 256, O_BACKEND, O_CERT, O_KEY, O_PROTO, O_PLAIN, O_WORKERS, O_CPUS, O_ALPN,
         O_PROXY, O_TICKETS, O_MAXCONNS, O_HSTO, O_IDLETO, O_DRAINTO, O_STATS, O_LOG, O_SLOTS,
+        O_PROVIDER,
     };
     static const struct option lo[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -197,6 +208,7 @@ static void parse(int argc, char **argv)
         {"stats", required_argument, 0, O_STATS},
         {"access-log", required_argument, 0, O_LOG},
         {"pool-slots", required_argument, 0, O_SLOTS},
+        {"provider", required_argument, 0, O_PROVIDER},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -271,6 +283,14 @@ static void parse(int argc, char **argv)
             opts.pool_slots = (unsigned)v;
             break;
         }
+        case O_PROVIDER:
+            if (strncmp(optarg, "cryptodev:", 10) != 0 && zrec_provider_by_name(optarg) == NULL)
+                usage_error("--provider %s: expected ipsecmb, wolfcrypt or cryptodev:DEVICE",
+                            optarg);
+            if (strncmp(optarg, "cryptodev:", 10) == 0 && optarg[10] == 0)
+                usage_error("--provider %s: no device named", optarg);
+            opts.provider_name = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             exit(0);
@@ -387,9 +407,22 @@ static size_t format_stats(char *buf, size_t cap)
             sum[k] += atomic_load_explicit(f[k], memory_order_relaxed);
     }
     size_t pos = 0;
-    pos += (size_t)snprintf(buf + pos, cap - pos, "workers %d\n", opts.workers);
+    pos += (size_t)snprintf(buf + pos, cap - pos, "workers %d\nprovider %s\n", opts.workers,
+                            zrec_provider_name(opts.provider ? opts.provider
+                                                             : zrec_provider_default()));
     for (int k = 0; k < N && pos < cap; k++)
         pos += (size_t)snprintf(buf + pos, cap - pos, "%s %lu\n", names[k], sum[k]);
+    if (opts.crypto_dev >= 0 && pos < cap) {
+        struct zrec_wolfssl_crypto_stats ws;
+        if (zrec_wolfssl_crypto_device_stats(opts.crypto_dev, &ws) == 0)
+            pos += (size_t)snprintf(buf + pos, cap - pos,
+                                    "handshake_aead_ops %lu\nhandshake_aead_declined %lu\n",
+                                    (unsigned long)ws.aead_ops, (unsigned long)ws.declined);
+    }
+#ifdef ZREC_GW_OFFLOAD
+    if (pos < cap)
+        pos += gw_offload_stats(buf + pos, cap - pos);
+#endif
     return pos < cap ? pos : cap;
 }
 
@@ -451,6 +484,31 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread */
 
     wolfSSL_Init();
+    opts.crypto_dev = -1;
+    if (opts.provider_name && strncmp(opts.provider_name, "cryptodev:", 10) == 0) {
+#ifdef ZREC_GW_OFFLOAD
+        char err[256];
+        opts.provider = gw_offload_start(opts.provider_name + 10, err, sizeof err);
+        if (opts.provider == NULL) {
+            fprintf(stderr, "zrec-gw: --provider %s: %s\n", opts.provider_name, err);
+            return 1;
+        }
+#else
+        fprintf(stderr, "zrec-gw: --provider %s: built without DPDK\n", opts.provider_name);
+        return 1;
+#endif
+    } else if (opts.provider_name) {
+        opts.provider = zrec_provider_by_name(opts.provider_name);
+    }
+    if (opts.provider) {
+        /* wolfSSL's own AES-GCM (the handshakes' encrypted records) on the
+         * same provider. */
+        opts.crypto_dev = zrec_wolfssl_crypto_device(opts.provider);
+        if (opts.crypto_dev < 0 && opts.crypto_dev != -ENOTSUP) {
+            fprintf(stderr, "zrec-gw: wolfSSL crypto device: %s\n", strerror(-opts.crypto_dev));
+            return 1;
+        }
+    }
     if (!opts.plain && gw_tls_reload(&opts) < 0)
         return 1;
     if (open_log() < 0 || (opts.have_stats && open_stats() < 0))

@@ -197,6 +197,8 @@ static int load_pair(struct gw_tls *t, struct gw_cert *c, const struct gw_opts *
         return -1;
     if (strcmp(o->proto, "any") == 0)
         wolfSSL_CTX_SetMinVersion(c->ctx, WOLFSSL_TLSV1_2);
+    if (o->crypto_dev >= 0)
+        wolfSSL_CTX_SetDevId(c->ctx, o->crypto_dev);
     if (wolfSSL_CTX_use_certificate_chain_file(c->ctx, o->cert[i]) != WOLFSSL_SUCCESS &&
         wolfSSL_CTX_use_certificate_file(c->ctx, o->cert[i], WOLFSSL_FILETYPE_ASN1) !=
             WOLFSSL_SUCCESS) {

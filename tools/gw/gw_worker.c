@@ -452,7 +452,7 @@ static void handoff(struct conn *c)
         memcpy(c->alpn, proto, plen);
         c->alpn[plen] = 0;
     }
-    c->sess = zrec_wolfssl_import(c->ssl, c->cap, NULL, &err);
+    c->sess = zrec_wolfssl_import(c->ssl, c->cap, w->o->provider, &err);
     c->cap = NULL;
     wolfSSL_free(c->ssl);
     c->ssl = NULL;

@@ -122,8 +122,27 @@ struct zrec_session {
     void (*ticket_free)(void *arg);
     void *ticket_arg;
     struct zrec_dtls13 *d13; /* DTLS 1.3 only */
+    /* Asynchronous ops in flight (record.c, zrec_async_*): the session's
+     * entries in submission order, their number, and key contexts replaced
+     * meanwhile, kept until the last one is done (a device may still be
+     * using them). */
+    struct zrec__aq_entry *aq_head, *aq_tail;
+    unsigned aq_n;
+    struct zrec__retired *aq_retired;
     uint8_t cids[];         /* tx_cid then rx_cid */
 };
+
+/* A key context (and DTLS 1.3 record-number cipher) replaced while
+ * asynchronous ops were in flight: freed when they are all done. */
+struct zrec__retired {
+    struct zrec_aead_ctx *aead;
+    struct zrec_sn_cipher *sn;
+    struct zrec__retired *next;
+};
+/* Free (now, or when the session's asynchronous ops are done) a replaced
+ * key context and record-number cipher. */
+void zrec__retire(struct zrec_session *s, struct zrec_aead_ctx *aead, struct zrec_sn_cipher *sn);
+void zrec__retired_free(struct zrec_session *s);
 
 static inline const uint8_t *zrec__tx_cid(const struct zrec_session *s)
 {

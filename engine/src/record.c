@@ -11,6 +11,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,10 +100,11 @@ static int seal_abort(struct zrec_session *s, int rc)
     return rc < 0 ? rc : -EIO;
 }
 
-static int dtls13_mask_seq(struct zrec_session *s, uint8_t *hdr, const uint8_t sample[16])
+static int dtls13_mask_seq(struct zrec_session *s, struct zrec_sn_cipher *sn, uint8_t *hdr,
+                           const uint8_t sample[16])
 {
     uint8_t mask[2];
-    int rc = zrec__sn_mask(s->tx.sn, sample, mask);
+    int rc = zrec__sn_mask(sn, sample, mask);
     if (rc == 0) {
         uint8_t *sn = hdr + 1 + s->tx_cid_len;
         sn[0] ^= mask[0];
@@ -115,6 +117,7 @@ static int dtls13_mask_seq(struct zrec_session *s, uint8_t *hdr, const uint8_t s
 struct seal_pend {
     struct zrec_op *op;
     struct zrec_aead_ctx *ctx;
+    struct zrec_sn_cipher *sn; /* DTLS 1.3: the record-number cipher of its epoch */
     uint8_t *hdr;
     uint8_t nonce[ZREC_NONCE_BUF] __attribute__((aligned(16)));
     uint8_t aad[AAD_MAX] __attribute__((aligned(16)));
@@ -183,6 +186,7 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
         zrec__aead_seal_prepare(s->caps, aop);
         pd->op = op;
         pd->ctx = ctx;
+        pd->sn = s->tx.sn;
         pd->hdr = hdr;
         return 1;
     }
@@ -207,7 +211,7 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
         }
         if (got < 16)
             memcpy(sample + got, end, 16 - got);
-        rc = dtls13_mask_seq(s, hdr, sample);
+        rc = dtls13_mask_seq(s, s->tx.sn, hdr, sample);
         if (rc < 0)
             return seal_abort(s, rc);
     }
@@ -222,7 +226,7 @@ static int seal_finish(const struct seal_pend *pd, const struct zrec_aead_op *ao
         return seal_abort(s, aop->status);
     if (s->fmt->sn_mask) {
         /* The sample is the first 16 ciphertext bytes (tag included). */
-        int rc = dtls13_mask_seq(s, pd->hdr, pd->hdr + s->hdr_len);
+        int rc = dtls13_mask_seq(s, pd->sn, pd->hdr, pd->hdr + s->hdr_len);
         if (rc < 0)
             return seal_abort(s, rc);
     }
@@ -281,7 +285,8 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n)
         zrec__pass++; /* key cache entries of this pass stay */
         touch_sessions(ops + base, end - base, true);
         for (unsigned i = base; i < end; i++) {
-            int rc = seal_prepare(&ops[i], &pd[m], &aop[m]);
+            const struct zrec_session *ss = ops[i].sess;
+            int rc = ss && ss->aq_n ? -EBUSY : seal_prepare(&ops[i], &pd[m], &aop[m]);
             if (rc == 1) {
                 ctxs[m] = pd[m].ctx;
                 m++;
@@ -541,8 +546,9 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         d->seq++;
     }
     struct zrec_dir_state *prev = s->d13 ? s->d13->rx_prev : NULL;
-    if (prev && d == &s->rx) {
-        /* The peer now sends in the new epoch: the old key can go. */
+    if (prev && d == &s->rx && s->aq_n <= 1) {
+        /* The peer now sends in the new epoch: the old key can go (not
+         * while other asynchronous opens are in flight: theirs may be it). */
         zrec__dir_clear(s, prev);
         free(prev);
         s->d13->rx_prev = NULL;
@@ -667,7 +673,7 @@ unsigned zrec_open_burst(struct zrec_op *ops, unsigned n)
             m = 0;
             stamp = ++zrec__pass;
         }
-        int rc = open_prepare(&ops[i], &pd[m], &aop[m]);
+        int rc = s && s->aq_n ? -EBUSY : open_prepare(&ops[i], &pd[m], &aop[m]);
         if (rc == 1 && m == 0 && (i + 1 == n || (ops[i + 1].sess == s && !s->fmt->datagram))) {
             /* Alone in its pass (the last, or the next record is the same
              * TLS session's): straight to the provider's open. */
@@ -704,4 +710,228 @@ long zrec_record_length(const struct zrec_session *s, const uint8_t *buf, size_t
     if (info.length - info.header_len > s->fmt->max_ciphertext)
         return -EMSGSIZE;
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Asynchronous pipeline (zrec.h, zrec_async_*)
+ *
+ * An entry per record taken: its op, its place in its session's submission
+ * order, and the state between prepare and finish (as a burst's pend, but
+ * living until the provider hands the AEAD op back).  Records are prepared
+ * at submission (sequence numbers, headers, nonces, replay checks), and
+ * finished when released: in submission order per session, so that the
+ * engine's state moves exactly as a synchronous burst would have moved it.
+ * ---------------------------------------------------------------------- */
+
+struct zrec__aq_entry {
+    struct zrec_op *op;
+    struct zrec__aq_entry *next; /* the session's next, or the free list */
+    bool seal;
+    bool done;     /* the AEAD (or the whole op) is done */
+    bool finished; /* prepare did it all, or refused: status holds the result */
+    int status;
+    struct zrec_aead_op aop;
+    union {
+        struct seal_pend s;
+        struct open_pend o;
+    } pd;
+};
+
+struct zrec_async {
+    const struct zrec_aead_provider *p;
+    unsigned depth;
+    unsigned pending; /* taken, not yet handed back by zrec_async_poll */
+    struct zrec__aq_entry *free;
+    struct zrec_op **out; /* released, in order: a ring of depth */
+    unsigned out_head, out_n;
+    struct zrec__aq_entry *entries;
+};
+
+struct zrec_async *zrec_async_new(const struct zrec_aead_provider *p, unsigned depth)
+{
+    if (p == NULL || depth == 0 || depth > 65536) {
+        errno = EINVAL;
+        return NULL;
+    }
+    bool async = false;
+    for (int id = 0; id < ZREC_AEAD_COUNT && !async; id++)
+        async = p->supports((enum zrec_aead_id)id) &&
+                (zrec__aead_caps(p, (enum zrec_aead_id)id).flags & ZREC_AEAD_CAP_ASYNC) &&
+                p->submit && p->complete;
+    if (!async) {
+        errno = ENOTSUP;
+        return NULL;
+    }
+    struct zrec_async *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return NULL;
+    q->entries = aligned_alloc(64, ((sizeof *q->entries * depth) + 63) & ~(size_t)63);
+    q->out = calloc(depth, sizeof *q->out);
+    if (q->entries == NULL || q->out == NULL) {
+        free(q->entries);
+        free(q->out);
+        free(q);
+        errno = ENOMEM;
+        return NULL;
+    }
+    q->p = p;
+    q->depth = depth;
+    for (unsigned i = 0; i < depth; i++) {
+        q->entries[i].next = q->free;
+        q->free = &q->entries[i];
+    }
+    return q;
+}
+
+int zrec_async_free(struct zrec_async *q)
+{
+    if (q == NULL)
+        return 0;
+    if (q->pending)
+        return -EBUSY;
+    zrec__wipe(q->entries, sizeof *q->entries * q->depth); /* nonces, AADs */
+    free(q->entries);
+    free(q->out);
+    free(q);
+    return 0;
+}
+
+unsigned zrec_async_pending(const struct zrec_async *q)
+{
+    return q ? q->pending : 0;
+}
+
+static void aq_out(struct zrec_async *q, struct zrec_op *op)
+{
+    q->out[(q->out_head + q->out_n++) % q->depth] = op;
+}
+
+/* Finish and hand out the session's records that are done, from the
+ * oldest: one not yet done holds back those behind it. */
+static void aq_release(struct zrec_async *q, struct zrec_session *s)
+{
+    while (s->aq_head && s->aq_head->done) {
+        struct zrec__aq_entry *e = s->aq_head;
+        int rc = e->finished ? e->status
+                 : e->seal   ? seal_finish(&e->pd.s, &e->aop)
+                             : open_finish(&e->pd.o, e->aop.status);
+        e->op->status = (int16_t)rc;
+        s->aq_head = e->next;
+        if (s->aq_head == NULL)
+            s->aq_tail = NULL;
+        if (--s->aq_n == 0)
+            zrec__retired_free(s);
+        aq_out(q, e->op);
+        e->next = q->free;
+        q->free = e;
+    }
+}
+
+static unsigned aq_submit(struct zrec_async *q, struct zrec_op *ops, unsigned n, bool seal)
+{
+    unsigned taken = 0;
+    while (taken < n && q->free) {
+        struct zrec__aq_entry *batch[ZREC_AEAD_BURST_MAX];
+        struct zrec_aead_op *aops[ZREC_AEAD_BURST_MAX];
+        struct zrec_aead_ctx *ctxs[ZREC_AEAD_BURST_MAX];
+        unsigned k = 0, round = taken;
+        bool stop = false;
+        zrec__pass++;
+        while (taken < n && k < ZREC_AEAD_BURST_MAX && q->free) {
+            struct zrec_op *op = &ops[taken];
+            struct zrec_session *s = op->sess;
+            /* TLS: one record of a session in flight (zrec.h). */
+            if (!seal && s && !s->fmt->datagram && s->aq_n) {
+                stop = true;
+                break;
+            }
+            struct zrec__aq_entry *e = q->free;
+            q->free = e->next;
+            *e = (struct zrec__aq_entry){.op = op, .seal = seal};
+            taken++;
+            q->pending++;
+            int rc;
+            if (s == NULL || s->provider != q->p || s->cache)
+                rc = -EINVAL;
+            else
+                rc = seal ? seal_prepare(op, &e->pd.s, &e->aop) : open_prepare(op, &e->pd.o, &e->aop);
+            if (s == NULL) {
+                op->status = (int16_t)rc;
+                aq_out(q, op);
+                e->next = q->free;
+                q->free = e;
+                continue;
+            }
+            if (s->aq_tail)
+                s->aq_tail->next = e;
+            else
+                s->aq_head = e;
+            s->aq_tail = e;
+            s->aq_n++;
+            if (rc == 1) {
+                batch[k] = e;
+                aops[k] = &e->aop;
+                ctxs[k] = seal ? e->pd.s.ctx : e->pd.o.ctx;
+                k++;
+            } else {
+                e->done = e->finished = true;
+                e->status = rc;
+            }
+        }
+        unsigned acc = k ? q->p->submit(q->p, ctxs, aops, k, seal) : 0;
+        /* Prepared but not taken by the provider: their sequence numbers
+         * are spent, so they are done here and now, synchronously. */
+        for (unsigned j = acc; j < k; j++) {
+            struct zrec_aead_op *a = aops[j];
+            a->status = seal ? q->p->seal(ctxs[j], a->nonce, a->aad, a->aad_len, a->in, a->out,
+                                          a->len, a->tag)
+                             : q->p->open(ctxs[j], a->nonce, a->aad, a->aad_len, a->in, a->out,
+                                          a->len, a->tag);
+            batch[j]->done = true;
+        }
+        /* Records refused or done at once may head their session. */
+        for (unsigned i = round; i < taken; i++)
+            if (ops[i].sess)
+                aq_release(q, ops[i].sess);
+        if (stop)
+            break;
+    }
+    return taken;
+}
+
+unsigned zrec_async_seal(struct zrec_async *q, struct zrec_op *ops, unsigned n)
+{
+    return q && ops ? aq_submit(q, ops, n, true) : 0;
+}
+
+unsigned zrec_async_open(struct zrec_async *q, struct zrec_op *ops, unsigned n)
+{
+    return q && ops ? aq_submit(q, ops, n, false) : 0;
+}
+
+unsigned zrec_async_poll(struct zrec_async *q, struct zrec_op **done, unsigned max)
+{
+    if (q == NULL || done == NULL)
+        return 0;
+    /* What the provider finished, in whatever order: each releases what its
+     * session has ready. */
+    struct zrec_aead_op *c[ZREC_AEAD_BURST_MAX];
+    unsigned k;
+    do {
+        k = q->p->complete(q->p, c, ZREC_AEAD_BURST_MAX);
+        for (unsigned i = 0; i < k; i++) {
+            struct zrec__aq_entry *e =
+                (struct zrec__aq_entry *)((char *)c[i] - offsetof(struct zrec__aq_entry, aop));
+            e->done = true;
+            aq_release(q, e->op->sess);
+        }
+    } while (k == ZREC_AEAD_BURST_MAX);
+    unsigned got = 0;
+    while (got < max && q->out_n) {
+        done[got++] = q->out[q->out_head];
+        q->out_head = (q->out_head + 1) % q->depth;
+        q->out_n--;
+        q->pending--;
+    }
+    return got;
 }

@@ -40,7 +40,10 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
         return NULL;
     }
     struct zrec_aead_caps caps = zrec__aead_caps(p, prm->aead);
-    if (caps.flags & ZREC_AEAD_CAP_ASYNC) {
+    /* An asynchronous provider is taken for its synchronous slots too; its
+     * submit/complete pair (read only under the flag: an older provider's
+     * descriptor ends before them) serves zrec_async_*. */
+    if ((caps.flags & ZREC_AEAD_CAP_ASYNC) && (!p->submit || !p->complete)) {
         errno = ENOTSUP;
         return NULL;
     }
@@ -113,11 +116,35 @@ struct zrec_session *zrec_session_new(const struct zrec_session_params *prm)
     return s;
 }
 
+void zrec__retire(struct zrec_session *s, struct zrec_aead_ctx *aead, struct zrec_sn_cipher *sn)
+{
+    struct zrec__retired *r;
+    if (s->aq_n == 0 || (aead == NULL && sn == NULL) || (r = malloc(sizeof *r)) == NULL) {
+        /* Nothing in flight (or no memory to wait with: a device still
+         * using the context would be the caller's breach of zrec.h). */
+        zrec__aead_free(aead);
+        zrec__sn_free(sn);
+        return;
+    }
+    *r = (struct zrec__retired){aead, sn, s->aq_retired};
+    s->aq_retired = r;
+}
+
+void zrec__retired_free(struct zrec_session *s)
+{
+    while (s->aq_retired) {
+        struct zrec__retired *r = s->aq_retired;
+        s->aq_retired = r->next;
+        zrec__aead_free(r->aead);
+        zrec__sn_free(r->sn);
+        free(r);
+    }
+}
+
 void zrec__dir_clear(struct zrec_session *s, struct zrec_dir_state *d)
 {
-    zrec__aead_free(d->aead);
+    zrec__retire(s, d->aead, d->sn);
     zrec__kc_drop(s->cache, d);
-    zrec__sn_free(d->sn);
     d->aead = NULL;
     d->sn = NULL;
     zrec__wipe(d, sizeof *d);
@@ -127,6 +154,8 @@ void zrec_session_free(struct zrec_session *s)
 {
     if (s == NULL)
         return;
+    s->aq_n = 0; /* zrec.h: no asynchronous op may be in flight now */
+    zrec__retired_free(s);
     zrec__dir_clear(s, &s->tx);
     zrec__dir_clear(s, &s->rx);
     zrec__session_set_ticket_hook(s, NULL, NULL, NULL);
@@ -172,9 +201,8 @@ int zrec__install(struct zrec_session *s, struct zrec_dir_state *d, const uint8_
             return rc;
         }
     }
-    zrec__aead_free(d->aead);
+    zrec__retire(s, d->aead, d->sn);
     zrec__kc_drop(s->cache, d);
-    zrec__sn_free(d->sn);
     d->aead = ctx;
     d->sn = sn;
     d->key_id = zrec__next_key_id();

@@ -39,14 +39,26 @@
 #define BURST ZREC_AEAD_BURST_MAX
 #define AAD_SLOTS 64 /* AAD lengths 0..63: every TLS/DTLS format's */
 #define IV_OFFSET (sizeof(struct rte_crypto_op) + sizeof(struct rte_crypto_sym_op))
-#define PRIV_SIZE 32 /* IV (16), then the op's index and burst number */
+/* An op's private area: the IV, what the op is (struct op_tag), and two
+ * mbuf headers over the record's input and output, on a cache line of
+ * their own (struct rte_mbuf is cache-aligned). */
+#define TAG_OFFSET (IV_OFFSET + 16)
+#define MB_OFFSET RTE_ALIGN_CEIL(TAG_OFFSET + sizeof(struct op_tag), RTE_CACHE_LINE_SIZE)
+#define PRIV_SIZE (MB_OFFSET + 2 * sizeof(struct rte_mbuf) - IV_OFFSET)
+#define LOCAL_MAX 256 /* asynchronous ops done in software, per thread and device */
 #define REFUSED ((void *)1) /* the device refuses this AAD length */
 /* A device that keeps ops longer than this is given up on for the burst. */
 #define DEQUEUE_TIMEOUT_MS 1000
 
+/* Synchronous: the record's index in its burst and the burst's number
+ * (never 0).  Asynchronous: burst 0, and the engine's op with its context
+ * (for a software redo). */
 struct op_tag {
     uint32_t index;
     uint32_t burst;
+    struct zrec_aead_op *aop;
+    struct zrec_aead_ctx *ctx;
+    bool enc;
 };
 
 struct zrec_offload {
@@ -77,15 +89,22 @@ struct cd_ctx {
 static struct zrec_offload *_Atomic instances[MAX_DEVICES];
 
 /* Per thread: its queue pair on each device (0 not yet chosen, q + 1, or
- * -1 none left), mbuf headers for one burst, the burst counter.  One
+ * -1 none left), the burst counter, the asynchronous ops' state.  One
  * initial-exec TLS block, found once per burst (a shared library's default
  * TLS model costs a __tls_get_addr call per access). */
 struct thread_state {
     int qp[MAX_DEVICES];
     uint32_t burst;
-    struct rte_mbuf mb[2 * BURST];
+    unsigned inflight[MAX_DEVICES]; /* asynchronous ops on the device */
+    /* Asynchronous ops done in software (or met by a synchronous burst's
+     * dequeue), waiting for complete(). */
+    struct zrec_aead_op *local[MAX_DEVICES][LOCAL_MAX];
+    unsigned local_n[MAX_DEVICES];
 };
 static __thread struct thread_state tls_state __attribute__((tls_model("initial-exec")));
+
+static void count(atomic_uint_fast64_t *c, uint64_t n);
+static int sw_one(const struct cd_ctx *c, bool enc, struct zrec_aead_op *op);
 
 static enum rte_crypto_aead_algorithm algo_of(enum zrec_aead_id id)
 {
@@ -260,6 +279,60 @@ static void count(atomic_uint_fast64_t *c, uint64_t n)
         atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* One crypto op for the engine's op: session, data through the mbuf
+ * headers in the op's private area, digest, AAD, IV, tag. */
+static void fill_op(const struct zrec_offload *o, struct rte_crypto_op *x, void *sess,
+                    struct zrec_aead_op *op, struct op_tag tag)
+{
+    if (op->in != op->out && !o->oop) {
+        memmove(op->out, op->in, op->len);
+        op->in = op->out;
+    }
+    rte_crypto_op_attach_sym_session(x, sess);
+    struct rte_crypto_sym_op *s = x->sym;
+    struct rte_mbuf *mb = rte_crypto_op_ctod_offset(x, struct rte_mbuf *, MB_OFFSET);
+    s->m_src = ext(o, &mb[0], op->in, op->len);
+    s->m_dst = op->in == op->out ? NULL : ext(o, &mb[1], op->out, op->len);
+    s->aead.data.offset = 0;
+    s->aead.data.length = op->len;
+    s->aead.digest.data = op->tag;
+    s->aead.digest.phys_addr = iova_of(o, op->tag);
+    s->aead.aad.data = (uint8_t *)(uintptr_t)op->aad;
+    s->aead.aad.phys_addr = iova_of(o, op->aad);
+    memcpy(rte_crypto_op_ctod_offset(x, uint8_t *, IV_OFFSET), op->nonce, ZREC_NONCE_LEN);
+    *rte_crypto_op_ctod_offset(x, struct op_tag *, TAG_OFFSET) = tag;
+}
+
+static void local_push(struct zrec_offload *o, struct thread_state *ts, struct zrec_aead_op *aop)
+{
+    ts->local[o->slot][ts->local_n[o->slot]++] = aop;
+}
+
+/* An asynchronous op back from the device: its status (a device error is
+ * redone in software), kept for complete(); the crypto op is freed. */
+static void async_done(struct zrec_offload *o, struct thread_state *ts, struct rte_crypto_op *x)
+{
+    struct op_tag *t = rte_crypto_op_ctod_offset(x, struct op_tag *, TAG_OFFSET);
+    struct zrec_aead_op *aop = t->aop;
+    uint8_t st = x->status;
+    if (st == RTE_CRYPTO_OP_STATUS_SUCCESS) {
+        aop->status = 0;
+        count(&o->device_ops, 1);
+    } else if (st == RTE_CRYPTO_OP_STATUS_AUTH_FAILED && !t->enc) {
+        aop->status = -EBADMSG;
+        count(&o->device_ops, 1);
+        count(&o->auth_failures, 1);
+    } else {
+        aop->status = sw_one((const struct cd_ctx *)t->ctx, t->enc, aop);
+        count(&o->fallback_error, 1);
+    }
+    ts->inflight[o->slot]--;
+    /* Room is certain: an op in flight was counted against LOCAL_MAX when
+     * it was submitted (cd_submit). */
+    local_push(o, ts, aop);
+    rte_crypto_op_free(x);
+}
+
 /* n ops (n <= BURST) through the device, the rest in software. */
 static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, unsigned n,
                 bool enc)
@@ -279,7 +352,7 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
             soft[i] = true;
         count(&o->fallback_full, n);
     } else {
-        uint32_t burst = ++ts->burst;
+        uint32_t burst = ++ts->burst ? ts->burst : ++ts->burst; /* never 0: asynchronous */
         for (unsigned i = 0; i < n; i++) {
             struct zrec_aead_op *op = &ops[i];
             struct cd_ctx *c = (struct cd_ctx *)ctxs[i];
@@ -289,25 +362,7 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
                 count(&o->fallback_aad, 1);
                 continue;
             }
-            if (op->in != op->out && !o->oop) {
-                memmove(op->out, op->in, op->len);
-                op->in = op->out;
-            }
-            struct rte_crypto_op *x = cop[m];
-            rte_crypto_op_attach_sym_session(x, sess);
-            struct rte_crypto_sym_op *s = x->sym;
-            s->m_src = ext(o, &ts->mb[2 * m], op->in, op->len);
-            s->m_dst = op->in == op->out ? NULL : ext(o, &ts->mb[2 * m + 1], op->out, op->len);
-            s->aead.data.offset = 0;
-            s->aead.data.length = op->len;
-            s->aead.digest.data = op->tag;
-            s->aead.digest.phys_addr = iova_of(o, op->tag);
-            s->aead.aad.data = (uint8_t *)(uintptr_t)op->aad;
-            s->aead.aad.phys_addr = iova_of(o, op->aad);
-            uint8_t *iv = rte_crypto_op_ctod_offset(x, uint8_t *, IV_OFFSET);
-            memcpy(iv, op->nonce, ZREC_NONCE_LEN);
-            struct op_tag *tag = (struct op_tag *)(iv + 16);
-            *tag = (struct op_tag){i, burst};
+            fill_op(o, cop[m], sess, op, (struct op_tag){.index = i, .burst = burst});
             m++;
         }
         if (m < n)
@@ -342,10 +397,15 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
             if (k == 0 && rte_get_timer_cycles() > deadline)
                 break;
             for (uint16_t j = 0; j < k; j++) {
-                struct op_tag *t =
-                    rte_crypto_op_ctod_offset(done[j], struct op_tag *, IV_OFFSET + 16);
+                struct op_tag *t = rte_crypto_op_ctod_offset(done[j], struct op_tag *, TAG_OFFSET);
                 if (j + 1 < k)
                     rte_prefetch0(done[j + 1]);
+                if (t->burst == 0) {
+                    /* The thread's asynchronous op: kept for complete(). */
+                    async_done(o, ts, done[j]);
+                    done[j] = NULL;
+                    continue;
+                }
                 if (t->burst == burst) {
                     got++;
                     uint8_t st = done[j]->status;
@@ -362,15 +422,19 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
                     }
                 }
             }
-            if (k)
-                rte_mempool_put_bulk(o->op_pool, (void **)done, k);
+            unsigned nfree = 0;
+            for (uint16_t j = 0; j < k; j++)
+                if (done[j] != NULL)
+                    done[nfree++] = done[j];
+            if (nfree)
+                rte_mempool_put_bulk(o->op_pool, (void **)done, nfree);
         }
         count(&o->device_ops, on_device);
         count(&o->auth_failures, auth_failed);
         count(&o->fallback_error, errors);
         /* What the device did not take (stopped, or refusing): software. */
         for (unsigned j = enq; j < m; j++) {
-            struct op_tag *t = rte_crypto_op_ctod_offset(cop[j], struct op_tag *, IV_OFFSET + 16);
+            struct op_tag *t = rte_crypto_op_ctod_offset(cop[j], struct op_tag *, TAG_OFFSET);
             soft[t->index] = true;
         }
         count(&o->fallback_full, m - enq);
@@ -431,6 +495,120 @@ static int cd_open(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN
                               .len = (uint32_t)len};
     burst(&ctx, &op, 1, false);
     return op.status;
+}
+
+/* ---- asynchronous: submit now, complete later (zrec_async_*) ---------- */
+
+/* Enqueue x[0..n) (the ops[from..] they were made for); returns how many
+ * the device took.  A device that takes none with nothing in flight is
+ * refusing (stopped): those are done in software now. */
+static unsigned async_flush(struct zrec_offload *o, struct thread_state *ts, int qp,
+                            struct rte_crypto_op **x, unsigned n)
+{
+    if (n == 0)
+        return 0;
+    uint16_t e = rte_cryptodev_enqueue_burst(o->dev, (uint16_t)qp, x, (uint16_t)n);
+    ts->inflight[o->slot] += e;
+    if (e == 0 && ts->inflight[o->slot] == 0) {
+        for (unsigned j = 0; j < n; j++) {
+            struct op_tag *t = rte_crypto_op_ctod_offset(x[j], struct op_tag *, TAG_OFFSET);
+            t->aop->status = sw_one((const struct cd_ctx *)t->ctx, t->enc, t->aop);
+            local_push(o, ts, t->aop);
+        }
+        count(&o->fallback_full, n);
+        rte_mempool_put_bulk(o->op_pool, (void **)x, n);
+        return n;
+    }
+    for (unsigned j = e; j < n; j++)
+        rte_crypto_op_free(x[j]);
+    return e;
+}
+
+static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_ctx *const ctxs[],
+                          struct zrec_aead_op *const ops[], unsigned n, int enc)
+{
+    struct zrec_offload *o = (struct zrec_offload *)p;
+    struct thread_state *ts = &tls_state;
+    int qp = thread_qp(ts, o);
+    unsigned taken = 0;
+    while (taken < n) {
+        /* Every op taken has a place in the local ring when it is done. */
+        unsigned room = LOCAL_MAX - ts->inflight[o->slot] - ts->local_n[o->slot];
+        unsigned dev_room = o->depth - 1 > ts->inflight[o->slot]
+                                ? o->depth - 1 - ts->inflight[o->slot]
+                                : 0;
+        unsigned want = RTE_MIN(RTE_MIN(n - taken, room), (unsigned)BURST);
+        if (want == 0)
+            break;
+        struct zrec_aead_op *op = ops[taken];
+        struct cd_ctx *c = (struct cd_ctx *)ctxs[taken];
+        void *sess = qp < 0 ? NULL : session_for(c, enc, op->aad_len);
+        if (sess == NULL) {
+            /* Not on the device: done in software now. */
+            op->status = sw_one(c, enc, op);
+            local_push(o, ts, op);
+            count(qp < 0 ? &o->fallback_no_qp : &o->fallback_aad, 1);
+            taken++;
+            continue;
+        }
+        if (dev_room == 0)
+            break; /* back-pressure: the engine does the rest itself */
+        /* A run of ops the device can take, up to the first that it cannot. */
+        struct rte_crypto_op *x[BURST];
+        want = RTE_MIN(want, dev_room);
+        if (rte_crypto_op_bulk_alloc(o->op_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC, x, want) != want)
+            break;
+        unsigned m = 0;
+        for (; m < want; m++) {
+            struct cd_ctx *cm = (struct cd_ctx *)ctxs[taken + m];
+            void *sm = m == 0 ? sess : session_for(cm, enc, ops[taken + m]->aad_len);
+            if (sm == NULL)
+                break;
+            fill_op(o, x[m], sm, ops[taken + m],
+                    (struct op_tag){.aop = ops[taken + m], .ctx = &cm->super, .enc = enc});
+        }
+        for (unsigned j = m; j < want; j++) /* rare: one at a time */
+            rte_crypto_op_free(x[j]);
+        unsigned e = async_flush(o, ts, qp, x, m);
+        taken += e;
+        if (e < m)
+            break;
+    }
+    return taken;
+}
+
+static unsigned cd_complete(const struct zrec_aead_provider *p, struct zrec_aead_op *done[],
+                            unsigned max)
+{
+    struct zrec_offload *o = (struct zrec_offload *)p;
+    struct thread_state *ts = &tls_state;
+    int qp = thread_qp(ts, o);
+    if (qp >= 0 && ts->inflight[o->slot] > 0) {
+        struct rte_crypto_op *x[BURST];
+        uint16_t k = rte_cryptodev_dequeue_burst(o->dev, (uint16_t)qp, x, BURST);
+        for (uint16_t j = 0; j < k; j++) {
+            struct op_tag *t = rte_crypto_op_ctod_offset(x[j], struct op_tag *, TAG_OFFSET);
+            if (t->burst == 0)
+                async_done(o, ts, x[j]);
+            else
+                rte_crypto_op_free(x[j]); /* a synchronous burst's, given up on */
+        }
+    }
+    unsigned got = 0, n = ts->local_n[o->slot];
+    while (got < max && got < n) {
+        done[got] = ts->local[o->slot][got];
+        got++;
+    }
+    memmove(ts->local[o->slot], ts->local[o->slot] + got, (n - got) * sizeof(void *));
+    ts->local_n[o->slot] = n - got;
+    return got;
+}
+
+static void cd_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
+{
+    (void)id;
+    out->flags = ZREC_AEAD_CAP_ASYNC;
+    out->max_aad = 0;
 }
 
 static void fail(char *err, size_t errlen, const char *what, int rc)
@@ -555,7 +733,10 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
                                        .seal = cd_seal,
                                        .open = cd_open,
                                        .seal_burst = cd_seal_burst,
-                                       .open_burst = cd_open_burst};
+                                       .open_burst = cd_open_burst,
+                                       .caps = cd_caps,
+                                       .submit = cd_submit,
+                                       .complete = cd_complete};
     return o;
 out:
     zrec_offload_free(o);

@@ -96,8 +96,9 @@ struct zrec_aead_ctx {
 /** open_split works for this AEAD: a record opened into a caller's buffer
  *  that has room for its content but not for its inner type (TLS 1.3). */
 #define ZREC_AEAD_CAP_OPEN_SPLIT (1u << 4)
-/** Completes ops later (an offload device).  Reserved for the offload
- *  pipeline; the synchronous engine refuses such a provider (ENOTSUP). */
+/** Completes ops later too (an offload device): submit/complete work, for
+ *  zrec_async_* (zrec.h).  Its synchronous slots serve zrec_seal_burst() and
+ *  zrec_open_burst() as any provider's. */
 #define ZREC_AEAD_CAP_ASYNC (1u << 3)
 
 /** Optional capabilities of a provider for one AEAD. */
@@ -189,6 +190,18 @@ struct zrec_aead_provider {
     int (*open_split)(struct zrec_aead_ctx *ctx, const uint8_t nonce[ZREC_NONCE_LEN],
                       const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
                       size_t len, uint8_t *spill, size_t spill_len, const uint8_t *tag);
+    /** ZREC_AEAD_CAP_ASYNC (read only under the flag): take ops[0..n), each
+     *  under ctxs[i], to seal (enc) or open; they stay valid, untouched by
+     *  the engine, until complete() hands them back.  Returns how many were
+     *  taken: a prefix.  `p` is the provider itself (one implementation may
+     *  serve several devices).  Ops of one calling thread only. */
+    unsigned (*submit)(const struct zrec_aead_provider *p, struct zrec_aead_ctx *const ctxs[],
+                       struct zrec_aead_op *const ops[], unsigned n, int enc);
+    /** ZREC_AEAD_CAP_ASYNC: ops the calling thread submitted that are done,
+     *  each with its status (as seal/open set it), at most max, in any
+     *  order. */
+    unsigned (*complete)(const struct zrec_aead_provider *p, struct zrec_aead_op *done[],
+                         unsigned max);
 };
 
 /** The most ops the engine passes to one seal_burst / open_burst call. */

@@ -303,6 +303,44 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n);
  *  @return the number of ops with status 0. */
 unsigned zrec_open_burst(struct zrec_op *ops, unsigned n);
 
+/* ---- Asynchronous seal and open (a crypto device: zrec/offload.h) -------
+ *
+ * With a provider that completes ops later (ZREC_AEAD_CAP_ASYNC), a thread
+ * submits records and collects them later, the device working meanwhile:
+ *
+ *     q = zrec_async_new(provider, 256);
+ *     taken = zrec_async_seal(q, ops, n);     (or zrec_async_open)
+ *     ... other work ...
+ *     k = zrec_async_poll(q, done, 64);       (done[i]: ops, status set)
+ *
+ * Each op taken comes back from zrec_async_poll() exactly once, with the
+ * status zrec_seal_burst() / zrec_open_burst() would have given it, and
+ * the records of one session in the order they were submitted (the device
+ * may finish them in any order).  An op and its buffers belong to the
+ * pipeline until then.  A session with ops in flight is refused by the
+ * synchronous calls (-EBUSY), KeyUpdate included; a key that changes while
+ * ops are in flight (a DTLS 1.3 KeyUpdate's ACK) is kept until they are
+ * done.  Sessions need the pipeline's provider and no key cache (-EINVAL);
+ * freeing a session or the pipeline with ops in flight is the caller's
+ * error (zrec_async_free says -EBUSY).  One pipeline per thread. */
+struct zrec_async;
+/** A pipeline of at most `depth` records in flight on provider p; NULL and
+ *  errno: ENOTSUP (p does not complete ops later), EINVAL, ENOMEM. */
+struct zrec_async *zrec_async_new(const struct zrec_aead_provider *p, unsigned depth);
+/** 0, or -EBUSY (nothing freed) while records are in flight. */
+int zrec_async_free(struct zrec_async *q);
+/** Records submitted and not yet handed back by zrec_async_poll(). */
+unsigned zrec_async_pending(const struct zrec_async *q);
+/** Submit ops to seal: returns how many were taken, a prefix (the rest:
+ *  the pipeline is full; poll, then submit them again). */
+unsigned zrec_async_seal(struct zrec_async *q, struct zrec_op *ops, unsigned n);
+/** Submit ops to open, likewise.  A TLS record is taken only when no record
+ *  of its session is in flight: its key depends on what the one before it
+ *  was (a KeyUpdate, RFC 8446 §5.2); DTLS records go in flight together. */
+unsigned zrec_async_open(struct zrec_async *q, struct zrec_op *ops, unsigned n);
+/** Up to max finished ops into done[]; 0 when none is ready yet. */
+unsigned zrec_async_poll(struct zrec_async *q, struct zrec_op **done, unsigned max);
+
 /** Seal one contiguous record: a convenience over zrec_seal_burst().
  *  `buf` holds the payload at `buf + headroom`; the record starts at
  *  `*rec_out`.  Returns the record length or a negative errno. */

@@ -31,8 +31,14 @@
  * buffer works; a device that needs physical addresses can only reach
  * DPDK memory (rte_malloc, mbufs).
  *
- * Experimental API: the asynchronous pipeline (records released later, in
- * order) is to come on this interface.
+ * Asynchronous use: the provider also completes ops later
+ * (ZREC_AEAD_CAP_ASYNC), for zrec_async_* (zrec.h): records submitted, the
+ * device working while the caller does something else, collected later in
+ * order per session.  The same per-record fallback applies.  A device must
+ * not be stopped for good with ops in flight: they come back only once it
+ * is started again.
+ *
+ * Experimental API.
  */
 #ifndef ZREC_OFFLOAD_H
 #define ZREC_OFFLOAD_H

@@ -764,8 +764,11 @@ std::string offload_table()
     for (const std::string sz : {"64", "1400", "16384"}) {
         const Result *tool = find("dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:" + sz);
         const std::string cd = "cryptodev:aesni_gcm:tls13:aes128gcm:";
+        const std::string cq = "cryptodev-queue:aesni_gcm:tls13:aes128gcm:";
         const Result *seal = find(cd + "seal:" + sz + ":burst32");
         const Result *open = find(cd + "open:" + sz + ":burst32");
+        const Result *qseal = find(cq + "seal:" + sz + ":burst32");
+        const Result *qopen = find(cq + "open:" + sz + ":burst32");
         const Result *z = find("zrec:tls13:aes128gcm:seal:" + sz + ":burst32");
         if (tool == nullptr && seal == nullptr && open == nullptr)
             continue;
@@ -780,11 +783,13 @@ std::string offload_table()
             {"dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:" + sz, tool},
             {cd + "seal:" + sz + ":burst32", seal},
             {cd + "open:" + sz + ":burst32", open},
+            {cq + "seal:" + sz + ":burst32", qseal},
+            {cq + "open:" + sz + ":burst32", qopen},
             {"zrec:tls13:aes128gcm:seal:" + sz + ":burst32 (ipsec-mb)", z}};
         for (const auto &row : rows) {
             const Result *r = row.second;
             bool vs = r && tool && r != tool;
-            double fl = r == seal ? offload_floor(sz) : 0;
+            double fl = r == seal || r == qseal ? offload_floor(sz) : 0;
             t << pad(row.first, w0, false) << pad(rate(r, 1e6, "%.3f"), 8)
               << pad(rate(r, 0, "%.1f"), 9) << pad(vs ? fmt("%.2f", r->ips / tool->ips) : "-", 7)
               << pad(fl > 0 ? fmt("%.2f", fl) : "-", 7) << "\n";
@@ -794,7 +799,8 @@ std::string offload_table()
     if (any)
         t << "  tool = DPDK's own throughput test of the device (AES-128-GCM encrypt, AAD 5 as in a "
              "TLS 1.3 record,\n  burst 32, one worker lcore on the bench's CPU); cryptodev = zrec "
-             "TLS 1.3 records through libzrec-offload\n  on the same device; floor = tool / (tool + "
+             "TLS 1.3 records through libzrec-offload\n  on the same device (its synchronous CPU "
+             "path; cryptodev-queue: its queue pair, one op per record);\n  floor = tool / (tool + "
              "zrec's record layer), the record layer being zrec seal - raw seal\n  (ipsec-mb): "
              "framing the tool does not do, the most any provider over this device can reach.\n";
     return t.str();
@@ -1007,8 +1013,11 @@ std::string build_table(const Env &env, bool quick)
     for (const std::string sz : {"64", "1400", "16384"}) {
         const Result *tool = r("dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:" + sz);
         const Result *cd = r("cryptodev:aesni_gcm:tls13:aes128gcm:seal:" + sz + ":burst32");
+        const Result *cq = r("cryptodev-queue:aesni_gcm:tls13:aes128gcm:seal:" + sz + ":burst32");
         targets.push_back({"cryptodev seal " + sz + " B vs dpdk-test-crypto-perf",
                            tool && cd ? cd->ips / tool->ips : 0, 0.90, offload_floor(sz)});
+        targets.push_back({"cryptodev-queue seal " + sz + " B vs the tool",
+                           tool && cq ? cq->ips / tool->ips : 0, 0.90, offload_floor(sz)});
     }
     for (const std::string b : {"burst1", "burst32"}) {
         targets.push_back({"16384 B seal+open " + b + " vs OpenSSL writeread", vs_ossl(16384, b),

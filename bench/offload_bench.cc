@@ -3,8 +3,11 @@
 //
 //   cryptodev:aesni_gcm:tls13:aes128gcm:{seal,open}:<size>:burst32
 //       zrec's TLS 1.3 records (burst 32) through libzrec-offload on a
-//       crypto_aesni_gcm device: the engine's record layer + the provider's
-//       enqueue/dequeue of one op per record.
+//       crypto_aesni_gcm device, by its synchronous CPU path (the provider's
+//       default where the device has one);
+//   cryptodev-queue:aesni_gcm:...
+//       the same through its queue pair: one op per record, enqueued and
+//       dequeued (what a hardware device takes).
 //   dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:<size>
 //       DPDK's own throughput test of the same device, same AEAD, the same
 //       AAD length as a TLS 1.3 record (5 bytes), burst 32, one worker
@@ -47,11 +50,11 @@ int pinned_cpu()
     return 0;
 }
 
-const struct zrec_aead_provider *aesni_gcm(std::string *why)
+// EAL, once for every cryptodev point.
+bool eal_up(std::string *why)
 {
-    static bool tried = false;
+    static bool tried = false, ok = false;
     static std::string failed;
-    static struct zrec_offload *o = nullptr;
     if (!tried) {
         tried = true;
         std::string lcore = std::to_string(pinned_cpu());
@@ -63,21 +66,46 @@ const struct zrec_aead_provider *aesni_gcm(std::string *why)
         for (const char *a : args)
             argv.push_back(const_cast<char *>(a));
         argv.push_back(nullptr);
-        if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+        ok = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) >= 0;
+        if (!ok)
             failed = std::string("rte_eal_init: ") + rte_strerror(rte_errno);
-        } else {
-            char err[256];
-            struct zrec_offload_params prm {};
-            prm.queue_pairs = 1;
-            o = zrec_offload_cryptodev_new((std::string(kDevice) + "0").c_str(), &prm, err,
-                                           sizeof err);
-            if (o == nullptr)
-                failed = std::string("cryptodev ") + kDevice + "0: " + err;
-        }
     }
-    if (o == nullptr)
+    if (!ok)
         *why = failed;
-    return o ? zrec_offload_provider(o) : nullptr;
+    return ok;
+}
+
+// crypto_aesni_gcm<index> as a provider; `queue`: synchronous bursts through
+// its queue pair even though it has the CPU path.
+const struct zrec_aead_provider *device(int index, bool queue, std::string *why)
+{
+    static struct zrec_offload *made[2];
+    static std::string failed[2];
+    if (made[index] == nullptr && failed[index].empty()) {
+        if (!eal_up(why))
+            return nullptr;
+        char err[256];
+        struct zrec_offload_params prm {};
+        prm.queue_pairs = 1;
+        prm.no_cpu_crypto = queue;
+        std::string name = std::string(kDevice) + std::to_string(index);
+        made[index] = zrec_offload_cryptodev_new(name.c_str(), &prm, err, sizeof err);
+        if (made[index] == nullptr)
+            failed[index] = "cryptodev " + name + ": " + err;
+    }
+    if (made[index] == nullptr)
+        *why = failed[index];
+    return made[index] ? zrec_offload_provider(made[index]) : nullptr;
+}
+
+const struct zrec_aead_provider *aesni_gcm(std::string *why)
+{
+    return device(0, false, why);
+}
+
+const struct zrec_aead_provider *aesni_gcm_queue(std::string *why)
+{
+    return device(1, true, why);
 }
 
 // dpdk-test-crypto-perf's MOps for one buffer size, or a reason.
@@ -150,6 +178,7 @@ void register_offload(const Plan &plan)
 {
     (void)plan;
     register_provider_points("cryptodev:aesni_gcm", aesni_gcm);
+    register_provider_points("cryptodev-queue:aesni_gcm", aesni_gcm_queue);
     for (size_t size : {64, 1400, 16384}) {
         std::string name = "dpdk-test-crypto-perf:aesni_gcm:aes128gcm:encrypt:" +
                            std::to_string(size);

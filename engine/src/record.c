@@ -127,7 +127,9 @@ struct seal_pend {
  * nonce, the sequence number.  A scattered record is sealed here whole (its
  * iovecs live on this frame); a contiguous one is left in *aop for the
  * burst's AEAD pass: returns 1 then, 0 when the op is done, or an errno. */
-static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_aead_op *aop)
+static inline __attribute__((always_inline)) int seal_prepare(struct zrec_op *op,
+                                                             struct seal_pend *pd,
+                                                             struct zrec_aead_op *aop)
 {
     struct zrec_session *s = op->sess;
     /* The header goes before data (or seg[0].base): a buffer is needed even
@@ -219,7 +221,8 @@ static int seal_prepare(struct zrec_op *op, struct seal_pend *pd, struct zrec_ae
 }
 
 /* After the AEAD: the DTLS 1.3 record number mask over the ciphertext. */
-static int seal_finish(const struct seal_pend *pd, const struct zrec_aead_op *aop)
+static inline __attribute__((always_inline)) int seal_finish(const struct seal_pend *pd,
+                                                            const struct zrec_aead_op *aop)
 {
     struct zrec_session *s = pd->op->sess;
     if (aop->status != 0)

@@ -70,6 +70,9 @@ struct zrec_offload {
     uint16_t nb_qp;
     bool started_here, created_vdev, oop;
     bool iova_va; /* IOVA as VA: an address is its own IOVA */
+    bool cpu_crypto; /* synchronous ops through the CPU path, not the queue */
+    bool cpu_aead[ZREC_AEAD_COUNT]; /* ...for this AEAD (probed: a device may
+                                       advertise the path and refuse an AEAD) */
     uint32_t depth; /* descriptors per queue pair */
     bool aead[ZREC_AEAD_COUNT];
     struct rte_mempool *op_pool, *sess_pool;
@@ -100,6 +103,7 @@ struct thread_state {
      * dequeue), waiting for complete(). */
     struct zrec_aead_op *local[MAX_DEVICES][LOCAL_MAX];
     unsigned local_n[MAX_DEVICES];
+    struct rte_mbuf mb[2 * BURST]; /* a synchronous burst's mbuf headers */
 };
 static __thread struct thread_state tls_state __attribute__((tls_model("initial-exec")));
 
@@ -282,7 +286,7 @@ static void count(atomic_uint_fast64_t *c, uint64_t n)
 /* One crypto op for the engine's op: session, data through the mbuf
  * headers in the op's private area, digest, AAD, IV, tag. */
 static void fill_op(const struct zrec_offload *o, struct rte_crypto_op *x, void *sess,
-                    struct zrec_aead_op *op, struct op_tag tag)
+                    struct zrec_aead_op *op, struct op_tag tag, struct rte_mbuf *mb)
 {
     if (op->in != op->out && !o->oop) {
         memmove(op->out, op->in, op->len);
@@ -290,7 +294,6 @@ static void fill_op(const struct zrec_offload *o, struct rte_crypto_op *x, void 
     }
     rte_crypto_op_attach_sym_session(x, sess);
     struct rte_crypto_sym_op *s = x->sym;
-    struct rte_mbuf *mb = rte_crypto_op_ctod_offset(x, struct rte_mbuf *, MB_OFFSET);
     s->m_src = ext(o, &mb[0], op->in, op->len);
     s->m_dst = op->in == op->out ? NULL : ext(o, &mb[1], op->out, op->len);
     s->aead.data.offset = 0;
@@ -333,11 +336,83 @@ static void async_done(struct zrec_offload *o, struct thread_state *ts, struct r
     rte_crypto_op_free(x);
 }
 
+/* The device's synchronous CPU path (rte_cryptodev_sym_cpu_crypto_process,
+ * RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO): no queue, no op, no mbuf — the records'
+ * own buffers, one call per run of ops under one device session.  For
+ * software devices (crypto_aesni_gcm, crypto_aesni_mb) it is the same work
+ * without the queue's. */
+static void cpu_run(struct zrec_offload *o, struct zrec_aead_ctx *const ctxs[],
+                    struct zrec_aead_op *ops, unsigned n, bool enc)
+{
+    uint64_t on_device = 0, auth_failed = 0, soft = 0, aad = 0;
+    for (unsigned i = 0; i < n;) {
+        struct cd_ctx *c = (struct cd_ctx *)ctxs[i];
+        void *sess = session_for(c, enc, ops[i].aad_len);
+        if (sess == NULL) {
+            ops[i].status = sw_one(c, enc, &ops[i]);
+            aad++;
+            i++;
+            continue;
+        }
+        unsigned j = i + 1;
+        while (j < n && ctxs[j] == ctxs[i] && ops[j].aad_len == ops[i].aad_len)
+            j++;
+        unsigned k = j - i;
+        struct rte_crypto_vec vec[BURST];
+        struct rte_crypto_sgl sgl[BURST];
+        struct rte_crypto_va_iova_ptr iv[BURST], dig[BURST], ad[BURST];
+        int32_t st[BURST];
+        for (unsigned m = 0; m < k; m++) {
+            struct zrec_aead_op *op = &ops[i + m];
+            if (op->in != op->out) { /* the CPU path works in place */
+                memmove(op->out, op->in, op->len);
+                op->in = op->out;
+            }
+            vec[m] = (struct rte_crypto_vec){.base = op->out, .iova = iova_of(o, op->out),
+                                             .len = op->len, .tot_len = op->len};
+            sgl[m] = (struct rte_crypto_sgl){.vec = &vec[m], .num = 1};
+            iv[m] = (struct rte_crypto_va_iova_ptr){(void *)(uintptr_t)op->nonce,
+                                                    iova_of(o, op->nonce)};
+            dig[m] = (struct rte_crypto_va_iova_ptr){op->tag, iova_of(o, op->tag)};
+            ad[m] = (struct rte_crypto_va_iova_ptr){(void *)(uintptr_t)op->aad,
+                                                    iova_of(o, op->aad)};
+            st[m] = 0;
+        }
+        struct rte_crypto_sym_vec sv = {.num = k, .src_sgl = sgl, .iv = iv, .digest = dig,
+                                        .aad = ad, .status = st};
+        union rte_crypto_sym_ofs ofs = {.raw = 0};
+        rte_cryptodev_sym_cpu_crypto_process(o->dev, sess, ofs, &sv);
+        for (unsigned m = 0; m < k; m++) {
+            struct zrec_aead_op *op = &ops[i + m];
+            if (st[m] == 0) {
+                op->status = 0;
+                on_device++;
+            } else if (!enc && (st[m] == EBADMSG || st[m] == -EBADMSG)) {
+                op->status = -EBADMSG;
+                on_device++;
+                auth_failed++;
+            } else {
+                op->status = sw_one(c, enc, op);
+                soft++;
+            }
+        }
+        i = j;
+    }
+    count(&o->device_ops, on_device);
+    count(&o->auth_failures, auth_failed);
+    count(&o->fallback_error, soft);
+    count(&o->fallback_aad, aad);
+}
+
 /* n ops (n <= BURST) through the device, the rest in software. */
 static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, unsigned n,
                 bool enc)
 {
     struct zrec_offload *o = owner(ctxs[0]);
+    if (o->cpu_crypto && o->cpu_aead[ctxs[0]->alg->id]) {
+        cpu_run(o, ctxs, ops, n, enc);
+        return;
+    }
     struct thread_state *ts = &tls_state;
     bool soft[BURST] = {false};
     int qp = thread_qp(ts, o);
@@ -362,7 +437,11 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
                 count(&o->fallback_aad, 1);
                 continue;
             }
-            fill_op(o, cop[m], sess, op, (struct op_tag){.index = i, .burst = burst});
+            /* The thread's mbuf headers: a synchronous burst is over
+             * before the next (the op's own, in the async path, cost a
+             * fifth of a 64-byte record in cache misses). */
+            fill_op(o, cop[m], sess, op, (struct op_tag){.index = i, .burst = burst},
+                    &ts->mb[2 * m]);
             m++;
         }
         if (m < n)
@@ -565,7 +644,8 @@ static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_c
             if (sm == NULL)
                 break;
             fill_op(o, x[m], sm, ops[taken + m],
-                    (struct op_tag){.aop = ops[taken + m], .ctx = &cm->super, .enc = enc});
+                    (struct op_tag){.aop = ops[taken + m], .ctx = &cm->super, .enc = enc},
+                    rte_crypto_op_ctod_offset(x[m], struct rte_mbuf *, MB_OFFSET));
         }
         for (unsigned j = m; j < want; j++) /* rare: one at a time */
             rte_crypto_op_free(x[j]);
@@ -609,6 +689,36 @@ static void cd_caps(enum zrec_aead_id id, struct zrec_aead_caps *out)
     (void)id;
     out->flags = ZREC_AEAD_CAP_ASYNC;
     out->max_aad = 0;
+}
+
+/* Does the CPU path take this AEAD?  One 16-byte record through it with a
+ * throwaway key: crypto_chacha20_poly1305 advertises the path and answers
+ * EOPNOTSUPP for its own algorithm. */
+static bool cpu_probe(struct zrec_offload *o, enum zrec_aead_id id)
+{
+    const struct zrec_aead_alg *alg = zrec_aead_describe(id);
+    uint8_t key[32] = {1}, nonce[16] = {2}, aad[13] = {3}, data[16] = {4}, tag[16];
+    struct rte_crypto_sym_xform x = {
+        .type = RTE_CRYPTO_SYM_XFORM_AEAD,
+        .aead = {.op = RTE_CRYPTO_AEAD_OP_ENCRYPT, .algo = algo_of(id),
+                 .key = {.data = key, .length = alg->key_len},
+                 .iv = {.offset = IV_OFFSET, .length = ZREC_NONCE_LEN},
+                 .digest_length = alg->tag_len, .aad_length = sizeof aad}};
+    void *sess = rte_cryptodev_sym_session_create(o->dev, &x, o->sess_pool);
+    if (sess == NULL)
+        return false;
+    struct rte_crypto_vec vec = {.base = data, .iova = iova_of(o, data), .len = sizeof data,
+                                 .tot_len = sizeof data};
+    struct rte_crypto_sgl sgl = {.vec = &vec, .num = 1};
+    struct rte_crypto_va_iova_ptr iv = {nonce, iova_of(o, nonce)}, dig = {tag, iova_of(o, tag)},
+                                  ad = {aad, iova_of(o, aad)};
+    int32_t st = -1;
+    struct rte_crypto_sym_vec sv = {.num = 1, .src_sgl = &sgl, .iv = &iv, .digest = &dig,
+                                    .aad = &ad, .status = &st};
+    union rte_crypto_sym_ofs ofs = {.raw = 0};
+    uint32_t done = rte_cryptodev_sym_cpu_crypto_process(o->dev, sess, ofs, &sv);
+    rte_cryptodev_sym_session_free(o->dev, sess);
+    return done == 1 && st == 0;
 }
 
 static void fail(char *err, size_t errlen, const char *what, int rc)
@@ -662,6 +772,11 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
     struct rte_cryptodev_info info;
     rte_cryptodev_info_get(o->dev, &info);
     o->oop = info.feature_flags & RTE_CRYPTODEV_FF_OOP_LB_IN_LB_OUT;
+    /* ZREC_OFFLOAD_QUEUE=1: the queue even where the CPU path exists (to
+     * measure and test the queue on these devices). */
+    o->cpu_crypto = (info.feature_flags & RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO) &&
+                    !(prm.no_cpu_crypto || (getenv("ZREC_OFFLOAD_QUEUE") &&
+                                            strcmp(getenv("ZREC_OFFLOAD_QUEUE"), "1") == 0));
     o->nb_qp = prm.queue_pairs ? prm.queue_pairs
                                : (uint16_t)RTE_MIN(info.max_nb_queue_pairs, (unsigned)8);
     if (o->nb_qp > info.max_nb_queue_pairs) {
@@ -724,6 +839,9 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
                                      cap, alg->key_len, alg->tag_len, 13, ZREC_NONCE_LEN) == 0;
     }
     o->sw = zrec_provider_default();
+    if (o->cpu_crypto)
+        for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+            o->cpu_aead[ids[i]] = o->aead[ids[i]] && cpu_probe(o, ids[i]);
     o->p = (struct zrec_aead_provider){.name = o->pname,
                                        .abi = ZREC_PROVIDER_ABI,
                                        .supports = supports_fn[o->slot],
@@ -758,6 +876,11 @@ const char *zrec_offload_driver(const struct zrec_offload *o)
 int zrec_offload_supports(const struct zrec_offload *o, enum zrec_aead_id id)
 {
     return (unsigned)id < ZREC_AEAD_COUNT && o->aead[id];
+}
+
+int zrec_offload_cpu_path(const struct zrec_offload *o, enum zrec_aead_id id)
+{
+    return o->cpu_crypto && (unsigned)id < ZREC_AEAD_COUNT && o->cpu_aead[id];
 }
 
 void zrec_offload_stats_get(const struct zrec_offload *o, struct zrec_offload_stats *out)

@@ -192,9 +192,10 @@ static void differential(struct zrec_offload *o)
                   "%s %s: %lu device ops, %lu in software, %lu auth failures", drv,
                   zrec_proto_name(protos[p]), (unsigned long)(s1.device_ops - s0.device_ops),
                   (unsigned long)fb, (unsigned long)(s1.auth_failures - s0.auth_failures));
-            printf("%s: %s %s: %lu records on the device, identical to ipsec-mb's\n", drv,
+            printf("%s: %s %s: %lu records on the device (%s), identical to ipsec-mb's\n", drv,
                    zrec_proto_name(protos[p]), zrec_aead_name(aeads[a]),
-                   (unsigned long)(s1.device_ops - s0.device_ops));
+                   (unsigned long)(s1.device_ops - s0.device_ops),
+                   zrec_offload_cpu_path(o, aeads[a]) ? "its CPU path" : "its queue pair");
         }
     }
     CHECK(offered > 0, "%s offers none of zrec's AEADs", drv);
@@ -479,14 +480,24 @@ int main(int argc, char **argv)
     differential(o);
     wolfssl_device(o);
     async_pipeline(o, (uint8_t)rte_cryptodev_get_dev_id(name));
-    stopped(o, (uint8_t)rte_cryptodev_get_dev_id(name));
+    /* The same through the queue pair where the device has a CPU path too
+     * (then the default for synchronous bursts); the device stopped under
+     * it; the queue's back-pressure; queue pairs per thread. */
+    snprintf(name, sizeof name, "%s3", drv);
+    struct zrec_offload_params queue = {.no_cpu_crypto = true};
+    struct zrec_offload *oq = zrec_offload_cryptodev_new(name, &queue, err, sizeof err);
+    CHECK(oq != NULL, "%s: %s", name, err);
+    printf("%s: synchronous bursts through the queue pair:\n", drv);
+    differential(oq);
+    stopped(oq, (uint8_t)rte_cryptodev_get_dev_id(name));
     snprintf(name, sizeof name, "%s1", drv);
-    struct zrec_offload_params small = {.queue_pairs = 1, .queue_depth = 4};
+    struct zrec_offload_params small = {.queue_pairs = 1, .queue_depth = 4,
+                                        .no_cpu_crypto = true};
     struct zrec_offload *q = zrec_offload_cryptodev_new(name, &small, err, sizeof err);
     CHECK(q != NULL, "%s: %s", name, err);
     queue_full(q);
     snprintf(name, sizeof name, "%s2", drv);
-    struct zrec_offload_params two = {.queue_pairs = 2};
+    struct zrec_offload_params two = {.queue_pairs = 2, .no_cpu_crypto = true};
     struct zrec_offload *t2 = zrec_offload_cryptodev_new(name, &two, err, sizeof err);
     CHECK(t2 != NULL, "%s: %s", name, err);
     threads(t2);
@@ -494,6 +505,7 @@ int main(int argc, char **argv)
      * queue rings, and a device made after it would take its id and clash. */
     zrec_offload_free(t2);
     zrec_offload_free(q);
+    zrec_offload_free(oq);
     zrec_offload_free(o);
     free(B);
     char rundir[PATH_MAX];

@@ -8,10 +8,13 @@
  * their records' AEAD runs on the device, the rest of the record layer in
  * the engine as always.
  *
- * What it does with a burst: one rte_crypto_op per record, pointing into the
- * record's buffer (in place; out of place where the device can), enqueued
- * on the calling thread's queue pair in one burst and dequeued back; the
- * device may complete them in any order, each record gets its own status.
+ * What it does with a burst: where the device has a synchronous CPU path
+ * (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO: crypto_aesni_gcm, crypto_aesni_mb), one
+ * call per run of records of one key, in the records' own buffers; else
+ * one rte_crypto_op per record, pointing into the record's buffer (in
+ * place; out of place where the device can), enqueued on the calling
+ * thread's queue pair in one burst and dequeued back; the device may
+ * complete them in any order, each record gets its own status.
  * Capabilities are queried, never assumed: an AEAD the device lacks (or an
  * AAD length it refuses) is not offered (zrec_session_new: ENOTSUP) or,
  * for one AAD length only, done in software.
@@ -43,6 +46,7 @@
 #ifndef ZREC_OFFLOAD_H
 #define ZREC_OFFLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +66,10 @@ struct zrec_offload_params {
     uint32_t queue_depth;
     /** Crypto ops in flight at once across all queue pairs.  0: 4096. */
     uint32_t ops;
+    /** Synchronous bursts through the queue pair even where the device has
+     *  the CPU path (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO), which is otherwise
+     *  used for them (ZREC_OFFLOAD_QUEUE=1 does the same). */
+    bool no_cpu_crypto;
 };
 
 /** A cryptodev by name ("crypto_aesni_gcm0", a PCI device's name, ...) as
@@ -82,6 +90,9 @@ const char *zrec_offload_driver(const struct zrec_offload *o);
 
 /** Non-zero if the device does this AEAD (any AAD length). */
 int zrec_offload_supports(const struct zrec_offload *o, enum zrec_aead_id id);
+/** Non-zero if synchronous bursts of this AEAD take the device's CPU path
+ *  (else its queue pairs). */
+int zrec_offload_cpu_path(const struct zrec_offload *o, enum zrec_aead_id id);
 
 struct zrec_offload_stats {
     uint64_t device_ops;       /**< records the device sealed or opened */

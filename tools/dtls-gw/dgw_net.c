@@ -1,0 +1,188 @@
+/*
+ * Ethernet / ARP / IPv4 / UDP for the DTLS data plane: what the kernel would
+ * do for a host with one address, and no more (no fragments, no options
+ * beyond skipping them, no ICMP).  Every field read is checked against the
+ * frame's length first: the frames come from the network.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dgw.h"
+
+void dgw_neigh_learn(struct dgw_net *n, uint32_t ip, const struct rte_ether_addr *mac)
+{
+    if (ip == 0 || rte_is_zero_ether_addr(mac) || !rte_is_unicast_ether_addr(mac))
+        return;
+    for (unsigned i = 0; i < n->nneigh; i++)
+        if (n->neigh[i].ip == ip) {
+            rte_ether_addr_copy(mac, &n->neigh[i].mac);
+            return;
+        }
+    unsigned slot = n->nneigh < RTE_DIM(n->neigh) ? n->nneigh++ : n->next_slot++ % RTE_DIM(n->neigh);
+    n->neigh[slot].ip = ip;
+    rte_ether_addr_copy(mac, &n->neigh[slot].mac);
+}
+
+const struct rte_ether_addr *dgw_neigh_find(const struct dgw_net *n, uint32_t ip)
+{
+    for (unsigned i = 0; i < n->nneigh; i++)
+        if (n->neigh[i].ip == ip)
+            return &n->neigh[i].mac;
+    return NULL;
+}
+
+static enum dgw_kind arp(struct dgw_net *n, struct rte_mbuf *m, struct rte_ether_hdr *eth,
+                         bool *reply)
+{
+    if (rte_pktmbuf_data_len(m) < sizeof *eth + sizeof(struct rte_arp_hdr)) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eth + 1);
+    if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+        a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || a->arp_hlen != 6 ||
+        a->arp_plen != 4) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    struct rte_arp_ipv4 *d = &a->arp_data;
+    /* RFC 826: learn the sender when the request is for us (or a reply). */
+    if (d->arp_tip == n->ip)
+        dgw_neigh_learn(n, d->arp_sip, &d->arp_sha);
+    if (a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || d->arp_tip != n->ip)
+        return a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) ? DGW_ARP_DONE : DGW_DROP;
+    /* The reply, in place. */
+    a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+    rte_ether_addr_copy(&d->arp_sha, &d->arp_tha);
+    d->arp_tip = d->arp_sip;
+    rte_ether_addr_copy(&n->mac, &d->arp_sha);
+    d->arp_sip = n->ip;
+    rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+    rte_ether_addr_copy(&n->mac, &eth->src_addr);
+    rte_pktmbuf_data_len(m) = sizeof *eth + sizeof *a;
+    rte_pktmbuf_pkt_len(m) = sizeof *eth + sizeof *a;
+    n->arp_answered++;
+    *reply = true;
+    return DGW_ARP_DONE;
+}
+
+enum dgw_kind dgw_rx(struct dgw_net *n, struct rte_mbuf *m, struct dgw_udp *u, bool *arp_reply)
+{
+    *arp_reply = false;
+    /* Headers must sit in the first segment (a driver's receive segments
+     * are far larger than them). */
+    uint32_t seg = rte_pktmbuf_data_len(m);
+    if (seg < sizeof(struct rte_ether_hdr)) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+        return arp(n, m, eth, arp_reply);
+    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+        n->dropped_other++;
+        return DGW_DROP;
+    }
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &n->mac) &&
+        !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+        n->dropped_other++;
+        return DGW_DROP;
+    }
+    if (seg < sizeof *eth + sizeof(struct rte_ipv4_hdr)) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+    uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+    uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < 20 || seg < sizeof *eth + ihl + sizeof(struct rte_udp_hdr) ||
+        tot < ihl + sizeof(struct rte_udp_hdr) || tot > rte_pktmbuf_pkt_len(m) - sizeof *eth ||
+        rte_raw_cksum(ip, ihl) != 0xffff) { /* RFC 791: sums to all ones */
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    /* Fragments (MF set or an offset) are not taken: DTLS keeps records
+     * within a datagram, and a data plane reassembling them would be a
+     * memory sink for anyone. */
+    if ((rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
+        ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != n->ip) {
+        n->dropped_other++;
+        return DGW_DROP;
+    }
+    struct rte_udp_hdr *udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
+    uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
+    if (ulen < sizeof *udp || ulen > tot - ihl) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    if (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(sizeof *eth + ihl)) != 0) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    dgw_neigh_learn(n, ip->src_addr, &eth->src_addr);
+    *u = (struct dgw_udp){.src_mac = eth->src_addr,
+                          .src_ip = ip->src_addr,
+                          .dst_ip = ip->dst_addr,
+                          .src_port = udp->src_port,
+                          .dst_port = udp->dst_port,
+                          .payload_off = (uint32_t)(sizeof *eth + ihl + sizeof *udp),
+                          .payload_len = ulen - (uint32_t)sizeof *udp};
+    return DGW_UDP;
+}
+
+int dgw_udp_wrap(struct dgw_net *n, struct rte_mbuf *m, uint16_t sport, uint32_t dst_ip,
+                 uint16_t dport)
+{
+    const struct rte_ether_addr *dmac = dgw_neigh_find(n, dst_ip);
+    if (dmac == NULL)
+        return -EHOSTUNREACH;
+    if (rte_pktmbuf_headroom(m) < DGW_HDR_LEN)
+        return -ENOSPC;
+    uint32_t plen = rte_pktmbuf_pkt_len(m);
+    if (plen > UINT16_MAX - 28)
+        return -EMSGSIZE;
+    struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DGW_HDR_LEN);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+    struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+    rte_ether_addr_copy(dmac, &eth->dst_addr);
+    rte_ether_addr_copy(&n->mac, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    *ip = (struct rte_ipv4_hdr){.version_ihl = RTE_IPV4_VHL_DEF,
+                                .total_length = rte_cpu_to_be_16((uint16_t)(plen + 28)),
+                                .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+                                .time_to_live = 64,
+                                .next_proto_id = IPPROTO_UDP,
+                                .src_addr = n->ip,
+                                .dst_addr = dst_ip};
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    *udp = (struct rte_udp_hdr){.src_port = sport, .dst_port = dport,
+                                .dgram_len = rte_cpu_to_be_16((uint16_t)(plen + 8))};
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + 20);
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    m->l3_len = 20;
+    return 0;
+}
+
+void dgw_arp_request(struct dgw_net *n, struct rte_mbuf *m, uint32_t ip)
+{
+    struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eth + 1);
+    memset(&eth->dst_addr, 0xff, sizeof eth->dst_addr);
+    rte_ether_addr_copy(&n->mac, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+    *a = (struct rte_arp_hdr){.arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER),
+                              .arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4),
+                              .arp_hlen = 6,
+                              .arp_plen = 4,
+                              .arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)};
+    rte_ether_addr_copy(&n->mac, &a->arp_data.arp_sha);
+    a->arp_data.arp_sip = n->ip;
+    a->arp_data.arp_tip = ip;
+    rte_pktmbuf_data_len(m) = sizeof *eth + sizeof *a;
+    rte_pktmbuf_pkt_len(m) = sizeof *eth + sizeof *a;
+}

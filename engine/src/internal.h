@@ -132,6 +132,12 @@ struct zrec_session {
     uint8_t cids[];         /* tx_cid then rx_cid */
 };
 
+/* In zrec_session.events, never shown to the caller (zrec_session_events):
+ * the session has asynchronous ops in flight, so the synchronous calls
+ * refuse it (-EBUSY).  A bit beside ZREC_EV_FATAL costs their hot paths no
+ * test of their own. */
+#define ZREC__EV_ASYNC_BUSY (1u << 31)
+
 /* A key context (and DTLS 1.3 record-number cipher) replaced while
  * asynchronous ops were in flight: freed when they are all done. */
 struct zrec__retired {

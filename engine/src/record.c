@@ -59,7 +59,10 @@ static int seal_check(struct zrec_session *s, uint8_t type, size_t len)
 {
     if (s->tx.key_id == 0)
         return -ENOKEY;
-    if (__builtin_expect(s->events & (ZREC_EV_FATAL | ZREC_EV_KEY_UPDATE_OWED), 0)) {
+    if (__builtin_expect(s->events & (ZREC_EV_FATAL | ZREC_EV_KEY_UPDATE_OWED |
+                                      ZREC__EV_ASYNC_BUSY), 0)) {
+        if (s->events & ZREC__EV_ASYNC_BUSY)
+            return -EBUSY;
         if ((s->events & ZREC_EV_FATAL) && type != ZREC_CT_ALERT)
             return -EPIPE;
         if ((s->events & ZREC_EV_KEY_UPDATE_OWED) && type == ZREC_CT_APPLICATION_DATA)
@@ -288,8 +291,7 @@ unsigned zrec_seal_burst(struct zrec_op *ops, unsigned n)
         zrec__pass++; /* key cache entries of this pass stay */
         touch_sessions(ops + base, end - base, true);
         for (unsigned i = base; i < end; i++) {
-            const struct zrec_session *ss = ops[i].sess;
-            int rc = ss && ss->aq_n ? -EBUSY : seal_prepare(&ops[i], &pd[m], &aop[m]);
+            int rc = seal_prepare(&ops[i], &pd[m], &aop[m]);
             if (rc == 1) {
                 ctxs[m] = pd[m].ctx;
                 m++;
@@ -369,6 +371,32 @@ struct open_pend {
 
 static inline __attribute__((always_inline)) int open_finish(struct open_pend *pd, int aead_rc);
 
+/* A record opened into a dst one inner type short (open_prepare): now,
+ * whole, like a scattered record.  Out of line: rare, with a bounce buffer
+ * the hot path's frame should not carry.  A short record is opened in one
+ * piece into the bounce buffer and copied: for the same reason as
+ * ZREC_SEAL_COPY_MAX, the copy costs less than an AEAD call in two parts. */
+static __attribute__((noinline)) int open_split_now(struct zrec_op *op, struct open_pend *pd,
+                                                    struct zrec_aead_ctx *ctx, size_t ct_len)
+{
+    const struct rec_view *v = &pd->v;
+    const uint8_t *ct = op->data + v->hdr_len;
+    size_t spill_len = ct_len - op->dst_cap;
+    int rc;
+    if (ct_len <= ZREC_SEAL_COPY_MAX) {
+        uint8_t bounce[ZREC_SEAL_COPY_MAX];
+        rc = ctx->provider->open(ctx, pd->nonce, v->aad_at, v->aad_len, ct, bounce, ct_len,
+                                 ct + ct_len);
+        memcpy(op->dst, bounce, op->dst_cap);
+        memcpy(pd->spill, bounce + op->dst_cap, spill_len);
+        zrec__wipe(bounce, ct_len);
+    } else {
+        rc = ctx->provider->open_split(ctx, pd->nonce, v->aad_at, v->aad_len, ct, op->dst,
+                                       op->dst_cap, pd->spill, spill_len, ct + ct_len);
+    }
+    return rc;
+}
+
 /* Everything before the AEAD: header (and record number) parse, epoch and
  * replay checks, the nonce.  A scattered record is opened here whole; a
  * contiguous one is left in *aop: returns 1 then, 0 when the op is done, or
@@ -379,8 +407,8 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     struct zrec_session *s = op->sess;
     if (s == NULL || op->nseg > MAX_IOV || (op->nseg == 0 && op->data == NULL))
         return -EINVAL;
-    if (s->events & ZREC_EV_FATAL)
-        return -EPIPE;
+    if (__builtin_expect(s->events & (ZREC_EV_FATAL | ZREC__EV_ASYNC_BUSY), 0))
+        return s->events & ZREC__EV_ASYNC_BUSY ? -EBUSY : -EPIPE;
     struct rec_bytes r = {op->seg, op->nseg, op->data, op->len};
     if (op->nseg) {
         r.len = 0;
@@ -458,27 +486,7 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
     pd->key_id = d->key_id;
     pd->ct_len = ct_len;
     nonce_for(d, v->nonce_seq, pd->nonce);
-    if (__builtin_expect(split, 0)) {
-        /* Opened now, whole, like a scattered record.  A short one is
-         * opened in one piece into a bounce buffer and copied: for the same
-         * reason as ZREC_SEAL_COPY_MAX, the copy costs less than an AEAD
-         * call in two parts. */
-        const uint8_t *ct = op->data + v->hdr_len;
-        size_t spill_len = ct_len - op->dst_cap;
-        if (ct_len <= ZREC_SEAL_COPY_MAX) {
-            uint8_t bounce[ZREC_SEAL_COPY_MAX];
-            rc = ctx->provider->open(ctx, pd->nonce, v->aad_at, v->aad_len, ct, bounce, ct_len,
-                                     ct + ct_len);
-            memcpy(op->dst, bounce, op->dst_cap);
-            memcpy(pd->spill, bounce + op->dst_cap, spill_len);
-            zrec__wipe(bounce, ct_len);
-        } else {
-            rc = ctx->provider->open_split(ctx, pd->nonce, v->aad_at, v->aad_len, ct, op->dst,
-                                           op->dst_cap, pd->spill, spill_len, ct + ct_len);
-        }
-        return open_finish(pd, rc);
-    }
-    if (op->nseg == 0) {
+    if (op->nseg == 0 && __builtin_expect(!split, 1)) {
         uint8_t *ct = op->data + v->hdr_len;
         *aop = (struct zrec_aead_op){
             .nonce = pd->nonce, .aad = v->aad_at, .aad_len = (uint32_t)v->aad_len, .in = ct,
@@ -486,11 +494,16 @@ static inline __attribute__((always_inline)) int open_prepare(struct zrec_op *op
         zrec__aead_open_prepare(s->caps, aop);
         return 1;
     }
-    struct iovec iov[MAX_IOV];
-    uint8_t tag_buf[ZREC_MAX_TAG_LEN];
-    int n = rec_iov(&r, v->hdr_len, ct_len, iov);
-    rec_copy(&r, v->hdr_len + ct_len, tag_buf, s->tag_len);
-    rc = zrec__aead_open_v(ctx, s->caps, pd->nonce, v->aad_at, v->aad_len, iov, n, tag_buf);
+    if (split) {
+        rc = open_split_now(op, pd, ctx, ct_len);
+    } else {
+        struct iovec iov[MAX_IOV];
+        uint8_t tag_buf[ZREC_MAX_TAG_LEN];
+        int n = rec_iov(&r, v->hdr_len, ct_len, iov);
+        rec_copy(&r, v->hdr_len + ct_len, tag_buf, s->tag_len);
+        rc = zrec__aead_open_v(ctx, s->caps, pd->nonce, v->aad_at, v->aad_len, iov, n, tag_buf);
+    }
+    /* Opened now, whole (scattered, or into a dst one inner type short). */
     return open_finish(pd, rc);
 }
 
@@ -510,7 +523,7 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         rec_wipe(pt, pt_off, ct_len);
         return open_fail(s, aead_rc == -EBADMSG ? aead_rc : -EBADMSG);
     }
-    if (__builtin_expect(pt->seg == pd->split, 0)) {
+    if (__builtin_expect(pt->nseg != 0, 0) && pt->seg == pd->split) {
         /* Opened into dst and the spill: the content must end in dst, that
          * is the inner type (the last non-zero byte, RFC 8446 §5.4) is the
          * spill's first byte or lies in dst.  If not, the record is left
@@ -617,7 +630,7 @@ static inline __attribute__((always_inline)) int open_finish(struct open_pend *p
         return open_fail(s, -EPROTO);
     }
     op->content_type = type;
-    op->rec = pt->seg == pd->split ? op->dst : rec_ptr(pt, pt_off);
+    op->rec = pt->nseg != 0 && pt->seg == pd->split ? op->dst : rec_ptr(pt, pt_off);
     if (op->rec == NULL) /* empty plaintext at the very end */
         op->rec = op->dst ? op->dst
                           : (op->nseg ? op->seg[op->nseg - 1].base + op->seg[op->nseg - 1].len
@@ -676,7 +689,7 @@ unsigned zrec_open_burst(struct zrec_op *ops, unsigned n)
             m = 0;
             stamp = ++zrec__pass;
         }
-        int rc = s && s->aq_n ? -EBUSY : open_prepare(&ops[i], &pd[m], &aop[m]);
+        int rc = open_prepare(&ops[i], &pd[m], &aop[m]);
         if (rc == 1 && m == 0 && (i + 1 == n || (ops[i + 1].sess == s && !s->fmt->datagram))) {
             /* Alone in its pass (the last, or the next record is the same
              * TLS session's): straight to the provider's open. */
@@ -822,8 +835,10 @@ static void aq_release(struct zrec_async *q, struct zrec_session *s)
         s->aq_head = e->next;
         if (s->aq_head == NULL)
             s->aq_tail = NULL;
-        if (--s->aq_n == 0)
+        if (--s->aq_n == 0) {
+            s->events &= ~ZREC__EV_ASYNC_BUSY;
             zrec__retired_free(s);
+        }
         aq_out(q, e->op);
         e->next = q->free;
         q->free = e;
@@ -854,10 +869,14 @@ static unsigned aq_submit(struct zrec_async *q, struct zrec_op *ops, unsigned n,
             taken++;
             q->pending++;
             int rc;
-            if (s == NULL || s->provider != q->p || s->cache)
+            if (s == NULL || s->provider != q->p || s->cache) {
                 rc = -EINVAL;
-            else
-                rc = seal ? seal_prepare(op, &e->pd.s, &e->aop) : open_prepare(op, &e->pd.o, &e->aop);
+            } else {
+                /* The pipeline's own prepare is not refused as busy. */
+                s->events &= ~ZREC__EV_ASYNC_BUSY;
+                rc = seal ? seal_prepare(op, &e->pd.s, &e->aop)
+                          : open_prepare(op, &e->pd.o, &e->aop);
+            }
             if (s == NULL) {
                 op->status = (int16_t)rc;
                 aq_out(q, op);
@@ -871,6 +890,7 @@ static unsigned aq_submit(struct zrec_async *q, struct zrec_op *ops, unsigned n,
                 s->aq_head = e;
             s->aq_tail = e;
             s->aq_n++;
+            s->events |= ZREC__EV_ASYNC_BUSY;
             if (rc == 1) {
                 batch[k] = e;
                 aops[k] = &e->aop;

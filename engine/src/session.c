@@ -301,7 +301,7 @@ uint16_t zrec_session_epoch(const struct zrec_session *s, enum zrec_dir dir)
 
 unsigned zrec_session_events(const struct zrec_session *s)
 {
-    return s->events;
+    return s->events & ~ZREC__EV_ASYNC_BUSY;
 }
 
 int zrec_session_peer_alert(const struct zrec_session *s)

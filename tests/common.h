@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "zrec/zrec.h"
@@ -51,6 +52,21 @@ static inline int test_aead_from_name(const char *n, enum zrec_aead_id *a)
         if (strcmp(n, zrec_aead_name((enum zrec_aead_id)i)) == 0)
             return *a = (enum zrec_aead_id)i, 0;
     return -1;
+}
+
+/* `prog PROTO AEAD [SEED]`: the test's protocol, AEAD and random seed
+ * (given, or the time: printed, so that a failing run can be repeated).
+ * Exits with 2 and a usage line on bad arguments. */
+static inline void test_args(int argc, char **argv, enum zrec_proto *proto,
+                             enum zrec_aead_id *aead, uint64_t *seed)
+{
+    if (argc < 3 || test_proto_from_name(argv[1], proto) < 0 ||
+        test_aead_from_name(argv[2], aead) < 0) {
+        fprintf(stderr, "usage: %s PROTO AEAD [SEED]\n", argv[0]);
+        exit(2);
+    }
+    *seed = argc > 3 ? strtoull(argv[3], NULL, 10) : (uint64_t)time(NULL);
+    printf("seed %llu\n", (unsigned long long)*seed);
 }
 
 /* A pair of sessions that talk to each other: a's write keys are b's read

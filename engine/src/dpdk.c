@@ -96,38 +96,6 @@ static void seal_done(struct zrec_dpdk_op *o, const struct zrec_op *op, struct c
     o->epoch = op->epoch;
 }
 
-unsigned zrec_dpdk_seal_burst(struct zrec_dpdk_op *ops, unsigned n, struct rte_mempool *tail_pool)
-{
-    unsigned good = 0;
-    for (unsigned base = 0; base < n; base += CHUNK) {
-        unsigned k = RTE_MIN(n - base, (unsigned)CHUNK);
-        struct zrec_op op[CHUNK];
-        struct chain ch[CHUNK];
-        unsigned idx[CHUNK], m = 0;
-        for (unsigned i = 0; i < k; i++) {
-            struct zrec_dpdk_op *o = &ops[base + i];
-            int rc = seal_op(o, &op[m], &ch[m], tail_pool);
-            if (rc < 0) {
-                o->status = (int16_t)rc;
-                continue;
-            }
-            idx[m++] = base + i;
-        }
-        zrec_seal_burst(op, m);
-        for (unsigned j = 0; j < m; j++) {
-            struct zrec_dpdk_op *o = &ops[idx[j]];
-            o->status = op[j].status;
-            if (op[j].status == 0) {
-                seal_done(o, &op[j], &ch[j]);
-                good++;
-            } else if (ch[j].added) {
-                rte_pktmbuf_free_seg(ch[j].added);
-            }
-        }
-    }
-    return good;
-}
-
 /* The segment holding byte `off` of the packet, and the offset in it. */
 static struct rte_mbuf *seg_at(struct rte_mbuf *m, uint32_t *off)
 {
@@ -168,7 +136,21 @@ static int open_op(struct zrec_dpdk_op *o, struct zrec_op *op, struct chain *c)
     return 0;
 }
 
-unsigned zrec_dpdk_open_burst(struct zrec_dpdk_op *ops, unsigned n)
+/* What an opened record says, into its op. */
+static void open_done(struct zrec_dpdk_op *o, const struct zrec_op *op)
+{
+    o->content_type = op->content_type;
+    o->pt_off = o->off + op->rec_off;
+    o->rec_len = op->rec_len;
+    o->seq = op->seq;
+    o->epoch = op->epoch;
+}
+
+/* Both directions: engine ops for up to CHUNK packets at a time (their
+ * segment tables on this frame), one engine burst, the packets finished or
+ * (seal) given back their tail segment. */
+static unsigned burst(struct zrec_dpdk_op *ops, unsigned n, bool seal,
+                      struct rte_mempool *tail_pool)
 {
     unsigned good = 0;
     for (unsigned base = 0; base < n; base += CHUNK) {
@@ -178,27 +160,34 @@ unsigned zrec_dpdk_open_burst(struct zrec_dpdk_op *ops, unsigned n)
         unsigned idx[CHUNK], m = 0;
         for (unsigned i = 0; i < k; i++) {
             struct zrec_dpdk_op *o = &ops[base + i];
-            int rc = open_op(o, &op[m], &ch[m]);
+            int rc = seal ? seal_op(o, &op[m], &ch[m], tail_pool) : open_op(o, &op[m], &ch[m]);
             if (rc < 0) {
                 o->status = (int16_t)rc;
                 continue;
             }
             idx[m++] = base + i;
         }
-        good += zrec_open_burst(op, m);
+        good += seal ? zrec_seal_burst(op, m) : zrec_open_burst(op, m);
         for (unsigned j = 0; j < m; j++) {
             struct zrec_dpdk_op *o = &ops[idx[j]];
             o->status = op[j].status;
-            if (op[j].status != 0)
-                continue;
-            o->content_type = op[j].content_type;
-            o->pt_off = o->off + op[j].rec_off;
-            o->rec_len = op[j].rec_len;
-            o->seq = op[j].seq;
-            o->epoch = op[j].epoch;
+            if (op[j].status == 0)
+                seal ? seal_done(o, &op[j], &ch[j]) : open_done(o, &op[j]);
+            else if (seal && ch[j].added)
+                rte_pktmbuf_free_seg(ch[j].added);
         }
     }
     return good;
+}
+
+unsigned zrec_dpdk_seal_burst(struct zrec_dpdk_op *ops, unsigned n, struct rte_mempool *tail_pool)
+{
+    return burst(ops, n, true, tail_pool);
+}
+
+unsigned zrec_dpdk_open_burst(struct zrec_dpdk_op *ops, unsigned n)
+{
+    return burst(ops, n, false, NULL);
 }
 
 struct rte_mbuf *zrec_dpdk_trim(struct rte_mbuf *m, uint32_t off, uint32_t len)

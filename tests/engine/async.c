@@ -219,13 +219,7 @@ static void check_busy(struct zrec_async *q)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || test_proto_from_name(argv[1], &proto) < 0 ||
-        test_aead_from_name(argv[2], &aead) < 0) {
-        fprintf(stderr, "usage: %s PROTO AEAD [SEED]\n", argv[0]);
-        return 2;
-    }
-    seed = argc > 3 ? strtoull(argv[3], NULL, 10) : (uint64_t)time(NULL);
-    printf("seed %llu\n", (unsigned long long)seed);
+    test_args(argc, argv, &proto, &aead, &seed);
     errno = 0;
     CHECK(zrec_async_new(zrec_provider_wolfcrypt(), 16) == NULL && errno == ENOTSUP,
           "a synchronous provider made a pipeline");

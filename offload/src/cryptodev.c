@@ -43,7 +43,11 @@
  * mbuf headers over the record's input and output, on a cache line of
  * their own (struct rte_mbuf is cache-aligned). */
 #define TAG_OFFSET (IV_OFFSET + 16)
-#define MB_OFFSET RTE_ALIGN_CEIL(TAG_OFFSET + sizeof(struct op_tag), RTE_CACHE_LINE_SIZE)
+/* AES-CCM's AAD, copied where cryptodev wants it: 18 bytes into a buffer
+ * padded to 16 (rte_crypto_sym.h: room for B0 and the length encoding). */
+#define CCM_AAD_OFFSET RTE_ALIGN_CEIL(TAG_OFFSET + sizeof(struct op_tag), 16)
+#define CCM_AAD_SIZE RTE_ALIGN_CEIL(18 + AAD_SLOTS, 16)
+#define MB_OFFSET RTE_ALIGN_CEIL(CCM_AAD_OFFSET + CCM_AAD_SIZE, RTE_CACHE_LINE_SIZE)
 #define PRIV_SIZE (MB_OFFSET + 2 * sizeof(struct rte_mbuf) - IV_OFFSET)
 #define LOCAL_MAX 256 /* asynchronous ops done in software, per thread and device */
 #define REFUSED ((void *)1) /* the device refuses this AAD length */
@@ -110,9 +114,15 @@ static __thread struct thread_state tls_state __attribute__((tls_model("initial-
 static void count(atomic_uint_fast64_t *c, uint64_t n);
 static int sw_one(const struct cd_ctx *c, bool enc, struct zrec_aead_op *op);
 
+static bool is_ccm(enum zrec_aead_id id)
+{
+    return id == ZREC_AES_128_CCM || id == ZREC_AES_128_CCM_8;
+}
+
 static enum rte_crypto_aead_algorithm algo_of(enum zrec_aead_id id)
 {
     return id == ZREC_CHACHA20_POLY1305 ? RTE_CRYPTO_AEAD_CHACHA20_POLY1305
+           : is_ccm(id)                 ? RTE_CRYPTO_AEAD_AES_CCM
                                         : RTE_CRYPTO_AEAD_AES_GCM;
 }
 
@@ -286,7 +296,7 @@ static void count(atomic_uint_fast64_t *c, uint64_t n)
 /* One crypto op for the engine's op: session, data through the mbuf
  * headers in the op's private area, digest, AAD, IV, tag. */
 static void fill_op(const struct zrec_offload *o, struct rte_crypto_op *x, void *sess,
-                    struct zrec_aead_op *op, struct op_tag tag, struct rte_mbuf *mb)
+                    struct zrec_aead_op *op, struct op_tag tag, struct rte_mbuf *mb, bool ccm)
 {
     if (op->in != op->out && !o->oop) {
         memmove(op->out, op->in, op->len);
@@ -300,9 +310,20 @@ static void fill_op(const struct zrec_offload *o, struct rte_crypto_op *x, void 
     s->aead.data.length = op->len;
     s->aead.digest.data = op->tag;
     s->aead.digest.phys_addr = iova_of(o, op->tag);
-    s->aead.aad.data = (uint8_t *)(uintptr_t)op->aad;
-    s->aead.aad.phys_addr = iova_of(o, op->aad);
-    memcpy(rte_crypto_op_ctod_offset(x, uint8_t *, IV_OFFSET), op->nonce, ZREC_NONCE_LEN);
+    uint8_t *iv = rte_crypto_op_ctod_offset(x, uint8_t *, IV_OFFSET);
+    if (ccm) {
+        /* The nonce at iv[1] (the flags byte is the device's), the AAD 18
+         * bytes into its buffer. */
+        uint8_t *aad = rte_crypto_op_ctod_offset(x, uint8_t *, CCM_AAD_OFFSET);
+        memcpy(aad + 18, op->aad, op->aad_len);
+        s->aead.aad.data = aad;
+        s->aead.aad.phys_addr = rte_crypto_op_ctophys_offset(x, CCM_AAD_OFFSET);
+        memcpy(iv + 1, op->nonce, ZREC_NONCE_LEN);
+    } else {
+        s->aead.aad.data = (uint8_t *)(uintptr_t)op->aad;
+        s->aead.aad.phys_addr = iova_of(o, op->aad);
+        memcpy(iv, op->nonce, ZREC_NONCE_LEN);
+    }
     *rte_crypto_op_ctod_offset(x, struct op_tag *, TAG_OFFSET) = tag;
 }
 
@@ -441,7 +462,7 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
              * before the next (the op's own, in the async path, cost a
              * fifth of a 64-byte record in cache misses). */
             fill_op(o, cop[m], sess, op, (struct op_tag){.index = i, .burst = burst},
-                    &ts->mb[2 * m]);
+                    &ts->mb[2 * m], is_ccm(c->super.alg->id));
             m++;
         }
         if (m < n)
@@ -645,7 +666,8 @@ static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_c
                 break;
             fill_op(o, x[m], sm, ops[taken + m],
                     (struct op_tag){.aop = ops[taken + m], .ctx = &cm->super, .enc = enc},
-                    rte_crypto_op_ctod_offset(x[m], struct rte_mbuf *, MB_OFFSET));
+                    rte_crypto_op_ctod_offset(x[m], struct rte_mbuf *, MB_OFFSET),
+                    is_ccm(cm->super.alg->id));
         }
         for (unsigned j = m; j < want; j++) /* rare: one at a time */
             rte_crypto_op_free(x[j]);
@@ -824,11 +846,11 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
         fail(err, errlen, "rte_cryptodev_configure", rc);
         goto out;
     }
-    /* What the device does: AES-GCM (128, 256) and ChaCha20-Poly1305 with
-     * 16-byte tags and 12-byte IVs.  AES-CCM wants its AAD 18 bytes into a
-     * padded buffer (rte_crypto_sym.h): not offered yet. */
+    /* What the device does: AES-GCM (128, 256), ChaCha20-Poly1305 and
+     * AES-128-CCM (16- and 8-byte tags) with 12-byte nonces. */
     static const enum zrec_aead_id ids[] = {ZREC_AES_128_GCM, ZREC_AES_256_GCM,
-                                            ZREC_CHACHA20_POLY1305};
+                                            ZREC_CHACHA20_POLY1305, ZREC_AES_128_CCM,
+                                            ZREC_AES_128_CCM_8};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
         const struct zrec_aead_alg *alg = zrec_aead_describe(ids[i]);
         struct rte_cryptodev_sym_capability_idx idx = {.type = RTE_CRYPTO_SYM_XFORM_AEAD,
@@ -839,9 +861,11 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
                                      cap, alg->key_len, alg->tag_len, 13, ZREC_NONCE_LEN) == 0;
     }
     o->sw = zrec_provider_default();
+    /* Not for CCM: its AAD layout on the CPU path is not the ops' one, and
+     * a probe by status alone could not tell a wrong result. */
     if (o->cpu_crypto)
         for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
-            o->cpu_aead[ids[i]] = o->aead[ids[i]] && cpu_probe(o, ids[i]);
+            o->cpu_aead[ids[i]] = o->aead[ids[i]] && !is_ccm(ids[i]) && cpu_probe(o, ids[i]);
     o->p = (struct zrec_aead_provider){.name = o->pname,
                                        .abi = ZREC_PROVIDER_ABI,
                                        .supports = supports_fn[o->slot],

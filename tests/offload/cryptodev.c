@@ -158,7 +158,8 @@ static struct bufs *B;
 static void differential(struct zrec_offload *o)
 {
     static const enum zrec_aead_id aeads[] = {ZREC_AES_128_GCM, ZREC_AES_256_GCM,
-                                              ZREC_CHACHA20_POLY1305, ZREC_AES_128_CCM};
+                                              ZREC_CHACHA20_POLY1305, ZREC_AES_128_CCM,
+                                              ZREC_AES_128_CCM_8};
     int offered = 0;
     for (size_t a = 0; a < sizeof aeads / sizeof *aeads; a++) {
         if (!zrec_offload_supports(o, aeads[a])) {

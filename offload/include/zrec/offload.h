@@ -15,6 +15,8 @@
  * place; out of place where the device can), enqueued on the calling
  * thread's queue pair in one burst and dequeued back; the device may
  * complete them in any order, each record gets its own status.
+ * AES-128/256-GCM, ChaCha20-Poly1305 and AES-128-CCM (16- and 8-byte tags;
+ * always through the queue pair).
  * Capabilities are queried, never assumed: an AEAD the device lacks (or an
  * AAD length it refuses) is not offered (zrec_session_new: ENOTSUP) or,
  * for one AAD length only, done in software.

@@ -61,6 +61,9 @@ inline const std::vector<unsigned> &bursts()
 // What to register.  quick = the headline subset (see main.cc).
 struct Plan {
     bool quick = false;
+    // --provider NAME (or ZREC_BENCH_PROVIDER): the provider of the zrec:*
+    // engine points (ipsecmb, wolfcrypt, cryptodev:DEVICE); empty: default.
+    std::string provider;
     unsigned threads = 2;  // --threads N: the :threadsN scaling points
     unsigned zipf_cache = 1u << 13;  // --zipf-cache N: key cache entries of the zipf1M points
 };
@@ -85,6 +88,13 @@ void register_offload(const Plan &plan);  // cryptodev:<device>:tls13:aes128gcm:
 // (nullptr: the point is skipped with *why).
 void register_provider_points(const std::string &impl,
                               const struct zrec_aead_provider *(*get)(std::string *why));
+// The provider --provider names (set before registration), made when a
+// point first needs it; nullptr and *why on failure.  cryptodev:DEVICE
+// through offload_bench.cc (where DPDK is built).
+bool set_bench_provider(const std::string &name); // false: not a provider name
+const struct zrec_aead_provider *bench_provider(std::string *why);
+const struct zrec_aead_provider *offload_provider_named(const std::string &device,
+                                                       std::string *why);
 
 // Environment facts for the table header.
 std::string ipsecmb_description();  // "intel-ipsec-mb 1.3.0, arch AVX2" or "not built"

@@ -823,7 +823,7 @@ std::string build_table(const Env &env, bool quick)
       << "\n";
     t << "Per-core figures: " << env.pin_note << "; " << env.online << " CPUs online, "
       << env.model << "\n";
-    t << "AEAD: zrec default provider = " << zrec_default_provider() << "; "
+    t << "AEAD: zrec provider = " << zrec_default_provider() << "; "
       << ipsecmb_description() << "\n";
     t << "References: " << openssl_version()
       << " (TLS: BIO pair; DTLS: socketpair AF_UNIX/SOCK_DGRAM + BIO_new_dgram); "
@@ -1239,7 +1239,7 @@ void plot(const std::string &dir)
 void usage(const char *argv0)
 {
     std::printf(
-        "usage: %s [--quick] [--results DIR] [--cpu N] [--no-pin] [--threads N] [--zipf-cache N]\n       [Google Benchmark flags]\n"
+        "usage: %s [--quick] [--results DIR] [--cpu N] [--no-pin] [--threads N] [--zipf-cache N]\n       [--provider NAME] [Google Benchmark flags]\n"
         "\n"
         "  --quick         headline subset: every zrec point for tls13 and dtls13 with\n"
         "                  aes128gcm, raw aes128gcm at every size, the floor (tls13,\n"
@@ -1257,6 +1257,11 @@ void usage(const char *argv0)
         "  --zipf-cache N  key cache entries (a power of two, 64..2^24) of the\n"
         "                  zipf1M points, zrec's and the floor's (default 8192)\n"
         "  --no-pin        do not pin\n"
+        "  --provider NAME the AEAD provider of the zrec:<proto>:... engine points:\n"
+        "                  ipsecmb, wolfcrypt, or cryptodev:DEVICE (a DPDK crypto device,\n"
+        "                  e.g. cryptodev:crypto_aesni_mb0, made on first use; EAL without\n"
+        "                  hugepages).  Also ZREC_BENCH_PROVIDER.  Default: ipsecmb where\n"
+        "                  built, else wolfcrypt\n"
         "  other flags go to Google Benchmark, e.g. --benchmark_filter=REGEX,\n"
         "  --benchmark_min_time=SECONDS, --benchmark_repetitions=N, --benchmark_list_tests,\n"
         "  --benchmark_out=FILE (replaces DIR/zrec-bench.json).  The console shows\n"
@@ -1308,6 +1313,7 @@ int main(int argc, char **argv)
     unsigned zipf_cache = 1u << 13;
     int cpu = -1;
     std::string results = "results";
+    std::string provider; // --provider NAME
     std::vector<std::string> pass;
     bool user_out = false, user_min_time = false, list_only = false;
     for (int i = 1; i < argc; i++) {
@@ -1319,6 +1325,8 @@ int main(int argc, char **argv)
         } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             usage(argv[0]);
             return 0;
+        } else if (take_value(argc, argv, &i, "--provider", &v)) {
+            provider = v;
         } else if (take_value(argc, argv, &i, "--results", &v)) {
             results = v;
         } else if (take_value(argc, argv, &i, "--threads", &v)) {
@@ -1371,6 +1379,14 @@ int main(int argc, char **argv)
     plan.quick = quick;
     plan.threads = threads;
     plan.zipf_cache = zipf_cache;
+    if (provider.empty() && getenv("ZREC_BENCH_PROVIDER"))
+        provider = getenv("ZREC_BENCH_PROVIDER");
+    plan.provider = provider;
+    if (!set_bench_provider(provider)) {
+        std::cerr << "zrec-bench: --provider " << provider
+                  << ": expected ipsecmb, wolfcrypt or cryptodev:DEVICE\n";
+        return 2;
+    }
     register_raw(plan);
     register_zrec(plan);
     register_openssl(plan);

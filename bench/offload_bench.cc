@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -173,6 +174,28 @@ void bm_crypto_perf(benchmark::State &st, size_t size)
 }
 
 }  // namespace
+
+// --provider cryptodev:DEVICE (bench_provider): any device, made once.
+const struct zrec_aead_provider *offload_provider_named(const std::string &device,
+                                                       std::string *why)
+{
+    static std::map<std::string, struct zrec_offload *> made;
+    auto it = made.find(device);
+    if (it != made.end())
+        return zrec_offload_provider(it->second);
+    if (!eal_up(why))
+        return nullptr;
+    char err[256];
+    struct zrec_offload_params prm {};
+    prm.queue_pairs = 1;
+    struct zrec_offload *o = zrec_offload_cryptodev_new(device.c_str(), &prm, err, sizeof err);
+    if (o == nullptr) {
+        *why = "cryptodev " + device + ": " + err;
+        return nullptr;
+    }
+    made[device] = o;
+    return zrec_offload_provider(o);
+}
 
 void register_offload(const Plan &plan)
 {

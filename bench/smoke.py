@@ -4,8 +4,9 @@ measurement times into a temporary results folder, then check the output:
 every expected point is in Google Benchmark's JSON under its exact name, did
 not fail, and has bytes_per_second > 0 and items_per_second > 0; the table
 has its rows, including the facade vs plain TCP / plain UDP ratio of the
-loopback socket points (TLS over TCP, DTLS over UDP).  Timings are not
-checked (the machine is shared and noisy).
+loopback socket points (TLS over TCP, DTLS over UDP); --provider runs an
+engine point on a DPDK crypto device and refuses a name that is no
+provider.  Timings are not checked (the machine is shared and noisy).
 
 usage: smoke.py PATH/TO/zrec-bench
 """
@@ -137,6 +138,29 @@ def main():
                     fails.append("table.txt: no facade vs plain ratio in %r" % " ".join(row[0]))
         if shutil.which("gnuplot") and not os.path.isfile(os.path.join(tmp, "throughput.png")):
             fails.append("gnuplot is installed but throughput.png is missing")
+        # --provider: an engine point on a DPDK crypto device, named in the
+        # table's header; a name that is no provider is a usage error.
+        prov = os.path.join(tmp, "provider")
+        cmd = [exe, "--provider", "cryptodev:crypto_aesni_mb0", "--results", prov,
+               "--benchmark_filter=^zrec:tls13:aes128gcm:seal:1400:burst32$",
+               "--benchmark_min_time=0.01"]
+        print("running:", " ".join(cmd), flush=True)
+        p2 = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=120)
+        try:
+            b = json.load(open(os.path.join(prov, "zrec-bench.json")))["benchmarks"][0]
+            if b.get("error_occurred") or not b.get("items_per_second", 0) > 0:
+                fails.append("--provider cryptodev: %s" % b.get("error_message"))
+            if "zrec provider = cryptodev:crypto_aesni_mb0" not in open(
+                    os.path.join(prov, "table.txt")).read():
+                fails.append("--provider: the table does not name the provider")
+        except (OSError, ValueError, IndexError, KeyError) as e:
+            fails.append("--provider cryptodev: no result (%s): %s" % (e, p2.stdout[-300:]))
+        p3 = subprocess.run([exe, "--provider", "nonsense", "--results", prov],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+        if p3.returncode != 2 or "expected ipsecmb, wolfcrypt or cryptodev:DEVICE" not in p3.stdout:
+            fails.append("--provider nonsense: exit %d, %r" % (p3.returncode, p3.stdout[-200:]))
         for f in fails:
             print("FAIL:", f)
         if not fails:

@@ -1452,6 +1452,8 @@ void register_raw(const Plan &plan)
 #endif
 }
 
+std::string g_provider_name;
+
 void register_zrec(const Plan &plan)
 {
     const struct zrec_aead_provider *wolfcrypt = zrec_provider_wolfcrypt();
@@ -1470,10 +1472,14 @@ void register_zrec(const Plan &plan)
                 for (unsigned n : bursts()) {
                     const std::string bn = ":burst" + std::to_string(n);
                     Spec sp{proto, aead, size, n, 1, nullptr};
+                    if (!g_provider_name.empty())
+                        sp.lazy = bench_provider;
                     reg("zrec:" + mid + "seal" + sz + bn, bm_zrec_seal, sp);
                     reg("zrec:" + mid + "open" + sz + bn, bm_zrec_open, sp);
                 }
                 Spec mixed{proto, aead, size, 32, 32, nullptr};
+                if (!g_provider_name.empty())
+                    mixed.lazy = bench_provider;
                 reg("zrec:" + mid + "seal" + sz + ":burst32:mixed32", bm_zrec_seal, mixed);
                 reg("zrec:" + mid + "open" + sz + ":burst32:mixed32", bm_zrec_open, mixed);
                 for (unsigned n : bursts()) {
@@ -1532,7 +1538,30 @@ std::string ipsecmb_description()
 
 std::string zrec_default_provider()
 {
-    return zrec_provider_name(zrec_provider_default());
+    return g_provider_name.empty() ? zrec_provider_name(zrec_provider_default()) : g_provider_name;
+}
+
+bool set_bench_provider(const std::string &name)
+{
+    g_provider_name = name;
+    return name.empty() || name.rfind("cryptodev:", 0) == 0 ||
+           zrec_provider_by_name(name.c_str()) != nullptr;
+}
+
+const struct zrec_aead_provider *bench_provider(std::string *why)
+{
+    if (g_provider_name.rfind("cryptodev:", 0) == 0) {
+#ifdef ZB_OFFLOAD
+        return offload_provider_named(g_provider_name.substr(10), why);
+#else
+        *why = "--provider " + g_provider_name + ": zrec-bench built without DPDK";
+        return nullptr;
+#endif
+    }
+    const struct zrec_aead_provider *p = zrec_provider_by_name(g_provider_name.c_str());
+    if (p == nullptr)
+        *why = "--provider " + g_provider_name + ": expected ipsecmb, wolfcrypt or cryptodev:DEVICE";
+    return p;
 }
 
 }  // namespace zb

@@ -6,6 +6,8 @@
 #   dtls_gw.sh CASE ZREC_DTLS_GW
 #     plain   20 clients x 50 datagrams of 1..1400 bytes through the gateway
 #             to a backend and back, intact, one flow each; ARP answered
+#     hostile malformed frames on the link between two rounds of clients:
+#             dropped, counted, the clients served before and after
 #     cli     --help, usage errors (exit 2)
 set -u
 case=${1:?case} gw=${2:?gw}
@@ -77,6 +79,30 @@ plain)
     [ "$(counter to_client)" -ge 1000 ] || fail "to_client: $(counter to_client)"
     [ "$(counter arp_answered)" -ge 1 ] || fail "no ARP answered"
     note "gateway: $(tr '\n' ' ' < "$work/gw.out")"
+    ;;
+hostile)
+    # Malformed frames from the link (random bytes, truncated and lying
+    # headers, bad checksums, fragments, ARP garbage) between two rounds of
+    # real clients: dropped and counted, nothing crashes, the clients are
+    # served before and after.
+    start_gw --plain
+    ip netns exec "$ns" timeout 60 python3 "$here/udp_peer.py" backend 10.77.0.1 5683 \
+        2> "$work/backend.err" &
+    sleep 0.3
+    ip netns exec "$ns" timeout 60 python3 "$here/udp_peer.py" clients 10.77.0.2 4433 5 20 \
+        > "$work/clients.out" 2> "$work/clients.err" || fail "clients before"
+    mac=$(ip -n "$ns" neigh show 10.77.0.2 | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}')
+    [ -n "$mac" ] || fail "no neighbour entry for the gateway"
+    ip netns exec "$ns" timeout 60 python3 "$here/udp_peer.py" hostile "$ifc" "$mac" 9000 \
+        > "$work/hostile.out" 2> "$work/hostile.err" || fail "hostile sender: $(cat "$work/hostile.err")"
+    note "$(cat "$work/hostile.out")"
+    ip netns exec "$ns" timeout 60 python3 "$here/udp_peer.py" clients 10.77.0.2 4433 5 20 \
+        > "$work/clients2.out" 2> "$work/clients.err" || fail "clients after the hostile frames"
+    note "after: $(cat "$work/clients2.out")"
+    stop_gw
+    note "gateway: $(tr '\n' ' ' < "$work/gw.out")"
+    [ "$(counter dropped_malformed)" -ge 3000 ] || fail "dropped_malformed: $(counter dropped_malformed)"
+    [ "$(counter flows)" = 10 ] || fail "flows: $(counter flows) (a hostile frame made a flow?)"
     ;;
 cli)
     "$gw" --help > "$work/help" || fail "--help"

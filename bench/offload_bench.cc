@@ -70,6 +70,12 @@ bool eal_up(std::string *why)
         ok = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) >= 0;
         if (!ok)
             failed = std::string("rte_eal_init: ") + rte_strerror(rte_errno);
+        else
+            // EAL leaves its runtime directory behind, empty: removed at exit.
+            std::atexit([] {
+                std::string dir = rte_eal_get_runtime_dir();
+                rmdir(dir.c_str());
+            });
     }
     if (!ok)
         *why = failed;
@@ -149,6 +155,8 @@ bool crypto_perf(size_t size, double *mops, std::string *why)
         }
     }
     int rc = pclose(f);
+    // The tool leaves its runtime directory behind, empty.
+    rmdir(("/var/run/dpdk/zrec-perf-" + std::to_string(getpid())).c_str());
     if (!found) {
         *why = exe + " (exit " + std::to_string(rc) + "): " + all.substr(0, 300);
         return false;

@@ -503,6 +503,10 @@ cryptodev)
     for f in full error no_qp aad; do
         [ "$(stat offload_fallback_$f)" = 0 ] || fail "offload_fallback_$f: $(stat offload_fallback_$f)"
     done
+    # A clean stop: the device freed, EAL cleaned up, its runtime directory gone.
+    kill -TERM "$gw_pid"
+    wait "$gw_pid" || fail "zrec-gw exit status $? after SIGTERM"
+    [ ! -e "/var/run/dpdk/zrec-gw-$gw_pid" ] || fail "EAL's runtime directory left behind"
     ;;
 
 *)

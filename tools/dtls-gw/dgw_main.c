@@ -13,10 +13,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -91,6 +93,16 @@ static struct {
     unsigned max_flows;
     double seconds;
 } cfg = {.listen_port = 0, .max_flows = 4096};
+
+static char rundir[PATH_MAX];
+
+/* EAL leaves its runtime directory behind, empty: removed whichever way
+ * the process ends (usage errors included). */
+static void remove_rundir(void)
+{
+    if (rundir[0])
+        rmdir(rundir);
+}
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -237,6 +249,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "zrec-dtls-gw: rte_eal_init: %s\n", rte_strerror(rte_errno));
         return 1;
     }
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
+    atexit(remove_rundir);
     struct dgw_net net;
     memset(&net, 0, sizeof net);
     parse(argc - eal, argv + eal, &net);

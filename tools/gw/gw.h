@@ -63,6 +63,9 @@ struct gw_counters {
 const struct zrec_aead_provider *gw_offload_start(const char *device, char *err, size_t errlen);
 /* The device's counters as stats lines. */
 size_t gw_offload_stats(char *buf, size_t cap);
+/* At exit (sessions gone): the device freed, EAL cleaned up, its runtime
+ * directory removed. */
+void gw_offload_stop(void);
 
 /* ---- gw_tls.c ---- */
 

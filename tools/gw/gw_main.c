@@ -574,6 +574,11 @@ int main(int argc, char **argv)
     int fd = atomic_exchange(&log_fd, -1);
     if (fd >= 0)
         close(fd);
+    if (opts.crypto_dev >= 0)
+        zrec_wolfssl_crypto_device_remove(opts.crypto_dev);
+#ifdef ZREC_GW_OFFLOAD
+    gw_offload_stop();
+#endif
     wolfSSL_Cleanup();
     fprintf(stderr, "zrec-gw: stopped\n");
     return 0;

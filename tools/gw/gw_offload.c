@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -20,6 +21,15 @@
 #include "zrec/offload.h"
 
 static struct zrec_offload *off;
+static char rundir[PATH_MAX];
+
+/* EAL leaves its runtime directory behind, empty (--no-shconf): removed
+ * whichever way the process ends. */
+static void remove_rundir(void)
+{
+    if (rundir[0])
+        rmdir(rundir);
+}
 
 const struct zrec_aead_provider *gw_offload_start(const char *device, char *err, size_t errlen)
 {
@@ -50,6 +60,8 @@ const struct zrec_aead_provider *gw_offload_start(const char *device, char *err,
         snprintf(err, errlen, "rte_eal_init: %s", rte_strerror(rte_errno));
         return NULL;
     }
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
+    atexit(remove_rundir);
     off = zrec_offload_cryptodev_new(device, NULL, err, errlen);
     return off ? zrec_offload_provider(off) : NULL;
 }
@@ -68,4 +80,13 @@ size_t gw_offload_stats(char *buf, size_t cap)
                      (unsigned long)s.fallback_full, (unsigned long)s.fallback_error,
                      (unsigned long)s.fallback_no_qp, (unsigned long)s.fallback_aad);
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
+}
+
+void gw_offload_stop(void)
+{
+    if (off == NULL)
+        return;
+    zrec_offload_free(off);
+    off = NULL;
+    rte_eal_cleanup();
 }

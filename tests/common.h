@@ -54,17 +54,21 @@ static inline int test_aead_from_name(const char *n, enum zrec_aead_id *a)
     return -1;
 }
 
-/* `prog PROTO AEAD [SEED]`: the test's protocol, AEAD and random seed
- * (given, or the time: printed, so that a failing run can be repeated).
- * Exits with 2 and a usage line on bad arguments. */
+/* `prog PROTO AEAD`: exits with 2 and a usage line on bad arguments. */
+static inline void parse_args(int argc, char **argv, enum zrec_proto *p, enum zrec_aead_id *a)
+{
+    if (argc != 3 || test_proto_from_name(argv[1], p) || test_aead_from_name(argv[2], a)) {
+        fprintf(stderr, "usage: %s PROTO AEAD\n", argv[0]);
+        exit(2);
+    }
+}
+
+/* `prog PROTO AEAD [SEED]`: parse_args(), and the random seed (given, or
+ * the time: printed, so that a failing run can be repeated). */
 static inline void test_args(int argc, char **argv, enum zrec_proto *proto,
                              enum zrec_aead_id *aead, uint64_t *seed)
 {
-    if (argc < 3 || test_proto_from_name(argv[1], proto) < 0 ||
-        test_aead_from_name(argv[2], aead) < 0) {
-        fprintf(stderr, "usage: %s PROTO AEAD [SEED]\n", argv[0]);
-        exit(2);
-    }
+    parse_args(argc > 3 ? 3 : argc, argv, proto, aead);
     *seed = argc > 3 ? strtoull(argv[3], NULL, 10) : (uint64_t)time(NULL);
     printf("seed %llu\n", (unsigned long long)*seed);
 }

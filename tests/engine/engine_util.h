@@ -539,13 +539,4 @@ static inline bool err_in(int rc, unsigned set)
     return rc < 0 && (err_bit(rc) & set) != 0;
 }
 
-/* Parse "PROTO AEAD" like the unit tests do. */
-static inline void parse_args(int argc, char **argv, enum zrec_proto *p, enum zrec_aead_id *a)
-{
-    if (argc != 3 || test_proto_from_name(argv[1], p) || test_aead_from_name(argv[2], a)) {
-        fprintf(stderr, "usage: %s PROTO AEAD\n", argv[0]);
-        exit(2);
-    }
-}
-
 #endif

@@ -82,37 +82,37 @@ bool eal_up(std::string *why)
     return ok;
 }
 
-// crypto_aesni_gcm<index> as a provider; `queue`: synchronous bursts through
-// its queue pair even though it has the CPU path.
-const struct zrec_aead_provider *device(int index, bool queue, std::string *why)
+// A device as a provider, made once per name (a failure too, with why);
+// `queue`: synchronous bursts through its queue pair even where it has the
+// CPU path.
+const struct zrec_aead_provider *device(const std::string &name, bool queue, std::string *why)
 {
-    static struct zrec_offload *made[2];
-    static std::string failed[2];
-    if (made[index] == nullptr && failed[index].empty()) {
+    static std::map<std::string, std::pair<struct zrec_offload *, std::string>> made;
+    auto it = made.find(name);
+    if (it == made.end()) {
         if (!eal_up(why))
             return nullptr;
         char err[256];
         struct zrec_offload_params prm {};
         prm.queue_pairs = 1;
         prm.no_cpu_crypto = queue;
-        std::string name = std::string(kDevice) + std::to_string(index);
-        made[index] = zrec_offload_cryptodev_new(name.c_str(), &prm, err, sizeof err);
-        if (made[index] == nullptr)
-            failed[index] = "cryptodev " + name + ": " + err;
+        struct zrec_offload *o = zrec_offload_cryptodev_new(name.c_str(), &prm, err, sizeof err);
+        it = made.emplace(name, std::make_pair(o, o ? "" : "cryptodev " + name + ": " + err))
+                 .first;
     }
-    if (made[index] == nullptr)
-        *why = failed[index];
-    return made[index] ? zrec_offload_provider(made[index]) : nullptr;
+    if (it->second.first == nullptr)
+        *why = it->second.second;
+    return it->second.first ? zrec_offload_provider(it->second.first) : nullptr;
 }
 
 const struct zrec_aead_provider *aesni_gcm(std::string *why)
 {
-    return device(0, false, why);
+    return device(std::string(kDevice) + "0", false, why);
 }
 
 const struct zrec_aead_provider *aesni_gcm_queue(std::string *why)
 {
-    return device(1, true, why);
+    return device(std::string(kDevice) + "1", true, why);
 }
 
 // dpdk-test-crypto-perf's MOps for one buffer size, or a reason.
@@ -183,26 +183,11 @@ void bm_crypto_perf(benchmark::State &st, size_t size)
 
 }  // namespace
 
-// --provider cryptodev:DEVICE (bench_provider): any device, made once.
-const struct zrec_aead_provider *offload_provider_named(const std::string &device,
+// --provider cryptodev:DEVICE (bench_provider).
+const struct zrec_aead_provider *offload_provider_named(const std::string &name,
                                                        std::string *why)
 {
-    static std::map<std::string, struct zrec_offload *> made;
-    auto it = made.find(device);
-    if (it != made.end())
-        return zrec_offload_provider(it->second);
-    if (!eal_up(why))
-        return nullptr;
-    char err[256];
-    struct zrec_offload_params prm {};
-    prm.queue_pairs = 1;
-    struct zrec_offload *o = zrec_offload_cryptodev_new(device.c_str(), &prm, err, sizeof err);
-    if (o == nullptr) {
-        *why = "cryptodev " + device + ": " + err;
-        return nullptr;
-    }
-    made[device] = o;
-    return zrec_offload_provider(o);
+    return device(name, false, why);
 }
 
 void register_offload(const Plan &plan)

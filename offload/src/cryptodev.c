@@ -794,11 +794,7 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
     struct rte_cryptodev_info info;
     rte_cryptodev_info_get(o->dev, &info);
     o->oop = info.feature_flags & RTE_CRYPTODEV_FF_OOP_LB_IN_LB_OUT;
-    /* ZREC_OFFLOAD_QUEUE=1: the queue even where the CPU path exists (to
-     * measure and test the queue on these devices). */
-    o->cpu_crypto = (info.feature_flags & RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO) &&
-                    !(prm.no_cpu_crypto || (getenv("ZREC_OFFLOAD_QUEUE") &&
-                                            strcmp(getenv("ZREC_OFFLOAD_QUEUE"), "1") == 0));
+    o->cpu_crypto = (info.feature_flags & RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO) && !prm.no_cpu_crypto;
     o->nb_qp = prm.queue_pairs ? prm.queue_pairs
                                : (uint16_t)RTE_MIN(info.max_nb_queue_pairs, (unsigned)8);
     if (o->nb_qp > info.max_nb_queue_pairs) {

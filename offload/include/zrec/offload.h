@@ -70,7 +70,7 @@ struct zrec_offload_params {
     uint32_t ops;
     /** Synchronous bursts through the queue pair even where the device has
      *  the CPU path (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO), which is otherwise
-     *  used for them (ZREC_OFFLOAD_QUEUE=1 does the same). */
+     *  used for them. */
     bool no_cpu_crypto;
 };
 

@@ -20,12 +20,17 @@
  * same record numbers, which the peer accepts once and drops as replays
  * after.  The flight is released once the peer's data or ACK shows it is
  * done.  The wolfSSL 5.5.4 workarounds live here too, each where it acts.
+ *
+ * The driver knows no socket (zs_dhs.h): datagrams come in through
+ * zs_dhs_step() and leave through the carrier's send callback, so the
+ * facade's DTLS sockets and the DPDK data plane run the same handshakes.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "zs_dtls.h"
+#include "zs_dhs.h"
 
 #define FLIGHT_CAP 8192        /* a last flight is small: CCS + Finished, an ACK */
 #define REPLAY_GAP_MS 100      /* at most one flight replay per peer per this */
@@ -94,7 +99,7 @@ static bool next_record(const uint8_t **b, size_t *n, struct rec_hdr *h)
  * of a later epoch, or a plaintext handshake message with a higher
  * message_seq (RFC 6347 §4.2.2, RFC 9147 §5.2) than any before?  If not, it
  * is the peer repeating a flight. */
-static bool handshake_progress(struct peer *p, const uint8_t *b, size_t n)
+static bool handshake_progress(struct zs_dhs *p, const uint8_t *b, size_t n)
 {
     bool moved = false;
     struct rec_hdr h;
@@ -111,10 +116,17 @@ static bool handshake_progress(struct peer *p, const uint8_t *b, size_t n)
     return moved;
 }
 
+int64_t zs_dhs_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     (void)ssl;
-    struct peer *p = ctx;
+    struct zs_dhs *p = ctx;
     if (p->in == NULL)
         return WOLFSSL_CBIO_ERR_WANT_READ;
     if (handshake_progress(p, p->in, p->in_len))
@@ -128,7 +140,7 @@ static int dio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     return (int)n;
 }
 
-static void flight_add(struct peer *p, const uint8_t *buf, size_t n)
+static void flight_add(struct zs_dhs *p, const uint8_t *buf, size_t n)
 {
     if (p->flight_over) {
         p->flight_len = 0;
@@ -149,20 +161,13 @@ static void flight_add(struct peer *p, const uint8_t *buf, size_t n)
     p->flight_len += 2 + n;
 }
 
-ssize_t zs_dtls_send_to(struct peer *p, const void *buf, size_t n)
-{
-    struct zs_sock *s = p->sock;
-    bool server = s->tls->server;
-    return sendto(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
-                  server ? (const struct sockaddr *)&p->addr : NULL, server ? p->addrlen : 0);
-}
 
 /* Note what wolfSSL sends in a handshake step: the epoch-0 record numbers
  * (for alert_failed_handshake()), whether an alert or anything under keys
  * went out, and the highest message_seq.  Returns whether the datagram
  * repeats a flight sent before: its first record is a plaintext handshake
  * message we already sent (message_seq, RFC 6347 §4.2.2). */
-static bool note_sent(struct peer *p, const uint8_t *b, size_t n)
+static bool note_sent(struct zs_dhs *p, const uint8_t *b, size_t n)
 {
     bool repeat = false, first = true;
     struct rec_hdr h;
@@ -195,7 +200,7 @@ static bool note_sent(struct peer *p, const uint8_t *b, size_t n)
  * Send handshake_failure (RFC 5246 §7.4.6) as wolfSSL would over TCP: a
  * plaintext alert in epoch 0, with the next record number of that epoch,
  * as long as nothing went out under keys yet. */
-static void alert_failed_handshake(struct peer *p)
+static void alert_failed_handshake(struct zs_dhs *p)
 {
     if (p->alerted || p->protected_out)
         return;
@@ -205,7 +210,7 @@ static void alert_failed_handshake(struct peer *p)
     a[12] = 2;
     a[13] = ZREC_ALERT_FATAL;
     a[14] = 40; /* handshake_failure */
-    (void)zs_dtls_send_to(p, a, sizeof a);
+    (void)p->send(p->io, a, sizeof a);
 }
 
 /* A plaintext fatal alert (DTLSPlaintext, epoch 0) during the handshake. */
@@ -217,14 +222,13 @@ static bool is_plain_fatal_alert(const uint8_t *b, size_t n)
 static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     (void)ssl;
-    struct peer *p = ctx;
+    struct zs_dhs *p = ctx;
     const uint8_t *b = (const uint8_t *)buf;
-    if (p->state == P_HANDSHAKE && is_plain_fatal_alert(b, (size_t)sz) &&
-        (size_t)sz <= sizeof p->held_alert) {
+    if (is_plain_fatal_alert(b, (size_t)sz) && (size_t)sz <= sizeof p->held_alert) {
         /* wolfSSL 5.5.4 (WOLFSSL_EXTRA_ALERTS) sends a fatal
          * unexpected_message when a DTLS 1.2 ChangeCipherSpec overtakes a
          * lost ClientKeyExchange, then ignores the CCS and goes on, as RFC
-         * 6347 §4.1 wants; the peer would abort.  peer_step() sends the
+         * 6347 §4.1 wants; the peer would abort.  zs_dhs_step() sends the
          * alert only if the handshake really failed. */
         memcpy(p->held_alert, b, (size_t)sz);
         p->held_len = (size_t)sz;
@@ -239,7 +243,7 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
          * cannot complete (a wrong PSK: the Finished never verifies) they
          * bounce retransmissions at wire speed: answer at most once per
          * retransmission timeout. */
-        int64_t now = zs_now_ms();
+        int64_t now = zs_dhs_now_ms();
         p->mute = now < p->answer_at;
         if (!p->mute)
             p->answer_at = now + p->rtx_ms;
@@ -250,120 +254,96 @@ static int dio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
         p->server_hello = true;
     if (!p->rtx)
         flight_add(p, b, (size_t)sz);
-    ssize_t n = zs_dtls_send_to(p, buf, (size_t)sz);
+    ssize_t n = p->send(p->io, buf, (size_t)sz);
     if (n >= 0) {
         p->sent = true;
         return (int)n;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (n == -EAGAIN || n == -EWOULDBLOCK)
         return WOLFSSL_CBIO_ERR_WANT_WRITE;
-    if (errno == EINTR)
+    if (n == -EINTR)
         return WOLFSSL_CBIO_ERR_ISR;
-    if (errno == ECONNREFUSED) {
+    if (n == -ECONNREFUSED) {
         p->refused = true;
         return WOLFSSL_CBIO_ERR_CONN_RST;
     }
     return WOLFSSL_CBIO_ERR_GENERAL;
 }
 
-/* A wolfSSL object for a handshake with addr.  fresh_cid: a connection ID
- * no other peer of the socket has, ours to ask for when CIDs are enabled
- * (a client with TLS_DTLS_CID_VALUE asks for that one).  cookie_secret
- * (servers): the secret that made the ClientHello's cookie - the current
- * one, or the one before the last rotation - which wolfSSL checks again. */
-struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
-                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN],
-                        const uint8_t *cookie_secret, int *err)
+int zs_dhs_init(struct zs_dhs *p, const struct zs_dhs_conf *conf, zs_dhs_send_fn send, void *io,
+                const void *peer, size_t peer_len, const uint8_t *my_cid, size_t my_cid_len,
+                const uint8_t *cookie_secret, size_t secret_len)
 {
-    struct zs_tls *t = s->tls;
-    struct zs_dtls *d = t->d;
-    *err = zs_tls_make_ctx(t);
-    if (*err < 0)
-        return NULL;
-    wolfSSL_CTX_SetIORecv(t->ctx, dio_recv);
-    wolfSSL_CTX_SetIOSend(t->ctx, dio_send);
-    struct peer *p = calloc(1, sizeof *p);
-    *err = -ENOMEM;
-    if (p == NULL)
-        return NULL;
-    p->sock = s;
-    p->peer_epoch = p->peer_msg_seq = p->sent_msg_seq = -1;
-    memcpy(&p->addr, addr, addrlen);
-    p->addrlen = addrlen;
-    p->state = P_HANDSHAKE;
-    p->ssl = wolfSSL_new(t->ctx);
+    *p = (struct zs_dhs){.conf = conf, .send = send, .io = io,
+                         .peer_epoch = -1, .peer_msg_seq = -1, .sent_msg_seq = -1};
+    if (conf->ctx == NULL || my_cid_len > ZS_DHS_CID_LEN)
+        return -EINVAL;
+    wolfSSL_CTX_SetIORecv(conf->ctx, dio_recv);
+    wolfSSL_CTX_SetIOSend(conf->ctx, dio_send);
+    p->ssl = wolfSSL_new(conf->ctx);
     if (p->ssl == NULL)
-        goto fail;
+        return -ENOMEM;
     wolfSSL_SetIOReadCtx(p->ssl, p);
     wolfSSL_SetIOWriteCtx(p->ssl, p);
     wolfSSL_dtls_set_using_nonblock(p->ssl, 1);
-    /* Our timer (milliseconds, TLS_DTLS_HANDSHAKE_TIMEOUT_*) decides when
-     * the handshake gives up; wolfSSL's own limit (whole seconds) must not
-     * come first. */
+    /* Our timer (milliseconds, conf->timeout_*) decides when the handshake
+     * gives up; wolfSSL's own limit (whole seconds) must not come first. */
     (void)wolfSSL_dtls_set_timeout_max(p->ssl, 1 << 20);
-    *err = -EINVAL;
-    if (t->server) {
+    int err = -EINVAL;
+    if (conf->server) {
         /* The cookie binds the ClientHello to its source address. */
-        if (wolfSSL_dtls_set_peer(p->ssl, &p->addr, p->addrlen) != WOLFSSL_SUCCESS)
+        if (peer == NULL || cookie_secret == NULL ||
+            wolfSSL_dtls_set_peer(p->ssl, (void *)peer, (unsigned)peer_len) != WOLFSSL_SUCCESS)
             goto fail;
-        const unsigned len = sizeof d->cookie_secret[0];
-        int rc = t->version == 0x0304 ? wolfSSL_send_hrr_cookie(p->ssl, cookie_secret, len)
-                                      : wolfSSL_DTLS_SetCookieSecret(p->ssl, cookie_secret, len);
+        int rc = conf->dtls13
+                     ? wolfSSL_send_hrr_cookie(p->ssl, cookie_secret, (unsigned)secret_len)
+                     : wolfSSL_DTLS_SetCookieSecret(p->ssl, cookie_secret, (unsigned)secret_len);
         if (rc != WOLFSSL_SUCCESS && rc != 0)
             goto fail;
     }
-    *err = zs_tls_config_ssl(s, p->ssl);
-    if (*err < 0)
+    if (conf->config_ssl && (err = conf->config_ssl(conf->arg, p->ssl)) < 0)
         goto fail;
-    if (t->dtls_cid != TLS_DTLS_CID_DISABLED) {
-        *err = -EINVAL;
+    err = -EINVAL;
+    if (conf->cid != ZS_DHS_CID_OFF) {
         if (wolfSSL_dtls_cid_use(p->ssl) != WOLFSSL_SUCCESS)
             goto fail;
-        if (t->dtls_cid == TLS_DTLS_CID_ENABLED) {
-            /* ENABLED: we ask the peer to send us this CID; SUPPORTED: we
-             * only send the peer's (an empty CID of ours, RFC 9146 §3). */
-            if (!t->server && t->cid_value_len >= 0) {
-                memcpy(p->my_cid, t->cid_value, (size_t)t->cid_value_len);
-                p->my_cid_len = (uint8_t)t->cid_value_len;
-            } else {
-                memcpy(p->my_cid, fresh_cid, CID_LEN);
-                p->my_cid_len = CID_LEN;
-            }
-            if (p->my_cid_len &&
-                wolfSSL_dtls_cid_set(p->ssl, p->my_cid, p->my_cid_len) != WOLFSSL_SUCCESS)
+        /* ENABLED: we ask the peer to send us this CID; SUPPORTED: we only
+         * send the peer's (an empty CID of ours, RFC 9146 §3). */
+        if (conf->cid == ZS_DHS_CID_ENABLED && my_cid_len) {
+            memcpy(p->my_cid, my_cid, my_cid_len);
+            p->my_cid_len = (uint8_t)my_cid_len;
+            if (wolfSSL_dtls_cid_set(p->ssl, p->my_cid, p->my_cid_len) != WOLFSSL_SUCCESS)
                 goto fail;
         }
     }
-    *err = -ENOMEM;
+    err = -ENOMEM;
     p->cap = zrec_wolfssl_prepare(p->ssl);
     if (p->cap == NULL)
         goto fail;
-    p->rtx_ms = t->hs_timeout_min;
-    p->rtx_at = zs_now_ms() + p->rtx_ms;
-    *err = 0;
-    return p;
+    p->rtx_ms = conf->timeout_min_ms;
+    p->rtx_at = zs_dhs_now_ms() + p->rtx_ms;
+    return 0;
 fail:
-    if (p->ssl)
-        wolfSSL_free(p->ssl);
-    free(p);
-    return NULL;
+    wolfSSL_free(p->ssl);
+    p->ssl = NULL;
+    return err;
 }
 
 /* The peer repeats its flight, so it missed our last one: send it again. */
-void zs_dhs_replay_flight(struct peer *p, bool timer)
+void zs_dhs_replay_flight(struct zs_dhs *p, bool timer)
 {
-    int64_t now = zs_now_ms();
+    int64_t now = zs_dhs_now_ms();
     if (p->flight_len == 0 || p->flight_lost || (!timer && now < p->replay_at))
         return;
     p->replay_at = now + REPLAY_GAP_MS;
     for (size_t off = 0; off + 2 <= p->flight_len;) {
         size_t n = (size_t)p->flight[off] << 8 | p->flight[off + 1];
-        (void)zs_dtls_send_to(p, p->flight + off + 2, n);
+        (void)p->send(p->io, p->flight + off + 2, n);
         off += 2 + n;
     }
 }
 
-void zs_dhs_release_flight(struct peer *p)
+void zs_dhs_release_flight(struct zs_dhs *p)
 {
     free(p->flight);
     p->flight = NULL;
@@ -371,25 +351,25 @@ void zs_dhs_release_flight(struct peer *p)
 }
 
 /* The handoff: keys and sequence numbers into the engine, wolfSSL gone. */
-static int peer_handoff(struct zs_sock *s, struct peer *p)
+static int handoff(struct zs_dhs *p, struct zrec_session **out)
 {
-    zs_tls_handshake_done(s, p->ssl);
+    if (p->conf->finished)
+        p->conf->finished(p->conf->arg, p->ssl, true);
     unsigned int n = 0;
     p->my_cid_len = p->peer_cid_len = 0;
-    if (wolfSSL_dtls_cid_get_rx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
+    if (wolfSSL_dtls_cid_get_rx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= ZS_DHS_CID_LEN &&
         wolfSSL_dtls_cid_get_rx(p->ssl, p->my_cid, n) == WOLFSSL_SUCCESS)
         p->my_cid_len = (uint8_t)n;
-    if (wolfSSL_dtls_cid_get_tx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= CID_LEN &&
+    if (wolfSSL_dtls_cid_get_tx_size(p->ssl, &n) == WOLFSSL_SUCCESS && n && n <= ZS_DHS_CID_LEN &&
         wolfSSL_dtls_cid_get_tx(p->ssl, p->peer_cid, n) == WOLFSSL_SUCCESS)
         p->peer_cid_len = (uint8_t)n;
     int err = 0;
-    p->zs = zrec_wolfssl_import(p->ssl, p->cap, NULL, &err);
+    *out = zrec_wolfssl_import(p->ssl, p->cap, NULL, &err);
     p->cap = NULL;
     wolfSSL_free(p->ssl);
     p->ssl = NULL;
-    if (p->zs == NULL)
+    if (*out == NULL)
         return err == -ENOTSUP ? -EPROTONOSUPPORT : -ECONNABORTED;
-    p->state = P_OPEN;
     /* Our last flight is kept for replays only if it was the last word:
      * when the peer's flight came after it, the peer has it. */
     if (p->flight_over)
@@ -397,47 +377,47 @@ static int peer_handoff(struct zs_sock *s, struct peer *p)
     return 0;
 }
 
-/* One non-blocking handshake step over p->in (or none): 0 done (the
- * session is the engine's, p->state P_OPEN), -EAGAIN, or the handshake
- * failed (-ECONNABORTED; -ECONNREFUSED when ICMP said no one listens). */
-int zs_dhs_step(struct zs_sock *s, struct peer *p)
+int zs_dhs_step(struct zs_dhs *p, const uint8_t *dgram, size_t n, struct zrec_session **out)
 {
-    struct zs_tls *t = s->tls;
+    const struct zs_dhs_conf *c = p->conf;
+    *out = NULL;
+    if (p->ssl == NULL)
+        return -EINVAL; /* handed off or failed before */
+    p->in = dgram;
+    p->in_len = n;
     p->sent = p->progress = p->mute = p->classified = p->alerted = false;
     p->held_len = 0;
     p->started = true;
-    int rc = t->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
+    int rc = c->server ? wolfSSL_accept(p->ssl) : wolfSSL_connect(p->ssl);
     p->in = NULL; /* a datagram wolfSSL did not ask for is dropped */
     if (rc == WOLFSSL_SUCCESS)
-        return peer_handoff(s, p);
+        return handoff(p, out);
     int e = wolfSSL_get_error(p->ssl, rc);
-    if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE) {
-        if (p->held_len) {
-            (void)zs_dtls_send_to(p, p->held_alert, p->held_len);
-            p->alerted = true;
-        }
-        alert_failed_handshake(p);
-    }
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
         if (p->progress && p->sent) {
             /* The peer's flight got our next one: a new timer (RFC 6347
              * §4.2.4.1, the timer restarts at its initial value). */
-            p->rtx_ms = t->hs_timeout_min;
-            p->rtx_at = zs_now_ms() + p->rtx_ms;
+            p->rtx_ms = c->timeout_min_ms;
+            p->rtx_at = zs_dhs_now_ms() + p->rtx_ms;
         }
         return -EAGAIN;
     }
-    if (!t->server)
-        zs_tls_verify_done(t);
+    if (p->held_len) {
+        (void)p->send(p->io, p->held_alert, p->held_len);
+        p->alerted = true;
+    }
+    alert_failed_handshake(p);
+    if (c->finished)
+        c->finished(c->arg, p->ssl, false);
     return p->refused ? -ECONNREFUSED : -ECONNABORTED;
 }
 
-/* The retransmission timer of a handshake expired: retransmit (0), or
- * give up (-ETIMEDOUT at the longest timeout, or the step's failure). */
-int zs_dhs_timeout(struct zs_sock *s, struct peer *p)
+int zs_dhs_timeout(struct zs_dhs *p)
 {
-    struct zs_tls *t = s->tls;
-    if (p->rtx_ms >= t->hs_timeout_max)
+    const struct zs_dhs_conf *c = p->conf;
+    if (p->ssl == NULL)
+        return -EINVAL;
+    if (p->rtx_ms >= c->timeout_max_ms)
         return -ETIMEDOUT;
     p->sent = p->mute = false;
     p->rtx = true;
@@ -448,19 +428,17 @@ int zs_dhs_timeout(struct zs_sock *s, struct peer *p)
     if (!p->sent)
         /* wolfSSL 5.5.4 retransmits a DTLS 1.3 flight at most once per
          * second (DTLS13_MIN_RTX_INTERVAL, in whole seconds): resend the
-         * flight as it went out, so TLS_DTLS_HANDSHAKE_TIMEOUT_MIN below a
-         * second still means what it says.  Identical records are harmless:
-         * a peer that has them drops them as duplicates. */
+         * flight as it went out, so a minimum timeout below a second still
+         * means what it says.  Identical records are harmless: a peer that
+         * has them drops them as duplicates. */
         zs_dhs_replay_flight(p, true);
     uint64_t next = (uint64_t)p->rtx_ms * 2;
-    p->rtx_ms = next > t->hs_timeout_max ? t->hs_timeout_max : (uint32_t)next;
-    p->rtx_at = zs_now_ms() + p->rtx_ms;
+    p->rtx_ms = next > c->timeout_max_ms ? c->timeout_max_ms : (uint32_t)next;
+    p->rtx_at = zs_dhs_now_ms() + p->rtx_ms;
     return 0;
 }
 
-/* What a peer's handshake holds: the wolfSSL object, the capture, the
- * flight. */
-void zs_dhs_release(struct peer *p)
+void zs_dhs_release(struct zs_dhs *p)
 {
     if (p->ssl)
         wolfSSL_free(p->ssl);

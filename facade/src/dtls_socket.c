@@ -92,7 +92,7 @@ static void cid_unlink(struct zs_dtls *d, struct peer *p)
 {
     if (!p->cid_linked)
         return;
-    for (struct peer **pp = cid_bucket(d, p->my_cid); *pp; pp = &(*pp)->cid_next)
+    for (struct peer **pp = cid_bucket(d, p->hs.my_cid); *pp; pp = &(*pp)->cid_next)
         if (*pp == p) {
             *pp = p->cid_next;
             break;
@@ -103,9 +103,9 @@ static void cid_unlink(struct zs_dtls *d, struct peer *p)
 /* A peer of the table that has a CID of ours goes into by_cid. */
 static void cid_link(struct zs_dtls *d, struct peer *p)
 {
-    if (p->cid_linked || !p->in_table || p->my_cid_len != CID_LEN)
+    if (p->cid_linked || !p->in_table || p->hs.my_cid_len != CID_LEN)
         return;
-    struct peer **b = cid_bucket(d, p->my_cid);
+    struct peer **b = cid_bucket(d, p->hs.my_cid);
     p->cid_next = *b;
     *b = p;
     p->cid_linked = true;
@@ -134,7 +134,7 @@ static void peer_free(struct zs_dtls *d, struct peer *p)
         d->pend = NULL;
         d->pend_len = 0;
     }
-    zs_dhs_release(p);
+    zs_dhs_release(&p->hs);
     zrec_session_free(p->zs);
     free(p);
 }
@@ -184,7 +184,7 @@ static struct peer *find_by_cid(struct zs_dtls *d, const uint8_t *b, size_t n)
         info.cid == NULL || info.cid_len != CID_LEN)
         return NULL;
     for (struct peer *p = *cid_bucket(d, info.cid); p; p = p->cid_next)
-        if (p->state == P_OPEN && memcmp(p->my_cid, info.cid, CID_LEN) == 0)
+        if (p->state == P_OPEN && memcmp(p->hs.my_cid, info.cid, CID_LEN) == 0)
             return p;
     return NULL;
 }
@@ -194,36 +194,106 @@ static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
     if (d->by_cid == NULL)
         return false;
     for (struct peer *p = *cid_bucket(d, cid); p; p = p->cid_next)
-        if (memcmp(p->my_cid, cid, CID_LEN) == 0)
+        if (memcmp(p->hs.my_cid, cid, CID_LEN) == 0)
             return true;
     return false;
 }
 
+/* The handshake driver's hooks (zs_dhs.h): the socket's options on each
+ * wolfSSL object, and what a finished handshake leaves for getsockopt(). */
+static int hs_config_ssl(void *arg, WOLFSSL *ssl)
+{
+    return zs_tls_config_ssl(arg, ssl);
+}
+
+static void hs_finished(void *arg, WOLFSSL *ssl, bool ok)
+{
+    struct zs_sock *s = arg;
+    if (ok)
+        zs_tls_handshake_done(s, ssl);
+    else if (!s->tls->server)
+        zs_tls_verify_done(s->tls);
+}
+
+ssize_t zs_dtls_send_to(void *peer, const void *buf, size_t n)
+{
+    struct peer *p = peer;
+    struct zs_sock *s = p->sock;
+    bool server = s->tls->server;
+    ssize_t rc = sendto(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                        server ? (const struct sockaddr *)&p->addr : NULL,
+                        server ? p->addrlen : 0);
+    return rc < 0 ? -errno : rc;
+}
+
 /* A handshake with addr (dtls_hs.c), with a connection ID of ours no other
- * peer of the socket has; cookie_secret: see zs_dhs_new (NULL: a client). */
+ * peer of the socket has (a client with TLS_DTLS_CID_VALUE asks for that
+ * one); cookie_secret: the secret that made the ClientHello's cookie (the
+ * current one, or the one before the last rotation), NULL for a client. */
 static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *addr,
                              socklen_t addrlen, const uint8_t *cookie_secret, int *err)
 {
+    struct zs_tls *t = s->tls;
+    struct zs_dtls *d = t->d;
     uint8_t cid[CID_LEN] = {0};
-    while (s->tls->dtls_cid == TLS_DTLS_CID_ENABLED) {
-        if (getrandom(cid, CID_LEN, 0) != CID_LEN) {
-            *err = -EIO;
-            return NULL;
-        }
-        if (!s->tls->server || !cid_in_use(s->tls->d, cid))
-            break;
+    size_t cid_len = 0;
+    if (t->dtls_cid == TLS_DTLS_CID_ENABLED && !t->server && t->cid_value_len >= 0) {
+        memcpy(cid, t->cid_value, (size_t)t->cid_value_len);
+        cid_len = (size_t)t->cid_value_len;
+    } else if (t->dtls_cid == TLS_DTLS_CID_ENABLED) {
+        do {
+            if (getrandom(cid, CID_LEN, 0) != CID_LEN) {
+                *err = -EIO;
+                return NULL;
+            }
+        } while (t->server && cid_in_use(d, cid));
+        cid_len = CID_LEN;
     }
-    return zs_dhs_new(s, addr, addrlen, cid, cookie_secret, err);
+    *err = zs_tls_make_ctx(t);
+    if (*err < 0)
+        return NULL;
+    /* The options may have changed since the last handshake. */
+    d->hs_conf = (struct zs_dhs_conf){
+        .ctx = t->ctx,
+        .server = t->server,
+        .dtls13 = t->version == 0x0304,
+        .timeout_min_ms = t->hs_timeout_min,
+        .timeout_max_ms = t->hs_timeout_max,
+        .cid = t->dtls_cid == TLS_DTLS_CID_ENABLED     ? ZS_DHS_CID_ENABLED
+               : t->dtls_cid == TLS_DTLS_CID_SUPPORTED ? ZS_DHS_CID_SUPPORTED
+                                                       : ZS_DHS_CID_OFF,
+        .config_ssl = hs_config_ssl,
+        .finished = hs_finished,
+        .arg = s,
+    };
+    struct peer *p = calloc(1, sizeof *p);
+    *err = -ENOMEM;
+    if (p == NULL)
+        return NULL;
+    p->sock = s;
+    memcpy(&p->addr, addr, addrlen);
+    p->addrlen = addrlen;
+    p->state = P_HANDSHAKE;
+    *err = zs_dhs_init(&p->hs, &d->hs_conf, zs_dtls_send_to, p, &p->addr, p->addrlen, cid,
+                       cid_len, cookie_secret, sizeof d->cookie_secret[0]);
+    if (*err < 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
 }
 
-/* A handshake step (dtls_hs.c); one that ended hands the peer to the
- * engine: it leaves the table's handshakes, and the socket is open. */
-static int step(struct zs_sock *s, struct peer *p)
+/* A handshake step over a datagram (dtls_hs.c), NULL for none; one that
+ * ended hands the peer to the engine: it leaves the table's handshakes,
+ * and the socket is open. */
+static int step(struct zs_sock *s, struct peer *p, const uint8_t *in, size_t n)
 {
     struct zs_tls *t = s->tls;
     /* The handoff settles the CID (the one negotiated, or none). */
     cid_unlink(t->d, p);
-    int rc = zs_dhs_step(s, p);
+    int rc = zs_dhs_step(&p->hs, in, n, &p->zs);
+    if (rc == 0)
+        p->state = P_OPEN;
     cid_link(t->d, p);
     if (rc == 0) {
         p->active = ++t->d->tick;
@@ -251,9 +321,9 @@ static void run_timers(struct zs_sock *s)
     int64_t now = zs_now_ms();
     for (int i = 0; i < d->npeers; i++) {
         struct peer *p = d->peers[i];
-        if (p->state != P_HANDSHAKE || p->rtx_at > now)
+        if (p->state != P_HANDSHAKE || p->hs.rtx_at > now)
             continue;
-        int rc = zs_dhs_timeout(s, p);
+        int rc = zs_dhs_timeout(&p->hs);
         if (rc == 0)
             continue;
         if (!t->server)
@@ -267,8 +337,8 @@ static int64_t next_timer(struct zs_dtls *d)
 {
     int64_t at = -1;
     for (int i = 0; d->handshakes && i < d->npeers; i++)
-        if (d->peers[i]->state == P_HANDSHAKE && (at < 0 || d->peers[i]->rtx_at < at))
-            at = d->peers[i]->rtx_at;
+        if (d->peers[i]->state == P_HANDSHAKE && (at < 0 || d->peers[i]->hs.rtx_at < at))
+            at = d->peers[i]->hs.rtx_at;
     return at;
 }
 
@@ -277,9 +347,7 @@ static int64_t next_timer(struct zs_dtls *d)
 static void handshake_input(struct zs_sock *s, struct peer *p, const uint8_t *buf, size_t n)
 {
     struct zs_tls *t = s->tls;
-    p->in = buf;
-    p->in_len = n;
-    int rc = step(s, p);
+    int rc = step(s, p, buf, n);
     if (rc == 0 || rc == -EAGAIN)
         return;
     if (!t->server)
@@ -364,12 +432,10 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
                               valid_with ? valid_with : d->cookie_secret[0], &err);
     if (p == NULL)
         return;
-    p->in = buf;
-    p->in_len = n;
-    int rc = step(s, p);
-    if ((rc == -EAGAIN || rc == 0) && p->server_hello && d->npeers >= d->max_peers && old == NULL)
+    int rc = step(s, p, buf, n);
+    if ((rc == -EAGAIN || rc == 0) && p->hs.server_hello && d->npeers >= d->max_peers && old == NULL)
         (void)evict_one(d);
-    if ((rc == -EAGAIN || rc == 0) && p->server_hello && peer_add(d, p) == 0) {
+    if ((rc == -EAGAIN || rc == 0) && p->hs.server_hello && peer_add(d, p) == 0) {
         /* The same address with a new verified ClientHello: the client
          * restarted (RFC 6347 §4.2.8); its old session goes. */
         peer_free(d, old);
@@ -486,7 +552,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Not a record of this session (e.g. a handshake record of an epoch
          * that is over): the rest of the datagram goes with it. */
         if (rec[0] == ZREC_CT_HANDSHAKE)
-            zs_dhs_replay_flight(p, false);
+            zs_dhs_replay_flight(&p->hs, false);
         d->rx_len = 0;
         return 0;
     }
@@ -497,7 +563,7 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
         /* Dropped.  A record of an earlier epoch is the peer repeating its
          * handshake flight: it missed our last one. */
         if (o.status == -ESTALE)
-            zs_dhs_replay_flight(p, false);
+            zs_dhs_replay_flight(&p->hs, false);
         return 0;
     }
     p->active = ++d->tick; /* for evict_one(): an order, no clock read */
@@ -511,8 +577,8 @@ static ssize_t open_next(struct zs_sock *s, uint8_t *into, size_t cap)
     }
     maintenance(s, p);
     /* The peer sends data (or an ACK) only once it has our last flight. */
-    if (p->flight && (o.type == ZREC_CT_APPLICATION_DATA || o.kind == ZS_REC_ACK))
-        zs_dhs_release_flight(p);
+    if (p->hs.flight && (o.type == ZREC_CT_APPLICATION_DATA || o.kind == ZS_REC_ACK))
+        zs_dhs_release_flight(&p->hs);
     switch (o.kind) {
     case ZS_REC_DATA:
         d->last = p;
@@ -623,10 +689,10 @@ static int client_kick(struct zs_sock *s)
 {
     struct zs_tls *t = s->tls;
     struct peer *p = t->d->npeers ? t->d->peers[0] : NULL;
-    if (p == NULL || p->started || p->state != P_HANDSHAKE)
+    if (p == NULL || p->hs.started || p->state != P_HANDSHAKE)
         return 0;
-    p->rtx_at = zs_now_ms() + p->rtx_ms; /* the timer runs from now */
-    int rc = step(s, p);
+    p->hs.rtx_at = zs_now_ms() + p->hs.rtx_ms; /* the timer runs from now */
+    int rc = step(s, p, NULL, 0);
     if (rc == 0 || rc == -EAGAIN)
         return 0;
     client_fail(t, -rc);
@@ -992,8 +1058,8 @@ static int dtls_cid_getsockopt(struct zs_sock *s, int name, void *val, socklen_t
     case TLS_DTLS_CID_STATUS: {
         if (!open)
             return -ENOTCONN;
-        int v = (p->my_cid_len ? TLS_DTLS_CID_STATUS_DOWNLINK : 0) |
-                (p->peer_cid_len ? TLS_DTLS_CID_STATUS_UPLINK : 0);
+        int v = (p->hs.my_cid_len ? TLS_DTLS_CID_STATUS_DOWNLINK : 0) |
+                (p->hs.peer_cid_len ? TLS_DTLS_CID_STATUS_UPLINK : 0);
         if (val == NULL || len == NULL || *len < sizeof v)
             return -EINVAL;
         memcpy(val, &v, sizeof v);
@@ -1002,12 +1068,12 @@ static int dtls_cid_getsockopt(struct zs_sock *s, int name, void *val, socklen_t
     }
     case TLS_DTLS_CID_VALUE:
         if (open)
-            return put_bytes(val, len, p->my_cid, p->my_cid_len);
+            return put_bytes(val, len, p->hs.my_cid, p->hs.my_cid_len);
         return put_bytes(val, len, t->cid_value, t->cid_value_len > 0 ? (size_t)t->cid_value_len : 0);
     case TLS_DTLS_PEER_CID_VALUE:
         if (!open)
             return -ENOTCONN;
-        return put_bytes(val, len, p->peer_cid, p->peer_cid_len);
+        return put_bytes(val, len, p->hs.peer_cid, p->hs.peer_cid_len);
     default:
         return -ENOPROTOOPT;
     }

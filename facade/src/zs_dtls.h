@@ -1,13 +1,14 @@
 /* libzrec-zsock internals (docs/FACADE.md): a DTLS socket's peers, shared
- * by the socket (dtls_socket.c: the table, intake, records) and the
- * handshake driver (dtls_hs.c). */
+ * by the socket's files (dtls_socket.c: the table, intake, records; the
+ * handshake driver, dtls_hs.c, knows none of it: zs_dhs.h). */
 #ifndef ZS_DTLS_H
 #define ZS_DTLS_H
 
+#include "zs_dhs.h"
 #include "zs_tls.h"
 
 #define DGRAM_CAP (ZREC_MAX_HEADROOM + ZREC_MAX_PLAINTEXT + 256 + ZREC_MAX_TAILROOM)
-#define CID_LEN 2              /* wolfSSL 5.5.4's DTLS_CID_MAX_SIZE */
+#define CID_LEN ZS_DHS_CID_LEN
 
 enum peer_state { P_HANDSHAKE, P_OPEN };
 
@@ -21,41 +22,10 @@ struct peer {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     enum peer_state state;
-    WOLFSSL *ssl;
-    struct zrec_wolfssl_capture *cap;
+    struct zs_dhs hs;       /* the handshake, then the last flight and the CIDs (dtls_hs.c) */
     struct zrec_session *zs;
-    /* Handshake: the datagram offered to wolfSSL and what the step did. */
-    const uint8_t *in;
-    size_t in_len;
-    bool progress;     /* wolfSSL read a datagram with something new (handshake_progress()) */
-    bool classified;   /* this step's first datagram out was looked at */
-    bool mute;         /* drop what wolfSSL sends in this step */
-    int peer_epoch;    /* the highest epoch seen from the peer, -1: none */
-    int peer_msg_seq;  /* the highest plaintext message_seq seen, -1: none */
-    int sent_msg_seq;  /* the highest plaintext message_seq we sent, -1: none */
-    uint64_t next_seq0; /* the next record number of our epoch 0 */
-    bool protected_out; /* we sent a record under keys (our epoch moved on) */
-    bool alerted;       /* wolfSSL sent an alert in this step */
-    int64_t answer_at; /* no answer to a repeated flight before this */
-    bool sent;         /* wolfSSL sent something */
-    bool server_hello; /* it sent a ServerHello (not just a cookie request) */
-    bool refused;      /* the kernel reported ECONNREFUSED (ICMP) */
-    bool rtx;          /* wolfSSL is retransmitting: not a new flight */
-    bool started;      /* the first step (a client's ClientHello) ran */
-    uint8_t held_alert[32]; /* a fatal alert held until the step's outcome */
-    size_t held_len;
-    uint32_t rtx_ms;   /* current retransmission timeout */
-    int64_t rtx_at;    /* when it expires */
-    /* Our last flight as sent: [u16 length][datagram]… */
-    uint8_t *flight;
-    size_t flight_len;
-    bool flight_over; /* the peer answered: the next send starts a new flight */
-    bool flight_lost; /* too big to keep */
-    int64_t replay_at;
     int64_t key_update_at;
     uint64_t active; /* the socket's tick when the peer last sent an authentic record */
-    uint8_t my_cid[CID_LEN], peer_cid[CID_LEN];
-    uint8_t my_cid_len, peer_cid_len;
 };
 
 struct zs_dtls {
@@ -74,6 +44,7 @@ struct zs_dtls {
     bool cookie_previous;
     int64_t cookie_made;
     int64_t cookie_rotate_ms;
+    struct zs_dhs_conf hs_conf; /* what the socket's handshakes share (new_peer()) */
     bool closed; /* client: close_notify received */
     /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,
      * which came from rx_from. */
@@ -89,18 +60,8 @@ struct zs_dtls {
     uint8_t *tx;
 };
 
-/* ---- the handshake driver (dtls_hs.c) ---- */
-
-struct peer *zs_dhs_new(struct zs_sock *s, const struct sockaddr_storage *addr,
-                        socklen_t addrlen, const uint8_t fresh_cid[CID_LEN],
-                        const uint8_t *cookie_secret, int *err);
-int zs_dhs_step(struct zs_sock *s, struct peer *p);
-int zs_dhs_timeout(struct zs_sock *s, struct peer *p);
-void zs_dhs_replay_flight(struct peer *p, bool timer);
-void zs_dhs_release_flight(struct peer *p);
-void zs_dhs_release(struct peer *p);
-bool zs_dhs_is_client_hello(const uint8_t *b, size_t n);
-/* One datagram to p (its address on a server socket), best effort. */
-ssize_t zs_dtls_send_to(struct peer *p, const void *buf, size_t n);
+/* One datagram to p (its address on a server socket), best effort; the
+ * handshake driver's send callback (dtls_socket.c). */
+ssize_t zs_dtls_send_to(void *peer, const void *buf, size_t n);
 
 #endif

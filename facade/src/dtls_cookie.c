@@ -27,7 +27,7 @@
  * this file and holds the answers equal byte for byte, so a wolfSSL that
  * made them differently fails the build's tests, not a user's handshake.
  *
- * The secret rotates (the socket's job, dtls_socket.c): a cookie is good
+ * The secret rotates (zs_cookie_secrets_rotate, called by the carrier): a cookie is good
  * while it was made with the current secret or the one before, so a cookie
  * seen on the path cannot buy handshakes for ever (RFC 9147 §5.1).
  *
@@ -38,7 +38,9 @@
  */
 #include "zs_cookie.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -470,4 +472,34 @@ enum zs_cookie_verdict zs_cookie_check(const struct zs_cookie_conf *c, const uin
         return ZS_COOKIE_DROP;
     return c->dtls13 ? check13(c, &h, peer, peer_len, out, out_len, valid_with)
                      : check12(c, &h, peer, peer_len, out, out_len, valid_with);
+}
+
+bool zs_cookie_offers_dtls13(const uint8_t *dgram, size_t n)
+{
+    struct hello h;
+    struct exts13 x;
+    return parse_hello(dgram, n, &h) && read_extensions(h.extensions, &x) && x.versions_13;
+}
+
+/* ---- the secret ------------------------------------------------------------ */
+
+int zs_cookie_secrets_init(struct zs_cookie_secrets *s, int64_t period_ms, int64_t now_ms)
+{
+    *s = (struct zs_cookie_secrets){.made_ms = now_ms, .period_ms = period_ms};
+    return getrandom(s->cur, sizeof s->cur, 0) == sizeof s->cur ? 0 : -EIO;
+}
+
+void zs_cookie_secrets_rotate(struct zs_cookie_secrets *s, int64_t now_ms)
+{
+    int64_t periods = (now_ms - s->made_ms) / s->period_ms;
+    if (periods <= 0)
+        return;
+    uint8_t fresh[sizeof s->cur];
+    if (getrandom(fresh, sizeof fresh, 0) != sizeof fresh)
+        return; /* keep the current one a while longer */
+    memcpy(s->prev, s->cur, sizeof fresh);
+    s->have_prev = periods == 1; /* two periods idle: both are stale */
+    memcpy(s->cur, fresh, sizeof fresh);
+    explicit_bzero(fresh, sizeof fresh);
+    s->made_ms = now_ms;
 }

@@ -364,7 +364,7 @@ static int handoff(struct zs_dhs *p, struct zrec_session **out)
         wolfSSL_dtls_cid_get_tx(p->ssl, p->peer_cid, n) == WOLFSSL_SUCCESS)
         p->peer_cid_len = (uint8_t)n;
     int err = 0;
-    *out = zrec_wolfssl_import(p->ssl, p->cap, NULL, &err);
+    *out = zrec_wolfssl_import(p->ssl, p->cap, p->conf->provider, &err);
     p->cap = NULL;
     wolfSSL_free(p->ssl);
     p->ssl = NULL;

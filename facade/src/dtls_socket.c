@@ -21,7 +21,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "zs_cookie.h"
 #include "zs_dtls.h"
 
 static const struct zs_ops dtls_ops;
@@ -275,7 +274,7 @@ static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *a
     p->addrlen = addrlen;
     p->state = P_HANDSHAKE;
     *err = zs_dhs_init(&p->hs, &d->hs_conf, zs_dtls_send_to, p, &p->addr, p->addrlen, cid,
-                       cid_len, cookie_secret, sizeof d->cookie_secret[0]);
+                       cid_len, cookie_secret, sizeof d->cookie.cur);
     if (*err < 0) {
         free(p);
         return NULL;
@@ -368,26 +367,6 @@ static bool evict_one(struct zs_dtls *d)
     return oldest != NULL;
 }
 
-/* Cookies of a limited lifetime (RFC 9147 §5.1): the secret changes every
- * cookie_rotate_ms, and a cookie is good with the current secret or the one
- * before, so one seen on the path buys handshakes for two periods at most.
- * Rotated lazily, when a ClientHello comes. */
-static void rotate_cookie_secret(struct zs_dtls *d)
-{
-    int64_t now = zs_coarse_ms();
-    int64_t periods = (now - d->cookie_made) / d->cookie_rotate_ms;
-    if (periods <= 0)
-        return;
-    uint8_t fresh[sizeof d->cookie_secret[0]];
-    if (getrandom(fresh, sizeof fresh, 0) != sizeof fresh)
-        return; /* keep the current one a while longer */
-    memcpy(d->cookie_secret[1], d->cookie_secret[0], sizeof fresh);
-    d->cookie_previous = periods == 1; /* two periods idle: both are stale */
-    memcpy(d->cookie_secret[0], fresh, sizeof fresh);
-    explicit_bzero(fresh, sizeof fresh);
-    d->cookie_made = now;
-}
-
 /* A ClientHello from an address with no handshake in progress: the
  * stateless cookie exchange answers it (dtls_cookie.c).  One that brings a
  * valid cookie back, or that the exchange leaves to wolfSSL, goes to a
@@ -398,11 +377,11 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     struct zs_dtls *d = t->d;
     if (zs_tls_make_ctx(t) < 0)
         return; /* no usable credentials: nobody is answered */
-    rotate_cookie_secret(d);
+    zs_cookie_secrets_rotate(&d->cookie, zs_coarse_ms());
     const struct zs_cookie_conf conf = {
-        .secret = d->cookie_secret[0],
-        .secret_len = sizeof d->cookie_secret[0],
-        .previous = d->cookie_previous ? d->cookie_secret[1] : NULL,
+        .secret = d->cookie.cur,
+        .secret_len = sizeof d->cookie.cur,
+        .previous = d->cookie.have_prev ? d->cookie.prev : NULL,
         .dtls13 = t->version == 0x0304,
         .suites = t->ctx_suites,
         .nsuites = t->ctx_nsuites,
@@ -429,7 +408,7 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     /* A ClientHello left to wolfSSL (no valid_with) is answered with the
      * current secret. */
     struct peer *p = new_peer(s, &d->rx_from, d->rx_fromlen,
-                              valid_with ? valid_with : d->cookie_secret[0], &err);
+                              valid_with ? valid_with : d->cookie.cur, &err);
     if (p == NULL)
         return;
     int rc = step(s, p, buf, n);
@@ -612,14 +591,13 @@ int zs_dtls_create(struct zs_sock *s)
         goto fail;
     d->rx = malloc(DGRAM_CAP);
     d->tx = malloc(DGRAM_CAP);
-    if (d->rx == NULL || d->tx == NULL ||
-        getrandom(d->cookie_secret[0], sizeof d->cookie_secret[0], 0) !=
-            sizeof d->cookie_secret[0])
-        goto fail;
-    d->cookie_made = zs_coarse_ms();
     const char *rot = getenv("ZREC_DTLS_COOKIE_ROTATE_MS");
     long rot_ms = rot ? strtol(rot, NULL, 10) : 0;
-    d->cookie_rotate_ms = rot_ms >= 10 && rot_ms <= 86400000 ? rot_ms : COOKIE_ROTATE_MS;
+    if (d->rx == NULL || d->tx == NULL ||
+        zs_cookie_secrets_init(&d->cookie,
+                               rot_ms >= 10 && rot_ms <= 86400000 ? rot_ms : COOKIE_ROTATE_MS,
+                               zs_coarse_ms()) < 0)
+        goto fail;
     /* A server's memory bound: each session is about 3 KB after the handoff,
      * a handshake in progress a wolfSSL object (tens of KB). */
     const char *env = getenv("ZREC_DTLS_MAX_PEERS");

@@ -47,6 +47,24 @@ enum zs_cookie_verdict zs_cookie_check(const struct zs_cookie_conf *c, const uin
 
 #define ZS_COOKIE_ANSWER_MAX 256
 
+/* Does the datagram's ClientHello (as zs_cookie_check reads it) offer DTLS
+ * 1.3 in supported_versions?  A server that speaks both versions picks its
+ * context by this before the exchange. */
+bool zs_cookie_offers_dtls13(const uint8_t *dgram, size_t n);
+
+/* The exchange's secret, of a limited lifetime (RFC 9147 §5.1): it changes
+ * every period_ms, and a cookie is good with the current secret or the one
+ * before, so one seen on the path buys handshakes for two periods at most.
+ * Rotated lazily, by the carrier when a ClientHello comes. */
+struct zs_cookie_secrets {
+    uint8_t cur[32], prev[32];
+    bool have_prev; /* prev is still good */
+    int64_t made_ms, period_ms;
+};
+/* 0, or -EIO when the system has no randomness to give. */
+int zs_cookie_secrets_init(struct zs_cookie_secrets *s, int64_t period_ms, int64_t now_ms);
+void zs_cookie_secrets_rotate(struct zs_cookie_secrets *s, int64_t now_ms);
+
 /* The key-exchange groups of a DTLS 1.3 server socket, in its order of
  * preference (IANA numbers: secp256r1, x25519, secp384r1, secp521r1): set
  * on its wolfSSL context (wolfSSL_CTX_set_groups) and used by the exchange,

@@ -5,8 +5,8 @@
  * gives it a send callback and a configuration, and keeps its timer.
  *
  * Built into its own static library (facade/meson.build: zrec_dhs_dep) with
- * the stateless cookie exchange (zs_cookie.h), so both carriers link the
- * same code. */
+ * the stateless cookie exchange (zs_cookie.h) and the post-handshake
+ * records a session owes (owed.c), so both carriers link the same code. */
 #ifndef ZS_DHS_H
 #define ZS_DHS_H
 
@@ -36,6 +36,7 @@ struct zs_dhs_conf {
     bool dtls13;
     uint32_t timeout_min_ms, timeout_max_ms; /* the retransmission timer's range */
     enum zs_dhs_cid cid;
+    const struct zrec_aead_provider *provider; /* the sessions' AEAD; NULL: the default */
     /* Optional: more settings on each new wolfSSL object (SNI, ALPN, the
      * carrier's callback contexts): 0 or a negative errno. */
     int (*config_ssl)(void *arg, WOLFSSL *ssl);
@@ -123,6 +124,18 @@ void zs_dhs_replay_flight(struct zs_dhs *h, bool timer);
 void zs_dhs_release_flight(struct zs_dhs *h);
 /* Everything held: the wolfSSL object, the capture, the flight. */
 void zs_dhs_release(struct zs_dhs *h);
+
+/* DTLS 1.3 KeyUpdate retransmission timeout (RFC 9147 §5.8). */
+#define ZS_KEY_UPDATE_RTX_MS 1000
+
+/* After the handshake (owed.c): the next post-handshake record owed to the
+ * peer, sealed into buf: an ACK (DTLS 1.3, RFC 9147 §7), or a KeyUpdate
+ * when the peer asked or the key nears its limit (RFC 8446 §4.6.3, §5.5) —
+ * with key_update_at (DTLS 1.3), again every ZS_KEY_UPDATE_RTX_MS until the
+ * peer's ACK switches the key.  Its length, 0 when nothing is owed, or
+ * -errno.  now: milliseconds, only with key_update_at. */
+int zs_pump_owed(struct zrec_session *zs, int64_t now, int64_t *key_update_at, uint8_t *buf,
+                 size_t cap);
 
 /* A datagram that starts with a plaintext epoch-0 ClientHello record. */
 bool zs_dhs_is_client_hello(const uint8_t *b, size_t n);

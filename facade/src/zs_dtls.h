@@ -4,6 +4,7 @@
 #ifndef ZS_DTLS_H
 #define ZS_DTLS_H
 
+#include "zs_cookie.h"
 #include "zs_dhs.h"
 #include "zs_tls.h"
 
@@ -37,13 +38,9 @@ struct zs_dtls {
     struct peer **by_cid;  /* peers by the CID they send us: CID_BUCKETS chains */
     struct peer *last; /* the peer of the last record delivered (send()) */
     uint64_t tick; /* counts authentic records and handoffs: peers' activity order */
-    /* The stateless cookie exchange (dtls_cookie.c): the current secret
-     * [0] and the one before [1] (when cookie_previous), rotated every
-     * cookie_rotate_ms (ZREC_DTLS_COOKIE_ROTATE_MS, default 60 s). */
-    uint8_t cookie_secret[2][32];
-    bool cookie_previous;
-    int64_t cookie_made;
-    int64_t cookie_rotate_ms;
+    /* The stateless cookie exchange's secret (dtls_cookie.c), rotated every
+     * ZREC_DTLS_COOKIE_ROTATE_MS (default 60 s). */
+    struct zs_cookie_secrets cookie;
     struct zs_dhs_conf hs_conf; /* what the socket's handshakes share (new_peer()) */
     bool closed; /* client: close_notify received */
     /* The datagram being opened: rx[rx_off .. rx_off + rx_len) of rx_peer,

@@ -13,6 +13,7 @@
 #include "zrec/wolfssl.h"
 #include "zrec/zsock_ext.h"
 #include "zrec/zrec.h"
+#include "zs_dhs.h"
 #include "zs_internal.h"
 
 #define MAX_TAGS 16
@@ -118,19 +119,10 @@ struct zs_opened {
     size_t len;
     bool direct;
 };
-/* DTLS 1.3 KeyUpdate retransmission timeout (RFC 9147 §5.8). */
-#define ZS_KEY_UPDATE_RTX_MS 1000
 /* Open the record rec[0..len) of zs: into the caller's buffer (into/cap)
  * when it fits, else in place.  Returns o->kind. */
 int zs_pump_open(struct zrec_session *zs, uint8_t *rec, size_t len, uint8_t *into, size_t cap,
                  struct zs_opened *o);
-/* The next post-handshake record owed to the peer, sealed into buf: an
- * ACK (DTLS 1.3, RFC 9147 §7), or a KeyUpdate when the peer asked or the
- * key nears its limit (RFC 8446 §4.6.3, §5.5) — with key_update_at (DTLS
- * 1.3), again every ZS_KEY_UPDATE_RTX_MS until the peer's ACK switches
- * the key.  Its length, 0 when nothing is owed, or -errno. */
-int zs_pump_owed(struct zrec_session *zs, int64_t now, int64_t *key_update_at, uint8_t *buf,
-                 size_t cap);
 /* After a post-handshake handshake record: a NewSessionTicket goes into
  * the session cache (clients with TLS_SESSION_CACHE_ENABLED). */
 void zs_pump_ticket(const struct zs_tls *t, struct zrec_session *zs, int fd);

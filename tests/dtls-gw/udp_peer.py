@@ -1,6 +1,7 @@
 """UDP peers for tests/dtls-gw/dtls_gw.sh, run inside its network namespace.
 
   udp_peer.py backend IP PORT            echo each datagram back, prefixed b"echo:"
+  udp_peer.py mirror IP PORT             echo each datagram back as it is
   udp_peer.py clients IP PORT N COUNT    N client sockets, COUNT datagrams each
                                          (1..1400 random bytes); every answer must
                                          be b"echo:" + what was sent
@@ -13,13 +14,13 @@ import sys
 import time
 
 
-def backend(ip, port):
+def backend(ip, port, prefix=b"echo:"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(60)
     while True:
         data, peer = s.recvfrom(65535)
-        s.sendto(b"echo:" + data, peer)
+        s.sendto(prefix + data, peer)
 
 
 def clients(ip, port, n, count):
@@ -130,6 +131,8 @@ def hostile(ifname, gw_mac, count):
 if __name__ == "__main__":
     if sys.argv[1] == "backend":
         backend(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "mirror":
+        backend(sys.argv[2], int(sys.argv[3]), b"")
     elif sys.argv[1] == "hostile":
         hostile(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

@@ -2,13 +2,15 @@
  * zrec-dtls-gw: the DTLS data plane on DPDK (docs/DTLS-GW.md).
  *
  * One lcore polls one port: frames in (rte_eth_rx_burst), ARP answered,
- * UDP datagrams to our address matched to flows, forwarded, frames out
+ * UDP datagrams to our address matched to flows, frames out
  * (rte_eth_tx_burst).  A flow is a client address and port; its datagrams
  * go to the backend from a port of ours that names the flow, so that the
  * backend's replies find their way back (a NAT, by port).
  *
- * This stage forwards plain UDP (--plain): the data path every DTLS record
- * will take, and the physical reference of the crypto-less loop.
+ * By default a flow is a DTLS session (dgw_dtls.c): records are opened
+ * before they go to the backend and replies sealed before they go back.
+ * With --plain the payloads go through unchanged: the same loop with the
+ * crypto removed, the physical reference of the data plane.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,47 +31,67 @@
 #include <rte_mbuf.h>
 
 #include "dgw.h"
-
-#define BURST 32
-#define FLOW_PORT_BASE 20000u
+#include "zrec/offload.h"
 
 static const char usage_text[] =
     "NAME\n"
-    "    zrec-dtls-gw - the DTLS data plane on DPDK (stage 1: plain UDP forwarding)\n"
+    "    zrec-dtls-gw - the DTLS data plane on DPDK\n"
     "\n"
     "SYNOPSIS\n"
-    "    zrec-dtls-gw [EAL options] -- --ip A.B.C.D --backend A.B.C.D:PORT --plain\n"
-    "                 [--port N] [--listen-port N] [--max-flows N] [--seconds S]\n"
+    "    zrec-dtls-gw [EAL options] -- --ip A.B.C.D --backend A.B.C.D:PORT\n"
+    "                 (--cert FILE --key FILE | --plain) [options]\n"
     "\n"
     "DESCRIPTION\n"
     "    Owns DPDK port --port (e.g. a net_tap or net_memif virtual device given\n"
-    "    to EAL with --vdev), answers ARP for --ip, and forwards the UDP datagrams\n"
-    "    clients send to --ip:--listen-port to --backend, each client from a port\n"
-    "    of its own so that the backend's replies go back to that client.  With\n"
-    "    --plain the payload is forwarded as it is; DTLS sessions (records opened\n"
-    "    and sealed by zrec in the mbufs) are the next stage of this tool.\n"
+    "    to EAL with --vdev), answers ARP for --ip, and terminates DTLS 1.2 and\n"
+    "    DTLS 1.3 for the clients that send to --ip:--listen-port: handshakes by\n"
+    "    wolfSSL (stateless cookies first), then records opened and sealed by\n"
+    "    zrec in place in the mbufs, in bursts across sessions.  Each client's\n"
+    "    plaintext goes to --backend as UDP, from a port of its own (20000 +\n"
+    "    the flow's number), so that the backend's replies, sealed, go back to\n"
+    "    that client.  DTLS 1.3 clients get a connection ID and keep their\n"
+    "    session when their address changes.  With --plain the UDP payloads are\n"
+    "    forwarded unchanged (no DTLS): the reference loop without crypto.\n"
     "\n"
     "OPTIONS\n"
     "    --ip A.B.C.D            our IPv4 address on the port's link\n"
     "    --backend A.B.C.D:PORT  where client payloads go (on the same link)\n"
-    "    --plain                 forward UDP payloads unchanged\n"
+    "    --cert FILE             the server certificate (chain), PEM or DER\n"
+    "    --key FILE              its private key, PEM or DER\n"
+    "    --dtls VERSIONS         1.2, 1.3 or 1.2,1.3 (default: both; a client\n"
+    "                            offering 1.3 gets 1.3)\n"
+    "    --no-cid                give DTLS 1.3 clients no connection ID\n"
+    "    --provider NAME         the records' AEAD: ipsecmb (default),\n"
+    "                            wolfcrypt, or cryptodev:DEVICE, a DPDK crypto\n"
+    "                            device given to EAL (--vdev crypto_aesni_gcm0)\n"
+    "    --plain                 forward UDP payloads unchanged (no DTLS)\n"
     "    --port N                DPDK port id (default 0)\n"
     "    --listen-port N         UDP port clients send to (default 4433)\n"
     "    --max-flows N           clients at once (default 4096, at most 40000);\n"
-    "                            beyond it new clients are dropped, counted\n"
+    "                            beyond it the session silent longest makes\n"
+    "                            room for a client that proved its address\n"
+    "                            (--plain: new clients are dropped, counted)\n"
+    "    --max-handshakes N      handshakes in progress at once (default 1024);\n"
+    "                            each holds a wolfSSL object, tens of KB\n"
+    "    --hs-timeout MIN,MAX    handshake retransmission timer in ms: starts\n"
+    "                            at MIN, doubles, the handshake fails after MAX\n"
+    "                            (default 1000,60000; RFC 6347 4.2.4.1)\n"
     "    --seconds S             stop after S seconds (default: until SIGTERM/SIGINT)\n"
     "    -h, --help              this text\n"
     "\n"
     "OUTPUT\n"
     "    'zrec-dtls-gw: listening on A.B.C.D:PORT' on stderr when ready; counters\n"
-    "    on stdout (one 'name value' per line) when it stops.\n"
+    "    on stdout (one 'name value' per line) when it stops: frames, flows,\n"
+    "    cookie requests, handshakes (done, failed, timed out), records opened\n"
+    "    and sealed, records dropped by reason (auth, replay, stale, record),\n"
+    "    connection-ID moves, sessions closed.\n"
     "\n"
     "EXIT STATUS\n"
     "    0 after a stop; 1 when start-up fails; 2 for a usage error.\n"
     "\n"
     "EXAMPLE\n"
     "    zrec-dtls-gw --no-huge --no-pci --vdev=net_tap0,iface=dgw0 -- \\\n"
-    "        --ip 10.77.0.2 --backend 10.77.0.1:5683 --plain\n";
+    "        --ip 10.77.0.2 --backend 10.77.0.1:5683 --cert gw.pem --key gw.key\n";
 
 struct flow_key {
     uint32_t ip;
@@ -77,22 +99,15 @@ struct flow_key {
     uint16_t pad;
 };
 
-struct flow {
-    uint32_t ip;   /* the client, network order */
-    uint16_t port;
-    uint16_t our;  /* our port toward the backend, network order */
-    bool used;
-};
-
 static struct {
-    uint16_t port_id;
-    uint16_t listen_port; /* network order */
-    uint32_t backend_ip;
-    uint16_t backend_port;
+    struct dgw_dtls_opts dtls;
+    const char *provider;
     bool plain;
-    unsigned max_flows;
     double seconds;
-} cfg = {.listen_port = 0, .max_flows = 4096};
+} cfg = {.dtls = {.dtls12 = true, .dtls13 = true, .cid = true, .max_handshakes = 1024,
+                  .hs_timeout_min_ms = 1000, .hs_timeout_max_ms = 60000}};
+
+static struct dgw g = {.max_flows = 4096};
 
 static char rundir[PATH_MAX];
 
@@ -110,10 +125,6 @@ static void on_signal(int sig)
     (void)sig;
     stop = 1;
 }
-
-static struct {
-    uint64_t rx, tx, to_backend, to_client, flows, flows_full, no_flow, arp_pending, tx_dropped;
-} cnt;
 
 static void usage_error(const char *msg, const char *arg)
 {
@@ -133,23 +144,27 @@ static long num(const char *opt, const char *s, long lo, long hi)
     return v;
 }
 
-static void parse(int argc, char **argv, struct dgw_net *net)
+static void parse(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"ip", required_argument, 0, 'i'},       {"backend", required_argument, 0, 'b'},
         {"plain", no_argument, 0, 'P'},          {"port", required_argument, 0, 'p'},
         {"listen-port", required_argument, 0, 'l'},
         {"max-flows", required_argument, 0, 'm'}, {"seconds", required_argument, 0, 's'},
+        {"cert", required_argument, 0, 'c'},     {"key", required_argument, 0, 'k'},
+        {"dtls", required_argument, 0, 'd'},     {"no-cid", no_argument, 0, 'N'},
+        {"provider", required_argument, 0, 'r'}, {"max-handshakes", required_argument, 0, 'H'},
+        {"hs-timeout", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     bool have_ip = false, have_backend = false;
-    cfg.listen_port = rte_cpu_to_be_16(4433);
+    g.listen_port = rte_cpu_to_be_16(4433);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (inet_pton(AF_INET, optarg, &net->ip) != 1)
+            if (inet_pton(AF_INET, optarg, &g.net.ip) != 1)
                 usage_error("--ip %s: not an IPv4 address", optarg);
             have_ip = true;
             break;
@@ -160,9 +175,9 @@ static void parse(int argc, char **argv, struct dgw_net *net)
                 usage_error("--backend %s: expected A.B.C.D:PORT", optarg);
             memcpy(host, optarg, (size_t)(colon - optarg));
             host[colon - optarg] = 0;
-            if (inet_pton(AF_INET, host, &cfg.backend_ip) != 1)
+            if (inet_pton(AF_INET, host, &g.backend_ip) != 1)
                 usage_error("--backend %s: expected A.B.C.D:PORT", optarg);
-            cfg.backend_port = rte_cpu_to_be_16((uint16_t)num("--backend", colon + 1, 1, 65535));
+            g.backend_port = rte_cpu_to_be_16((uint16_t)num("--backend", colon + 1, 1, 65535));
             have_backend = true;
             break;
         }
@@ -170,17 +185,57 @@ static void parse(int argc, char **argv, struct dgw_net *net)
             cfg.plain = true;
             break;
         case 'p':
-            cfg.port_id = (uint16_t)num("--port", optarg, 0, RTE_MAX_ETHPORTS - 1);
+            g.port_id = (uint16_t)num("--port", optarg, 0, RTE_MAX_ETHPORTS - 1);
             break;
         case 'l':
-            cfg.listen_port = rte_cpu_to_be_16((uint16_t)num("--listen-port", optarg, 1, 65535));
+            g.listen_port = rte_cpu_to_be_16((uint16_t)num("--listen-port", optarg, 1, 65535));
             break;
         case 'm':
-            cfg.max_flows = (unsigned)num("--max-flows", optarg, 1, 40000);
+            g.max_flows = (unsigned)num("--max-flows", optarg, 1, 40000);
             break;
         case 's':
             cfg.seconds = (double)num("--seconds", optarg, 1, 86400);
             break;
+        case 'c':
+            cfg.dtls.cert = optarg;
+            break;
+        case 'k':
+            cfg.dtls.key = optarg;
+            break;
+        case 'd':
+            cfg.dtls.dtls12 = strcmp(optarg, "1.2") == 0 || strcmp(optarg, "1.2,1.3") == 0 ||
+                              strcmp(optarg, "1.3,1.2") == 0;
+            cfg.dtls.dtls13 = strcmp(optarg, "1.3") == 0 || strcmp(optarg, "1.2,1.3") == 0 ||
+                              strcmp(optarg, "1.3,1.2") == 0;
+            if (!cfg.dtls.dtls12 && !cfg.dtls.dtls13)
+                usage_error("--dtls %s: expected 1.2, 1.3 or 1.2,1.3", optarg);
+            break;
+        case 'N':
+            cfg.dtls.cid = false;
+            break;
+        case 'r':
+            if (strncmp(optarg, "cryptodev:", 10) != 0 && zrec_provider_by_name(optarg) == NULL)
+                usage_error("--provider %s: expected ipsecmb, wolfcrypt or cryptodev:DEVICE",
+                            optarg);
+            if (strcmp(optarg, "cryptodev:") == 0)
+                usage_error("--provider %s: name the device (cryptodev:crypto_aesni_gcm0)",
+                            optarg);
+            cfg.provider = optarg;
+            break;
+        case 'H':
+            cfg.dtls.max_handshakes = (unsigned)num("--max-handshakes", optarg, 1, 40000);
+            break;
+        case 'T': {
+            char *comma = strchr(optarg, ',');
+            if (comma == NULL)
+                usage_error("--hs-timeout %s: expected MIN,MAX in milliseconds", optarg);
+            *comma = 0;
+            cfg.dtls.hs_timeout_min_ms = (uint32_t)num("--hs-timeout", optarg, 10, 600000);
+            cfg.dtls.hs_timeout_max_ms = (uint32_t)num("--hs-timeout", comma + 1, 10, 600000);
+            if (cfg.dtls.hs_timeout_max_ms < cfg.dtls.hs_timeout_min_ms)
+                usage_error("--hs-timeout: MAX below MIN%s", "");
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             exit(0);
@@ -195,13 +250,15 @@ static void parse(int argc, char **argv, struct dgw_net *net)
         usage_error("%s is required", "--ip");
     if (!have_backend)
         usage_error("%s is required", "--backend");
-    if (!cfg.plain)
-        usage_error("%s: DTLS sessions are the next stage; give --plain", "--plain");
+    if (!cfg.plain && (cfg.dtls.cert == NULL || cfg.dtls.key == NULL))
+        usage_error("%s: give --cert and --key (DTLS), or --plain", "no credentials");
+    if (cfg.plain && (cfg.dtls.cert || cfg.dtls.key || cfg.provider))
+        usage_error("%s forwards without DTLS: no --cert, --key or --provider", "--plain");
 }
 
-static int port_up(struct rte_mempool *mp, struct dgw_net *net)
+static int port_up(void)
 {
-    uint16_t p = cfg.port_id;
+    uint16_t p = g.port_id;
     if (!rte_eth_dev_is_valid_port(p)) {
         fprintf(stderr, "zrec-dtls-gw: no DPDK port %u (give EAL a --vdev)\n", p);
         return -1;
@@ -210,13 +267,13 @@ static int port_up(struct rte_mempool *mp, struct dgw_net *net)
     memset(&conf, 0, sizeof conf);
     int rc = rte_eth_dev_configure(p, 1, 1, &conf);
     if (rc == 0)
-        rc = rte_eth_rx_queue_setup(p, 0, 1024, rte_eth_dev_socket_id(p), NULL, mp);
+        rc = rte_eth_rx_queue_setup(p, 0, 1024, rte_eth_dev_socket_id(p), NULL, g.mp);
     if (rc == 0)
         rc = rte_eth_tx_queue_setup(p, 0, 1024, rte_eth_dev_socket_id(p), NULL);
     if (rc == 0)
         rc = rte_eth_dev_start(p);
     if (rc == 0)
-        rc = rte_eth_macaddr_get(p, &net->mac);
+        rc = rte_eth_macaddr_get(p, &g.net.mac);
     if (rc != 0) {
         fprintf(stderr, "zrec-dtls-gw: port %u: %s\n", p, rte_strerror(-rc));
         return -1;
@@ -224,16 +281,182 @@ static int port_up(struct rte_mempool *mp, struct dgw_net *net)
     return 0;
 }
 
+/* ---- frames out ----------------------------------------------------------- */
+
 /* Send what was collected; what the port does not take is freed, counted. */
-static void flush(struct rte_mbuf **tx, unsigned *n)
+void dgw_flush(struct dgw *gw)
 {
-    uint16_t sent = *n ? rte_eth_tx_burst(cfg.port_id, 0, tx, (uint16_t)*n) : 0;
-    cnt.tx += sent;
-    for (unsigned i = sent; i < *n; i++) {
-        rte_pktmbuf_free(tx[i]);
-        cnt.tx_dropped++;
+    uint16_t sent = gw->ntx ? rte_eth_tx_burst(gw->port_id, 0, gw->tx, (uint16_t)gw->ntx) : 0;
+    gw->cnt.tx += sent;
+    for (unsigned i = sent; i < gw->ntx; i++) {
+        rte_pktmbuf_free(gw->tx[i]);
+        gw->cnt.tx_dropped++;
     }
-    *n = 0;
+    gw->ntx = 0;
+}
+
+void dgw_tx(struct dgw *gw, struct rte_mbuf *m)
+{
+    if (gw->ntx == DGW_TX_CAP)
+        dgw_flush(gw);
+    gw->tx[gw->ntx++] = m;
+}
+
+/* ---- flows ------------------------------------------------------------------ */
+
+struct dgw_flow *dgw_flow_find(struct dgw *gw, uint32_t ip, uint16_t port)
+{
+    struct flow_key key = {.ip = ip, .port = port};
+    void *data;
+    if (rte_hash_lookup_data(gw->by_addr, &key, &data) < 0)
+        return NULL;
+    return &gw->flow[(uintptr_t)data];
+}
+
+struct dgw_flow *dgw_flow_new(struct dgw *gw, uint32_t ip, uint16_t port)
+{
+    if (gw->nfree == 0) {
+        gw->cnt.flows_full++;
+        return NULL;
+    }
+    uint32_t i = gw->free_idx[--gw->nfree];
+    struct dgw_flow *f = &gw->flow[i];
+    memset(f, 0, sizeof *f);
+    *f = (struct dgw_flow){.ip = ip, .port = port, .used = true, .hs_slot = -1,
+                           .our = rte_cpu_to_be_16((uint16_t)(DGW_FLOW_PORT_BASE + i))};
+    return f;
+}
+
+int dgw_flow_link(struct dgw *gw, struct dgw_flow *f)
+{
+    struct flow_key key = {.ip = f->ip, .port = f->port};
+    int rc = rte_hash_add_key_data(gw->by_addr, &key, (void *)(uintptr_t)(f - gw->flow));
+    if (rc == 0)
+        gw->cnt.flows++;
+    return rc;
+}
+
+void dgw_flow_free(struct dgw *gw, struct dgw_flow *f)
+{
+    struct flow_key key = {.ip = f->ip, .port = f->port};
+    void *data;
+    if (rte_hash_lookup_data(gw->by_addr, &key, &data) >= 0 && (uintptr_t)data == (uintptr_t)(f - gw->flow))
+        rte_hash_del_key(gw->by_addr, &key);
+    f->used = false;
+    gw->free_idx[gw->nfree++] = (uint32_t)(f - gw->flow);
+}
+
+int dgw_flow_move(struct dgw *gw, struct dgw_flow *f, uint32_t ip, uint16_t port)
+{
+    struct flow_key to = {.ip = ip, .port = port}, from = {.ip = f->ip, .port = f->port};
+    if (rte_hash_lookup(gw->by_addr, &to) >= 0)
+        return -EEXIST; /* another client's address: the flow stays */
+    int rc = rte_hash_add_key_data(gw->by_addr, &to, (void *)(uintptr_t)(f - gw->flow));
+    if (rc < 0)
+        return rc;
+    rte_hash_del_key(gw->by_addr, &from);
+    f->ip = ip;
+    f->port = port;
+    return 0;
+}
+
+/* ---- the loop ----------------------------------------------------------------- */
+
+/* A datagram of the backend (m: its payload): our port names the flow. */
+static void from_backend(struct rte_mbuf *m, uint16_t dst_port)
+{
+    uint32_t idx = (uint32_t)rte_be_to_cpu_16(dst_port) - DGW_FLOW_PORT_BASE;
+    if (rte_be_to_cpu_16(dst_port) < DGW_FLOW_PORT_BASE || idx >= g.max_flows ||
+        !g.flow[idx].used) {
+        g.cnt.no_flow++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    struct dgw_flow *f = &g.flow[idx];
+    if (g.dtls) {
+        dgw_dtls_from_backend(&g, m, f);
+        return;
+    }
+    int rc = dgw_udp_wrap(&g.net, m, g.listen_port, f->ip, f->port);
+    if (rc != 0) {
+        g.cnt.arp_pending += rc == -EHOSTUNREACH;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    g.cnt.to_client++;
+    dgw_tx(&g, m);
+}
+
+/* --plain: a client's datagram goes to the backend as it is. */
+static void plain_from_client(struct rte_mbuf *m, uint32_t ip, uint16_t port)
+{
+    struct dgw_flow *f = dgw_flow_find(&g, ip, port);
+    if (f == NULL) {
+        f = dgw_flow_new(&g, ip, port);
+        if (f == NULL || dgw_flow_link(&g, f) < 0) {
+            if (f)
+                dgw_flow_free(&g, f);
+            rte_pktmbuf_free(m);
+            return;
+        }
+    }
+    int rc = dgw_udp_wrap(&g.net, m, f->our, g.backend_ip, g.backend_port);
+    if (rc != 0) {
+        g.cnt.arp_pending += rc == -EHOSTUNREACH;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    g.cnt.to_backend++;
+    dgw_tx(&g, m);
+}
+
+static void print_counters(void)
+{
+    const struct dgw_counters *c = &g.cnt;
+    printf("rx %lu\ntx %lu\nto_backend %lu\nto_client %lu\nflows %lu\nflows_full %lu\n"
+           "no_flow %lu\nneighbour_unknown %lu\ntx_dropped %lu\narp_answered %lu\n"
+           "dropped_malformed %lu\ndropped_other %lu\n",
+           (unsigned long)c->rx, (unsigned long)c->tx, (unsigned long)c->to_backend,
+           (unsigned long)c->to_client, (unsigned long)c->flows, (unsigned long)c->flows_full,
+           (unsigned long)c->no_flow, (unsigned long)c->arp_pending,
+           (unsigned long)c->tx_dropped, (unsigned long)g.net.arp_answered,
+           (unsigned long)g.net.dropped_malformed, (unsigned long)g.net.dropped_other);
+    if (g.dtls)
+        printf("cookie_requests %lu\nhandshakes %lu\nhandshakes_done %lu\n"
+               "handshakes_failed %lu\nhandshakes_timed_out %lu\nhandshakes_full %lu\n"
+               "evicted %lu\nrecords_opened %lu\nrecords_sealed %lu\ndropped_auth %lu\n"
+               "dropped_replay %lu\ndropped_stale %lu\ndropped_record %lu\nseal_failed %lu\n"
+               "control_records %lu\nclosed %lu\ncid_moves %lu\nnot_dtls %lu\n"
+               "backend_early %lu\n",
+               (unsigned long)c->cookie_requests, (unsigned long)c->handshakes,
+               (unsigned long)c->handshakes_done, (unsigned long)c->handshakes_failed,
+               (unsigned long)c->handshakes_timed_out, (unsigned long)c->handshakes_full,
+               (unsigned long)c->evicted, (unsigned long)c->records_opened,
+               (unsigned long)c->records_sealed, (unsigned long)c->dropped_auth,
+               (unsigned long)c->dropped_replay, (unsigned long)c->dropped_stale,
+               (unsigned long)c->dropped_record, (unsigned long)c->seal_failed,
+               (unsigned long)c->control_records, (unsigned long)c->closed,
+               (unsigned long)c->cid_moves, (unsigned long)c->not_dtls,
+               (unsigned long)c->backend_early);
+    fflush(stdout);
+}
+
+static struct zrec_offload *offload;
+
+/* --provider: a name of the engine's, or a crypto device EAL made. */
+static const struct zrec_aead_provider *provider(void)
+{
+    if (cfg.provider == NULL)
+        return NULL;
+    if (strncmp(cfg.provider, "cryptodev:", 10) != 0)
+        return zrec_provider_by_name(cfg.provider);
+    char err[256];
+    offload = zrec_offload_cryptodev_new(cfg.provider + 10, NULL, err, sizeof err);
+    if (offload == NULL) {
+        fprintf(stderr, "zrec-dtls-gw: --provider %s: %s\n", cfg.provider, err);
+        exit(1);
+    }
+    return zrec_offload_provider(offload);
 }
 
 int main(int argc, char **argv)
@@ -251,124 +474,99 @@ int main(int argc, char **argv)
     }
     snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
     atexit(remove_rundir);
-    struct dgw_net net;
-    memset(&net, 0, sizeof net);
-    parse(argc - eal, argv + eal, &net);
+    parse(argc - eal, argv + eal);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
 
-    struct rte_mempool *mp = rte_pktmbuf_pool_create("dgw_mbufs", 8191, 256, 0,
-                                                     RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-    if (mp == NULL || port_up(mp, &net) < 0)
+    g.mp = rte_pktmbuf_pool_create("dgw_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   rte_socket_id());
+    if (g.mp == NULL || port_up() < 0)
         return 1;
     struct rte_hash_parameters hp = {.name = "dgw_flows",
-                                     .entries = cfg.max_flows * 2,
+                                     .entries = g.max_flows * 2,
                                      .key_len = sizeof(struct flow_key),
                                      .hash_func = rte_jhash,
                                      .socket_id = (int)rte_socket_id()};
-    struct rte_hash *flows = rte_hash_create(&hp);
-    struct flow *flow = calloc(cfg.max_flows, sizeof *flow);
-    if (flows == NULL || flow == NULL) {
+    g.by_addr = rte_hash_create(&hp);
+    g.flow = calloc(g.max_flows, sizeof *g.flow);
+    g.free_idx = calloc(g.max_flows, sizeof *g.free_idx);
+    if (g.by_addr == NULL || g.flow == NULL || g.free_idx == NULL) {
         fprintf(stderr, "zrec-dtls-gw: flow table: %s\n", rte_strerror(rte_errno));
         return 1;
     }
+    for (unsigned i = 0; i < g.max_flows; i++)
+        g.free_idx[g.nfree++] = g.max_flows - 1 - i; /* flow 0 first */
+    if (!cfg.plain) {
+        cfg.dtls.provider = provider();
+        if (dgw_dtls_init(&g, &cfg.dtls) < 0)
+            return 1;
+    }
     char ipbuf[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &net.ip, ipbuf, sizeof ipbuf);
-    fprintf(stderr, "zrec-dtls-gw: listening on %s:%u (port %u, plain)\n", ipbuf,
-            rte_be_to_cpu_16(cfg.listen_port), cfg.port_id);
+    inet_ntop(AF_INET, &g.net.ip, ipbuf, sizeof ipbuf);
+    fprintf(stderr, "zrec-dtls-gw: listening on %s:%u (port %u, %s)\n", ipbuf,
+            rte_be_to_cpu_16(g.listen_port), g.port_id,
+            cfg.plain            ? "plain"
+            : !cfg.dtls.dtls13   ? "DTLS 1.2"
+            : !cfg.dtls.dtls12   ? "DTLS 1.3"
+                                 : "DTLS 1.2 and 1.3");
 
     uint64_t hz = rte_get_timer_hz(), start = rte_get_timer_cycles(), last_arp = 0;
     uint64_t end = cfg.seconds > 0 ? start + (uint64_t)(cfg.seconds * (double)hz) : UINT64_MAX;
     while (!stop && rte_get_timer_cycles() < end) {
-        struct rte_mbuf *rx[BURST], *tx[2 * BURST];
-        unsigned ntx = 0;
+        struct rte_mbuf *rx[DGW_BURST];
         /* The backend's address, asked for until known (once a second). */
-        if (dgw_neigh_find(&net, cfg.backend_ip) == NULL &&
+        if (dgw_neigh_find(&g.net, g.backend_ip) == NULL &&
             rte_get_timer_cycles() - last_arp > hz) {
-            struct rte_mbuf *a = rte_pktmbuf_alloc(mp);
+            struct rte_mbuf *a = rte_pktmbuf_alloc(g.mp);
             if (a) {
-                dgw_arp_request(&net, a, cfg.backend_ip);
-                tx[ntx++] = a;
+                dgw_arp_request(&g.net, a, g.backend_ip);
+                dgw_tx(&g, a);
             }
             last_arp = rte_get_timer_cycles();
         }
-        uint16_t n = rte_eth_rx_burst(cfg.port_id, 0, rx, BURST);
-        cnt.rx += n;
+        uint16_t n = rte_eth_rx_burst(g.port_id, 0, rx, DGW_BURST);
+        g.cnt.rx += n;
         for (uint16_t i = 0; i < n; i++) {
             struct rte_mbuf *m = rx[i];
             struct dgw_udp u;
             bool reply;
-            enum dgw_kind k = dgw_rx(&net, m, &u, &reply);
+            enum dgw_kind k = dgw_rx(&g.net, m, &u, &reply);
             if (k == DGW_ARP_DONE && reply) {
-                tx[ntx++] = m;
+                dgw_tx(&g, m);
                 continue;
             }
-            if (k != DGW_UDP) {
+            bool from_backend_addr = u.src_ip == g.backend_ip && u.src_port == g.backend_port;
+            if (k != DGW_UDP || (!from_backend_addr && u.dst_port != g.listen_port)) {
                 rte_pktmbuf_free(m);
                 continue;
             }
-            /* The datagram's payload alone, then new headers around it. */
+            /* The datagram's payload alone: records open and seal where
+             * they lie, new headers go around what is forwarded. */
             rte_pktmbuf_adj(m, (uint16_t)u.payload_off);
             rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - u.payload_len));
-            int rc;
-            if (u.src_ip == cfg.backend_ip && u.src_port == cfg.backend_port) {
-                /* A reply: our port names the flow. */
-                uint32_t idx = rte_be_to_cpu_16(u.dst_port) - FLOW_PORT_BASE;
-                if (rte_be_to_cpu_16(u.dst_port) < FLOW_PORT_BASE || idx >= cfg.max_flows ||
-                    !flow[idx].used) {
-                    cnt.no_flow++;
-                    rte_pktmbuf_free(m);
-                    continue;
-                }
-                rc = dgw_udp_wrap(&net, m, cfg.listen_port, flow[idx].ip, flow[idx].port);
-                cnt.to_client += rc == 0;
-            } else if (u.dst_port == cfg.listen_port) {
-                struct flow_key key = {.ip = u.src_ip, .port = u.src_port};
-                int32_t idx = rte_hash_lookup(flows, &key);
-                if (idx < 0) {
-                    idx = rte_hash_add_key(flows, &key);
-                    if (idx < 0 || (uint32_t)idx >= cfg.max_flows) {
-                        if (idx >= 0)
-                            rte_hash_del_key(flows, &key);
-                        cnt.flows_full++;
-                        rte_pktmbuf_free(m);
-                        continue;
-                    }
-                    flow[idx] = (struct flow){.ip = u.src_ip, .port = u.src_port,
-                                              .our = rte_cpu_to_be_16((uint16_t)(FLOW_PORT_BASE + idx)),
-                                              .used = true};
-                    cnt.flows++;
-                }
-                rc = dgw_udp_wrap(&net, m, flow[idx].our, cfg.backend_ip, cfg.backend_port);
-                cnt.to_backend += rc == 0;
-            } else {
-                rte_pktmbuf_free(m);
-                continue;
-            }
-            if (rc != 0) {
-                cnt.arp_pending += rc == -EHOSTUNREACH;
-                rte_pktmbuf_free(m);
-                continue;
-            }
-            tx[ntx++] = m;
+            if (from_backend_addr)
+                from_backend(m, u.dst_port);
+            else if (g.dtls)
+                dgw_dtls_from_client(&g, m, u.src_ip, u.src_port);
+            else
+                plain_from_client(m, u.src_ip, u.src_port);
         }
-        flush(tx, &ntx);
+        if (g.dtls) {
+            dgw_dtls_bursts(&g);
+            dgw_dtls_timers(&g);
+        }
+        dgw_flush(&g);
     }
-    printf("rx %lu\ntx %lu\nto_backend %lu\nto_client %lu\nflows %lu\nflows_full %lu\n"
-           "no_flow %lu\nneighbour_unknown %lu\ntx_dropped %lu\narp_answered %lu\n"
-           "dropped_malformed %lu\ndropped_other %lu\n",
-           (unsigned long)cnt.rx, (unsigned long)cnt.tx, (unsigned long)cnt.to_backend,
-           (unsigned long)cnt.to_client, (unsigned long)cnt.flows,
-           (unsigned long)cnt.flows_full, (unsigned long)cnt.no_flow,
-           (unsigned long)cnt.arp_pending, (unsigned long)cnt.tx_dropped,
-           (unsigned long)net.arp_answered, (unsigned long)net.dropped_malformed,
-           (unsigned long)net.dropped_other);
-    fflush(stdout);
-    rte_eth_dev_stop(cfg.port_id);
-    rte_eth_dev_close(cfg.port_id);
-    rte_hash_free(flows);
-    free(flow);
-    rte_mempool_free(mp);
+    print_counters();
+    dgw_dtls_free(&g);
+    dgw_flush(&g);
+    zrec_offload_free(offload);
+    rte_eth_dev_stop(g.port_id);
+    rte_eth_dev_close(g.port_id);
+    rte_hash_free(g.by_addr);
+    free(g.flow);
+    free(g.free_idx);
+    rte_mempool_free(g.mp);
     rte_eal_cleanup();
     return 0;
 }

@@ -6,6 +6,21 @@
                                          (1..1400 random bytes); every answer must
                                          be b"echo:" + what was sent
   udp_peer.py hostile IFACE GW_MAC COUNT malformed frames on the link (AF_PACKET)
+  udp_peer.py relay IP PORT GW_IP GW_PORT MODE SECONDS STATS_FILE
+                                         a man in the middle for DTLS clients:
+                                         each client gets an upstream socket of
+                                         its own toward the gateway; MODE is
+                                         "attack" (before each protected record
+                                         sent on, a copy with one bit flipped;
+                                         after it, the same datagram again, a
+                                         replay; every 10th, garbage datagrams)
+                                         or "move:K" (after K datagrams from a
+                                         client its upstream socket is replaced:
+                                         the gateway sees a new address), or
+                                         "cut:K" (after K datagrams from the
+                                         gateway to a client, nothing more
+                                         passes either way); its counts are
+                                         kept up to date in STATS_FILE
 """
 import os
 import random
@@ -128,9 +143,86 @@ def hostile(ifname, gw_mac, count):
     print(f"{sent} hostile frames sent")
 
 
+def protected(d):
+    """A DTLS record under keys: DTLS 1.2 application data (epoch > 0), or a
+    DTLS 1.3 unified header (RFC 9147 §4: first byte 001xxxxx)."""
+    return len(d) > 13 and (d[0] == 23 or (d[0] & 0xE0) == 0x20)
+
+
+def relay(ip, port, gw_ip, gw_port, mode, seconds, stats_file):
+    import select
+    down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    down.bind((ip, port))
+    gw = (gw_ip, gw_port)
+    up = {}        # client address -> [upstream socket, datagrams relayed]
+    owner = {}     # upstream socket -> client address (old ones stay open)
+    move_after = int(mode.split(":")[1]) if mode.startswith("move:") else 0
+    cut_after = int(mode.split(":")[1]) if mode.startswith("cut:") else 0
+    answers = {}   # client address -> datagrams from the gateway
+    stats = {"relayed": 0, "tampered": 0, "replayed": 0, "garbage": 0, "moved": 0, "cut": 0}
+    rng = random.Random(int.from_bytes(os.urandom(8), "little"))
+
+    def new_up(client):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((ip, 0))
+        owner[u] = client
+        return u
+
+    def save():
+        with open(stats_file + ".tmp", "w") as f:
+            f.write(" ".join("%s %d" % kv for kv in stats.items()) + "\n")
+        os.replace(stats_file + ".tmp", stats_file)
+
+    save()
+    end = time.time() + seconds
+    while time.time() < end:
+        r, _, _ = select.select([down] + list(owner), [], [], 0.2)
+        if r:
+            save()
+        for sock in r:
+            data, src = sock.recvfrom(65535)
+            if sock is not down:
+                client = owner[sock]
+                answers[client] = answers.get(client, 0) + 1
+                if cut_after and answers[client] > cut_after:
+                    stats["cut"] += 1
+                    continue
+                down.sendto(data, client)
+                continue
+            if cut_after and answers.get(src, 0) >= cut_after:
+                stats["cut"] += 1
+                continue
+            entry = up.setdefault(src, [None, 0])
+            if entry[0] is None:
+                entry[0] = new_up(src)
+            entry[1] += 1
+            if move_after and entry[1] == move_after + 1:
+                entry[0] = new_up(src)
+                stats["moved"] += 1
+            u = entry[0]
+            attack = mode == "attack" and protected(data)
+            if attack:
+                bad = bytearray(data)
+                bad[rng.randrange(13, len(bad))] ^= 1 << rng.randrange(8)
+                u.sendto(bytes(bad), gw)
+                stats["tampered"] += 1
+            u.sendto(data, gw)
+            stats["relayed"] += 1
+            if attack:
+                u.sendto(data, gw)
+                stats["replayed"] += 1
+                if entry[1] % 10 == 0:
+                    for n in (1, 13, 40, 300):
+                        u.sendto(os.urandom(n), gw)
+                        stats["garbage"] += 1
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "backend":
         backend(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "relay":
+        relay(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6],
+              float(sys.argv[7]), sys.argv[8])
     elif sys.argv[1] == "mirror":
         backend(sys.argv[2], int(sys.argv[3]), b"")
     elif sys.argv[1] == "hostile":

@@ -558,6 +558,14 @@ int main(int argc, char **argv)
         dgw_flush(&g);
     }
     print_counters();
+    if (offload) {
+        struct zrec_offload_stats st;
+        zrec_offload_stats_get(offload, &st);
+        printf("offload_device_ops %lu\noffload_fallback_full %lu\noffload_fallback_error %lu\n",
+               (unsigned long)st.device_ops, (unsigned long)st.fallback_full,
+               (unsigned long)st.fallback_error);
+        fflush(stdout);
+    }
     dgw_dtls_free(&g);
     dgw_flush(&g);
     zrec_offload_free(offload);

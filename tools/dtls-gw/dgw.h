@@ -4,8 +4,9 @@
  *   dgw_net.c   Ethernet / ARP / IPv4 / UDP: parse a received frame, build
  *               one around a payload, answer ARP for our address, resolve
  *               the backend's (an ARP cache of one entry per neighbour)
- *   dgw_main.c  command line, EAL and the port, the poll loop, the flow
- *               table (clients by address, backend replies by our port)
+ *   dgw_main.c  command line, EAL and the port, the poll loop
+ *   dgw_flow.c  the flow table (clients by address, backend replies by our
+ *               port), one round of the loop, frames out
  *   dgw_dtls.c  DTLS sessions on the flows: the stateless cookie exchange
  *               and the facade's handshake driver (zs_dhs.h) over mbufs,
  *               records opened and sealed in place in bursts
@@ -17,6 +18,7 @@
 #define ZREC_DGW_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <netinet/in.h>
@@ -130,7 +132,15 @@ struct dgw {
     struct dgw_counters cnt;
 };
 
-/* dgw_main.c: the flow table, and frames out. */
+/* dgw_flow.c: the flow table, the loop, frames out. */
+/* The flow table for g->max_flows (g->mp, port_id, addresses set by the
+ * caller); 0 or -ENOMEM.  dgw_teardown: DTLS sessions closed (close_notify
+ * sent), tables freed. */
+int dgw_setup(struct dgw *g);
+void dgw_teardown(struct dgw *g);
+/* One round: a burst in, through, out; the number of frames received. */
+unsigned dgw_round(struct dgw *g);
+void dgw_print_counters(const struct dgw *g, FILE *out);
 struct dgw_flow *dgw_flow_find(struct dgw *g, uint32_t ip, uint16_t port);
 /* A new flow for ip:port (not yet findable: dgw_flow_link), or NULL when
  * the table is full (counted). */

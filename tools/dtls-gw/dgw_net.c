@@ -36,36 +36,45 @@ const struct rte_ether_addr *dgw_neigh_find(const struct dgw_net *n, uint32_t ip
     return NULL;
 }
 
-static enum dgw_kind arp(struct dgw_net *n, struct rte_mbuf *m, struct rte_ether_hdr *eth,
+/* Frames are read and written through copies of their headers: a frame
+ * the gateway builds in front of a record's plaintext starts wherever that
+ * plaintext lies (odd addresses included: DTLS headers are 13 bytes), and
+ * nothing here may assume more alignment than the wire gives. */
+
+static enum dgw_kind arp(struct dgw_net *n, struct rte_mbuf *m, const struct rte_ether_hdr *eth,
                          bool *reply)
 {
-    if (rte_pktmbuf_data_len(m) < sizeof *eth + sizeof(struct rte_arp_hdr)) {
+    struct rte_arp_hdr a;
+    if (rte_pktmbuf_data_len(m) < sizeof *eth + sizeof a) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eth + 1);
-    if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
-        a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || a->arp_hlen != 6 ||
-        a->arp_plen != 4) {
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    memcpy(&a, frame + sizeof *eth, sizeof a);
+    if (a.arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+        a.arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || a.arp_hlen != 6 ||
+        a.arp_plen != 4) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    struct rte_arp_ipv4 *d = &a->arp_data;
+    struct rte_arp_ipv4 *d = &a.arp_data;
     /* RFC 826: learn the sender when the request is for us (or a reply). */
     if (d->arp_tip == n->ip)
         dgw_neigh_learn(n, d->arp_sip, &d->arp_sha);
-    if (a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || d->arp_tip != n->ip)
-        return a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) ? DGW_ARP_DONE : DGW_DROP;
+    if (a.arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || d->arp_tip != n->ip)
+        return a.arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) ? DGW_ARP_DONE : DGW_DROP;
     /* The reply, in place. */
-    a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+    a.arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
     rte_ether_addr_copy(&d->arp_sha, &d->arp_tha);
     d->arp_tip = d->arp_sip;
     rte_ether_addr_copy(&n->mac, &d->arp_sha);
     d->arp_sip = n->ip;
-    rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
-    rte_ether_addr_copy(&n->mac, &eth->src_addr);
-    rte_pktmbuf_data_len(m) = sizeof *eth + sizeof *a;
-    rte_pktmbuf_pkt_len(m) = sizeof *eth + sizeof *a;
+    struct rte_ether_hdr e = {.dst_addr = eth->src_addr, .src_addr = n->mac,
+                              .ether_type = eth->ether_type};
+    memcpy(frame, &e, sizeof e);
+    memcpy(frame + sizeof e, &a, sizeof a);
+    rte_pktmbuf_data_len(m) = sizeof e + sizeof a;
+    rte_pktmbuf_pkt_len(m) = sizeof e + sizeof a;
     n->arp_answered++;
     *reply = true;
     return DGW_ARP_DONE;
@@ -77,32 +86,45 @@ enum dgw_kind dgw_rx(struct dgw_net *n, struct rte_mbuf *m, struct dgw_udp *u, b
     /* Headers must sit in the first segment (a driver's receive segments
      * are far larger than them). */
     uint32_t seg = rte_pktmbuf_data_len(m);
-    if (seg < sizeof(struct rte_ether_hdr)) {
+    const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+    struct rte_ether_hdr eth;
+    if (seg < sizeof eth) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-        return arp(n, m, eth, arp_reply);
-    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+    memcpy(&eth, frame, sizeof eth);
+    if (eth.ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+        return arp(n, m, &eth, arp_reply);
+    if (eth.ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
         n->dropped_other++;
         return DGW_DROP;
     }
-    if (!rte_is_same_ether_addr(&eth->dst_addr, &n->mac) &&
-        !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+    if (!rte_is_same_ether_addr(&eth.dst_addr, &n->mac) &&
+        !rte_is_broadcast_ether_addr(&eth.dst_addr)) {
         n->dropped_other++;
         return DGW_DROP;
     }
-    if (seg < sizeof *eth + sizeof(struct rte_ipv4_hdr)) {
+    /* The IPv4 header with its options (at most 60 bytes), aligned. */
+    union {
+        struct rte_ipv4_hdr h;
+        uint8_t b[60];
+    } ipu;
+    struct rte_ipv4_hdr *ip = &ipu.h;
+    if (seg < sizeof eth + sizeof *ip) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+    memcpy(ip, frame + sizeof eth, sizeof *ip);
     uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
     uint32_t tot = rte_be_to_cpu_16(ip->total_length);
-    if ((ip->version_ihl >> 4) != 4 || ihl < 20 || seg < sizeof *eth + ihl + sizeof(struct rte_udp_hdr) ||
-        tot < ihl + sizeof(struct rte_udp_hdr) || tot > rte_pktmbuf_pkt_len(m) - sizeof *eth ||
-        rte_raw_cksum(ip, ihl) != 0xffff) { /* RFC 791: sums to all ones */
+    struct rte_udp_hdr udp;
+    if ((ip->version_ihl >> 4) != 4 || ihl < 20 || seg < sizeof eth + ihl + sizeof udp ||
+        tot < ihl + sizeof udp || tot > rte_pktmbuf_pkt_len(m) - sizeof eth) {
+        n->dropped_malformed++;
+        return DGW_DROP;
+    }
+    memcpy(ipu.b, frame + sizeof eth, ihl);
+    if (rte_raw_cksum(ip, ihl) != 0xffff) { /* RFC 791: sums to all ones */
         n->dropped_malformed++;
         return DGW_DROP;
     }
@@ -114,24 +136,25 @@ enum dgw_kind dgw_rx(struct dgw_net *n, struct rte_mbuf *m, struct dgw_udp *u, b
         n->dropped_other++;
         return DGW_DROP;
     }
-    struct rte_udp_hdr *udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
-    uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
-    if (ulen < sizeof *udp || ulen > tot - ihl) {
+    memcpy(&udp, frame + sizeof eth + ihl, sizeof udp);
+    uint32_t ulen = rte_be_to_cpu_16(udp.dgram_len);
+    if (ulen < sizeof udp || ulen > tot - ihl) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    if (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(sizeof *eth + ihl)) != 0) {
+    if (udp.dgram_cksum != 0 &&
+        rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(sizeof eth + ihl)) != 0) {
         n->dropped_malformed++;
         return DGW_DROP;
     }
-    dgw_neigh_learn(n, ip->src_addr, &eth->src_addr);
-    *u = (struct dgw_udp){.src_mac = eth->src_addr,
+    dgw_neigh_learn(n, ip->src_addr, &eth.src_addr);
+    *u = (struct dgw_udp){.src_mac = eth.src_addr,
                           .src_ip = ip->src_addr,
                           .dst_ip = ip->dst_addr,
-                          .src_port = udp->src_port,
-                          .dst_port = udp->dst_port,
-                          .payload_off = (uint32_t)(sizeof *eth + ihl + sizeof *udp),
-                          .payload_len = ulen - (uint32_t)sizeof *udp};
+                          .src_port = udp.src_port,
+                          .dst_port = udp.dst_port,
+                          .payload_off = (uint32_t)(sizeof eth + ihl + sizeof udp),
+                          .payload_len = ulen - (uint32_t)sizeof udp};
     return DGW_UDP;
 }
 
@@ -146,23 +169,33 @@ int dgw_udp_wrap(struct dgw_net *n, struct rte_mbuf *m, uint16_t sport, uint32_t
     uint32_t plen = rte_pktmbuf_pkt_len(m);
     if (plen > UINT16_MAX - 28)
         return -EMSGSIZE;
-    struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DGW_HDR_LEN);
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-    struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-    rte_ether_addr_copy(dmac, &eth->dst_addr);
-    rte_ether_addr_copy(&n->mac, &eth->src_addr);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    *ip = (struct rte_ipv4_hdr){.version_ihl = RTE_IPV4_VHL_DEF,
-                                .total_length = rte_cpu_to_be_16((uint16_t)(plen + 28)),
-                                .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
-                                .time_to_live = 64,
-                                .next_proto_id = IPPROTO_UDP,
-                                .src_addr = n->ip,
-                                .dst_addr = dst_ip};
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    *udp = (struct rte_udp_hdr){.src_port = sport, .dst_port = dport,
-                                .dgram_len = rte_cpu_to_be_16((uint16_t)(plen + 8))};
-    udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, RTE_ETHER_HDR_LEN + 20);
+    struct {
+        struct rte_ether_hdr eth;
+        struct rte_ipv4_hdr ip;
+        struct rte_udp_hdr udp;
+    } h = {
+        .eth = {.dst_addr = *dmac, .src_addr = n->mac,
+                .ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)},
+        .ip = {.version_ihl = RTE_IPV4_VHL_DEF,
+               .total_length = rte_cpu_to_be_16((uint16_t)(plen + 28)),
+               .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+               .time_to_live = 64,
+               .next_proto_id = IPPROTO_UDP,
+               .src_addr = n->ip,
+               .dst_addr = dst_ip},
+        .udp = {.src_port = sport, .dst_port = dport,
+                .dgram_len = rte_cpu_to_be_16((uint16_t)(plen + 8))},
+    };
+    RTE_BUILD_BUG_ON(sizeof h != DGW_HDR_LEN);
+    struct rte_ipv4_hdr ip = h.ip; /* aligned, for the checksum helpers */
+    h.ip.hdr_checksum = rte_ipv4_cksum(&ip);
+    uint8_t *frame = (uint8_t *)rte_pktmbuf_prepend(m, DGW_HDR_LEN);
+    memcpy(frame, &h, sizeof h);
+    /* The UDP checksum over the pseudo-header, the header (checksum 0) and
+     * the payload, as it lies in the mbuf. */
+    uint16_t ck = rte_ipv4_udptcp_cksum_mbuf(m, &ip, RTE_ETHER_HDR_LEN + 20);
+    memcpy(frame + RTE_ETHER_HDR_LEN + 20 + offsetof(struct rte_udp_hdr, dgram_cksum), &ck,
+           sizeof ck);
     m->l2_len = RTE_ETHER_HDR_LEN;
     m->l3_len = 20;
     return 0;

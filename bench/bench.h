@@ -13,6 +13,8 @@
 //                     driven by zrec-gwload: gwload.c)
 //   offload_bench.cc  the cryptodev provider (libzrec-offload) beside DPDK's
 //                     own dpdk-test-crypto-perf on the same device
+//   dgw_bench.cc      the DTLS data plane's loop (tools/dtls-gw) between two
+//                     net_ring ports, beside the same loop without crypto
 #ifndef ZREC_BENCH_H
 #define ZREC_BENCH_H
 
@@ -83,6 +85,9 @@ void register_uring(const Plan &plan);    // uring:{send,recv}:<op>:<size>
 void register_gateway(const Plan &plan);  // gw:<impl>:<mode>:<dir>:<size>, handshakes
 void register_offload(const Plan &plan);  // cryptodev:<device>:tls13:aes128gcm:{seal,open}:<size>,
                                           // dpdk-test-crypto-perf:<device>:...:<size>
+void register_dtls_gw(const Plan &plan);  // dtls-gw:{plain,dtls12,dtls13}:aes128gcm:<size>:sessions256
+// EAL, once for every DPDK point (offload_bench.cc); false and *why if not.
+bool dpdk_eal_up(std::string *why);
 // zrec:tls13:aes128gcm:{seal,open}:{64,1400,16384}:burst32 points under the
 // name `impl`, with the provider `get` makes when the first of them runs
 // (nullptr: the point is skipped with *why).

@@ -51,8 +51,10 @@ int pinned_cpu()
     return 0;
 }
 
-// EAL, once for every cryptodev point.
-bool eal_up(std::string *why)
+}  // namespace
+
+// EAL, once for every DPDK point.
+bool dpdk_eal_up(std::string *why)
 {
     static bool tried = false, ok = false;
     static std::string failed;
@@ -82,6 +84,8 @@ bool eal_up(std::string *why)
     return ok;
 }
 
+namespace {
+
 // A device as a provider, made once per name (a failure too, with why);
 // `queue`: synchronous bursts through its queue pair even where it has the
 // CPU path.
@@ -90,7 +94,7 @@ const struct zrec_aead_provider *device(const std::string &name, bool queue, std
     static std::map<std::string, std::pair<struct zrec_offload *, std::string>> made;
     auto it = made.find(name);
     if (it == made.end()) {
-        if (!eal_up(why))
+        if (!dpdk_eal_up(why))
             return nullptr;
         char err[256];
         struct zrec_offload_params prm {};

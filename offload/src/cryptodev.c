@@ -82,6 +82,8 @@ struct zrec_offload {
     struct rte_mempool *op_pool, *sess_pool;
     const struct zrec_aead_provider *sw;
     atomic_uint next_qp;
+    uint32_t fault_every; /* zrec_offload_params.fault_every */
+    atomic_uint_fast64_t fault_n;
     atomic_uint_fast64_t device_ops, auth_failures, fallback_full, fallback_error,
         fallback_no_qp, fallback_aad;
 };
@@ -287,6 +289,14 @@ static int sw_one(const struct cd_ctx *c, bool enc, struct zrec_aead_op *op)
                           op->tag);
 }
 
+/* zrec_offload_params.fault_every: is this record's turn to "fail"? */
+static inline bool inject_fault(struct zrec_offload *o)
+{
+    return o->fault_every &&
+           atomic_fetch_add_explicit(&o->fault_n, 1, memory_order_relaxed) % o->fault_every ==
+               o->fault_every - 1;
+}
+
 static void count(atomic_uint_fast64_t *c, uint64_t n)
 {
     if (n)
@@ -366,8 +376,16 @@ static void cpu_run(struct zrec_offload *o, struct zrec_aead_ctx *const ctxs[],
                     struct zrec_aead_op *ops, unsigned n, bool enc)
 {
     uint64_t on_device = 0, auth_failed = 0, soft = 0, aad = 0;
+    bool fault = false; /* ops[i]'s turn to "fail" came (fault_every) */
     for (unsigned i = 0; i < n;) {
         struct cd_ctx *c = (struct cd_ctx *)ctxs[i];
+        if (fault || inject_fault(o)) {
+            fault = false;
+            ops[i].status = sw_one(c, enc, &ops[i]);
+            soft++;
+            i++;
+            continue;
+        }
         void *sess = session_for(c, enc, ops[i].aad_len);
         if (sess == NULL) {
             ops[i].status = sw_one(c, enc, &ops[i]);
@@ -376,8 +394,13 @@ static void cpu_run(struct zrec_offload *o, struct zrec_aead_ctx *const ctxs[],
             continue;
         }
         unsigned j = i + 1;
-        while (j < n && ctxs[j] == ctxs[i] && ops[j].aad_len == ops[i].aad_len)
+        while (j < n && ctxs[j] == ctxs[i] && ops[j].aad_len == ops[i].aad_len) {
+            if (inject_fault(o)) {
+                fault = true; /* ops[j] starts the next round, in software */
+                break;
+            }
             j++;
+        }
         unsigned k = j - i;
         struct rte_crypto_vec vec[BURST];
         struct rte_crypto_sgl sgl[BURST];
@@ -452,6 +475,11 @@ static void run(struct zrec_aead_ctx *const ctxs[], struct zrec_aead_op *ops, un
         for (unsigned i = 0; i < n; i++) {
             struct zrec_aead_op *op = &ops[i];
             struct cd_ctx *c = (struct cd_ctx *)ctxs[i];
+            if (inject_fault(o)) {
+                soft[i] = true;
+                count(&o->fallback_error, 1);
+                continue;
+            }
             void *sess = session_for(c, enc, op->aad_len);
             if (sess == NULL) {
                 soft[i] = true;
@@ -631,6 +659,7 @@ static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_c
     struct thread_state *ts = &tls_state;
     int qp = thread_qp(ts, o);
     unsigned taken = 0;
+    bool fault = false; /* ops[taken]'s turn to "fail" came (fault_every) */
     while (taken < n) {
         /* Every op taken has a place in the local ring when it is done. */
         unsigned room = LOCAL_MAX - ts->inflight[o->slot] - ts->local_n[o->slot];
@@ -642,12 +671,14 @@ static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_c
             break;
         struct zrec_aead_op *op = ops[taken];
         struct cd_ctx *c = (struct cd_ctx *)ctxs[taken];
-        void *sess = qp < 0 ? NULL : session_for(c, enc, op->aad_len);
+        fault = fault || (qp >= 0 && inject_fault(o));
+        void *sess = qp < 0 || fault ? NULL : session_for(c, enc, op->aad_len);
         if (sess == NULL) {
             /* Not on the device: done in software now. */
             op->status = sw_one(c, enc, op);
             local_push(o, ts, op);
-            count(qp < 0 ? &o->fallback_no_qp : &o->fallback_aad, 1);
+            count(fault ? &o->fallback_error : qp < 0 ? &o->fallback_no_qp : &o->fallback_aad, 1);
+            fault = false;
             taken++;
             continue;
         }
@@ -661,6 +692,10 @@ static unsigned cd_submit(const struct zrec_aead_provider *p, struct zrec_aead_c
         unsigned m = 0;
         for (; m < want; m++) {
             struct cd_ctx *cm = (struct cd_ctx *)ctxs[taken + m];
+            if (m > 0 && inject_fault(o)) {
+                fault = true; /* the next run starts with it */
+                break;
+            }
             void *sm = m == 0 ? sess : session_for(cm, enc, ops[taken + m]->aad_len);
             if (sm == NULL)
                 break;
@@ -819,6 +854,7 @@ struct zrec_offload *zrec_offload_cryptodev_new(const char *name,
     /* A device already running was set up by someone else: its depth is
      * not known, the smallest DPDK devices take is assumed. */
     o->depth = prm.queue_depth ? prm.queue_depth : 2048;
+    o->fault_every = prm.fault_every;
     struct rte_cryptodev_config conf = {.socket_id = rte_cryptodev_socket_id(o->dev),
                                         .nb_queue_pairs = o->nb_qp,
                                         .ff_disable = RTE_CRYPTODEV_FF_ASYMMETRIC_CRYPTO |

@@ -55,21 +55,21 @@ start_gw() { # [gateway options]
         > "$work/gw.out" 2> "$work/gw.err" &
     gw_pid=$!
     local i
-    for ((i = 0; i < 100; i++)); do
-        ip link show "$ifc" > /dev/null 2>&1 && break
+    # The interface moves into the namespace only once the port has started
+    # ("listening"): the tap driver opens its queues by the interface's
+    # name, and one opened after the move would make a new interface of
+    # that name here, beside the one the clients see.
+    for ((i = 0; i < 300; i++)); do
+        grep -q "listening on" "$work/gw.err" && break
         kill -0 "$gw_pid" 2> /dev/null || fail "zrec-dtls-gw exited"
         sleep 0.1
     done
+    grep -q "listening on" "$work/gw.err" || fail "zrec-dtls-gw did not start"
+    ip link show "$ifc" > /dev/null 2>&1 || fail "no interface $ifc"
     ip link set "$ifc" netns "$ns" || fail "moving $ifc into $ns"
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add 10.77.0.1/24 dev "$ifc" || fail "address in $ns"
     ip -n "$ns" link set "$ifc" up || fail "link up in $ns"
-    for ((i = 0; i < 100; i++)); do
-        grep -q "listening on" "$work/gw.err" && return 0
-        kill -0 "$gw_pid" 2> /dev/null || fail "zrec-dtls-gw exited"
-        sleep 0.1
-    done
-    fail "zrec-dtls-gw did not start"
 }
 
 stop_gw() {

@@ -491,6 +491,64 @@ static void async_pipeline(struct zrec_offload *o, uint8_t dev)
            "and a stopped device meanwhile\n", drv);
 }
 
+/* Forced device failures (zrec_offload_params.fault_every): every third
+ * record meant for the device is handled as its error status would be.
+ * Synchronous bursts (CPU path and queue pair) and the asynchronous
+ * pipeline give records byte-identical to ipsec-mb's, in order, nothing
+ * lost, and the failures are counted. */
+static void faults(struct zrec_offload *f, const char *path)
+{
+    struct zrec_offload_stats s0, s1;
+    zrec_offload_stats_get(f, &s0);
+    for (size_t p = 0; p < sizeof protos / sizeof *protos; p++) {
+        struct pair t = pair_new(protos[p], first_aead(f), zrec_offload_provider(f));
+        exchange(&t, B, false);
+        exchange(&t, B, false);
+        pair_free(&t);
+    }
+    zrec_offload_stats_get(f, &s1);
+    /* 4 protocols x 2 exchanges x 2 N records through the device's provider. */
+    uint64_t dev = s1.device_ops - s0.device_ops, err = s1.fallback_error - s0.fallback_error;
+    CHECK(dev + err == 16 * N && err >= 16 * N / 3 - 1 && err <= 16 * N / 3 + 1,
+          "%s (%s): %lu on the device, %lu failed over to software (want a third of %d)", drv,
+          path, (unsigned long)dev, (unsigned long)err, 16 * N);
+    /* The pipeline: failed records are done at once, behind records still
+     * on the device; they are released in order all the same. */
+    struct zrec_async *q = zrec_async_new(zrec_offload_provider(f), 32);
+    CHECK(q != NULL, "zrec_async_new: %s", strerror(errno));
+    struct pair t = pair_new(ZREC_DTLS13, first_aead(f), zrec_offload_provider(f));
+    struct zrec_op ops[N];
+    for (int i = 0; i < N; i++) {
+        size_t L = B->len[i] = test_rand(&seed) % 3000;
+        test_fill(B->pt[i], L, &seed);
+        memcpy(B->a[i] + t.o.headroom, B->pt[i], L);
+        ops[i] = (struct zrec_op){.sess = t.dev, .data = B->a[i] + t.o.headroom,
+                                  .len = (uint32_t)L, .headroom = t.o.headroom,
+                                  .tailroom = t.o.tailroom, .content_type = 23};
+    }
+    zrec_offload_stats_get(f, &s0);
+    CHECK(async_all(q, ops, N, true, NULL, NULL, NULL) == N, "async seals back");
+    for (int i = 0; i < N; i++) {
+        memcpy(B->b[i] + t.o.headroom, B->pt[i], B->len[i]);
+        uint8_t *rec;
+        int n = zrec_seal_record(t.ref, 23, B->b[i] + t.o.headroom, B->len[i], t.o.headroom,
+                                 t.o.tailroom, &rec);
+        CHECK(ops[i].status == 0 && n > 0 && (uint32_t)n == ops[i].rec_len &&
+                  memcmp(rec, ops[i].rec, (size_t)n) == 0,
+              "%s: async record %d with failures differs from ipsec-mb's", drv, i);
+    }
+    zrec_offload_stats_get(f, &s1);
+    err = s1.fallback_error - s0.fallback_error;
+    CHECK(err >= N / 3 - 1 && s1.device_ops > s0.device_ops,
+          "%s: async: %lu failed over, %lu on the device", drv, (unsigned long)err,
+          (unsigned long)(s1.device_ops - s0.device_ops));
+    pair_free(&t);
+    CHECK(zrec_async_free(q) == 0, "free");
+    printf("%s (%s): a third of the records failed on purpose: all redone in software, "
+           "identical to ipsec-mb's, in order (%lu async failovers)\n", drv, path,
+           (unsigned long)err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -540,8 +598,24 @@ int main(int argc, char **argv)
     struct zrec_offload *t2 = zrec_offload_cryptodev_new(name, &two, err, sizeof err);
     CHECK(t2 != NULL, "%s: %s", name, err);
     threads(t2);
+    snprintf(name, sizeof name, "%s4", drv);
+    struct zrec_offload_params fq = {.no_cpu_crypto = true, .fault_every = 3};
+    struct zrec_offload *fo = zrec_offload_cryptodev_new(name, &fq, err, sizeof err);
+    CHECK(fo != NULL, "%s: %s", name, err);
+    faults(fo, "queue pair");
+    struct zrec_offload *fc = NULL;
+    if (zrec_offload_cpu_path(o, first_aead(o))) {
+        snprintf(name, sizeof name, "%s5", drv);
+        struct zrec_offload_params fcp = {.fault_every = 3};
+        fc = zrec_offload_cryptodev_new(name, &fcp, err, sizeof err);
+        CHECK(fc != NULL, "%s: %s", name, err);
+        faults(fc, "CPU path");
+    }
     /* Freed together at the end: crypto_openssl keeps a freed device's
      * queue rings, and a device made after it would take its id and clash. */
+    if (fc)
+        zrec_offload_free(fc);
+    zrec_offload_free(fo);
     zrec_offload_free(t2);
     zrec_offload_free(q);
     zrec_offload_free(oq);

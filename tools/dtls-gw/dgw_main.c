@@ -316,14 +316,16 @@ int main(int argc, char **argv)
                                    rte_socket_id());
     if (g.mp == NULL || port_up() < 0)
         return 1;
+    if (!cfg.plain)
+        cfg.dtls.provider = provider(); /* exits when the device cannot be had */
     if (dgw_setup(&g) < 0) {
         fprintf(stderr, "zrec-dtls-gw: flow table: out of memory\n");
         return 1;
     }
-    if (!cfg.plain) {
-        cfg.dtls.provider = provider();
-        if (dgw_dtls_init(&g, &cfg.dtls) < 0)
-            return 1;
+    if (!cfg.plain && dgw_dtls_init(&g, &cfg.dtls) < 0) {
+        dgw_teardown(&g); /* what was made before the failure */
+        zrec_offload_free(offload);
+        return 1;
     }
     char ipbuf[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &g.net.ip, ipbuf, sizeof ipbuf);

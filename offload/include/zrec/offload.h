@@ -72,6 +72,14 @@ struct zrec_offload_params {
      *  the CPU path (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO), which is otherwise
      *  used for them. */
     bool no_cpu_crypto;
+    /** Testing the fallback: every Nth record meant for the device is
+     *  handled as the device's error status would be (redone in software,
+     *  counted in fallback_error), without being given to it.  0: never.
+     *  Software devices cannot be made to fail, and hardware fails rarely;
+     *  this is how the path is exercised (tests/offload).  A real error
+     *  status is redone in software too, which is right for devices that
+     *  report errors before writing (the software PMDs validate first). */
+    uint32_t fault_every;
 };
 
 /** A cryptodev by name ("crypto_aesni_gcm0", a PCI device's name, ...) as

@@ -503,3 +503,19 @@ void zs_cookie_secrets_rotate(struct zs_cookie_secrets *s, int64_t now_ms)
     explicit_bzero(fresh, sizeof fresh);
     s->made_ms = now_ms;
 }
+
+struct zs_cookie_conf zs_cookie_conf_now(struct zs_cookie_secrets *s, int64_t now_ms, bool dtls13,
+                                         const int *suites, int nsuites)
+{
+    zs_cookie_secrets_rotate(s, now_ms);
+    return (struct zs_cookie_conf){
+        .secret = s->cur,
+        .secret_len = sizeof s->cur,
+        .previous = s->have_prev ? s->prev : NULL,
+        .dtls13 = dtls13,
+        .suites = suites,
+        .nsuites = nsuites,
+        .groups = zs_cookie_groups,
+        .ngroups = ZS_COOKIE_NGROUPS,
+    };
+}

@@ -377,17 +377,8 @@ static void server_hello(struct zs_sock *s, struct peer *old, const uint8_t *buf
     struct zs_dtls *d = t->d;
     if (zs_tls_make_ctx(t) < 0)
         return; /* no usable credentials: nobody is answered */
-    zs_cookie_secrets_rotate(&d->cookie, zs_coarse_ms());
-    const struct zs_cookie_conf conf = {
-        .secret = d->cookie.cur,
-        .secret_len = sizeof d->cookie.cur,
-        .previous = d->cookie.have_prev ? d->cookie.prev : NULL,
-        .dtls13 = t->version == 0x0304,
-        .suites = t->ctx_suites,
-        .nsuites = t->ctx_nsuites,
-        .groups = zs_cookie_groups,
-        .ngroups = ZS_COOKIE_NGROUPS,
-    };
+    const struct zs_cookie_conf conf = zs_cookie_conf_now(
+        &d->cookie, zs_coarse_ms(), t->version == 0x0304, t->ctx_suites, t->ctx_nsuites);
     uint8_t answer[ZS_COOKIE_ANSWER_MAX];
     size_t alen = 0;
     const uint8_t *valid_with = NULL;

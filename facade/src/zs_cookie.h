@@ -64,6 +64,10 @@ struct zs_cookie_secrets {
 /* 0, or -EIO when the system has no randomness to give. */
 int zs_cookie_secrets_init(struct zs_cookie_secrets *s, int64_t period_ms, int64_t now_ms);
 void zs_cookie_secrets_rotate(struct zs_cookie_secrets *s, int64_t now_ms);
+/* The exchange's configuration for a server with these secrets (rotated
+ * first), version and cipher suites, and zs_cookie_groups. */
+struct zs_cookie_conf zs_cookie_conf_now(struct zs_cookie_secrets *s, int64_t now_ms, bool dtls13,
+                                         const int *suites, int nsuites);
 
 /* The key-exchange groups of a DTLS 1.3 server socket, in its order of
  * preference (IANA numbers: secp256r1, x25519, secp384r1, secp521r1): set

@@ -342,18 +342,8 @@ static void client_hello(struct dgw *g, const uint8_t *b, size_t n, uint32_t ip,
                                                                                   : &d->v12;
     /* The address the cookie binds, as wolfSSL's cookie callback sees it. */
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = port, .sin_addr.s_addr = ip};
-    int64_t now = zs_dhs_now_ms();
-    zs_cookie_secrets_rotate(&d->cookie, now);
-    const struct zs_cookie_conf cc = {
-        .secret = d->cookie.cur,
-        .secret_len = sizeof d->cookie.cur,
-        .previous = d->cookie.have_prev ? d->cookie.prev : NULL,
-        .dtls13 = v->conf.dtls13,
-        .suites = v->suites,
-        .nsuites = v->nsuites,
-        .groups = zs_cookie_groups,
-        .ngroups = ZS_COOKIE_NGROUPS,
-    };
+    const struct zs_cookie_conf cc = zs_cookie_conf_now(&d->cookie, zs_dhs_now_ms(),
+                                                        v->conf.dtls13, v->suites, v->nsuites);
     uint8_t answer[ZS_COOKIE_ANSWER_MAX];
     size_t alen = 0;
     const uint8_t *valid_with = NULL;

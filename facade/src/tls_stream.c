@@ -366,6 +366,13 @@ static ssize_t zs_tls_sendmsg(struct zs_sock *s, const struct msghdr *msg, int f
         return rc;
     size_t sent = 0;
     pthread_mutex_lock(&s->lock);
+    if (t->close_sent) {
+        /* After our close_notify no data may follow (RFC 8446 §6.1), as
+         * after shutdown(SHUT_WR) for any socket: EPIPE, not a record
+         * sealed and then refused by the kernel. */
+        pthread_mutex_unlock(&s->lock);
+        return -EPIPE;
+    }
     for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
         const uint8_t *p = msg->msg_iov[i].iov_base;
         size_t left = msg->msg_iov[i].iov_len;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "aws_secure_sockets.h" /* the old name: the same API */
+#include "peers.h"
 #include "iot_secure_sockets.h"
 
 static int failures;
@@ -51,8 +52,7 @@ static char ca_pem[8192];
 static size_t ca_len; /* with its NUL, as the option wants */
 static char other_ca_pem[8192];
 static size_t other_ca_len;
-static uint16_t plain_port, tls_port;
-static pid_t tls_pid;
+static uint16_t plain_port;
 
 static int64_t now_ms(void)
 {
@@ -74,88 +74,6 @@ static size_t read_file(const char *dir, const char *name, char *buf, size_t cap
     fclose(f);
     buf[n] = '\0';
     return n + 1;
-}
-
-/* ---- the plain echo server: a thread per connection -------------------------- */
-
-static void *echo_conn(void *arg)
-{
-    int c = (int)(intptr_t)arg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(c, buf, sizeof buf, 0)) > 0)
-        if (send(c, buf, (size_t)n, MSG_NOSIGNAL) != n)
-            break;
-    close(c);
-    return NULL;
-}
-
-static void *echo_main(void *arg)
-{
-    int l = (int)(intptr_t)arg;
-    for (;;) {
-        int c = accept(l, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        pthread_t t;
-        if (pthread_create(&t, NULL, echo_conn, (void *)(intptr_t)c) == 0)
-            pthread_detach(t);
-        else
-            close(c);
-    }
-}
-
-static uint16_t listen_any(int *fd)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(*fd, 64) != 0 ||
-        getsockname(*fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("echo server");
-        exit(1);
-    }
-    return ntohs(a.sin_port);
-}
-
-/* socat's TLS echo on a free port (found by binding one, then freed). */
-static void start_tls_server(const char *certs)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int fd;
-        tls_port = listen_any(&fd);
-        close(fd);
-        char listen[1400];
-        snprintf(listen, sizeof listen,
-                 "OPENSSL-LISTEN:%u,bind=127.0.0.1,reuseaddr,fork,cert=%s/server-cert.pem,"
-                 "key=%s/server-key.pem,verify=0",
-                 tls_port, certs, certs);
-        tls_pid = fork();
-        if (tls_pid == 0) {
-            int dn = open("/dev/null", O_WRONLY);
-            dup2(dn, 1);
-            dup2(dn, 2);
-            execlp("socat", "socat", listen, "PIPE", (char *)NULL);
-            _exit(127);
-        }
-        /* Ready when it accepts a TCP connection. */
-        for (int i = 0; i < 100; i++) {
-            int s = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tls_port),
-                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-            int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-            close(s);
-            if (ok)
-                return;
-            if (waitpid(tls_pid, NULL, WNOHANG) == tls_pid)
-                break;
-            usleep(50 * 1000);
-        }
-        kill(tls_pid, SIGKILL);
-        waitpid(tls_pid, NULL, 0);
-    }
-    fprintf(stderr, "socat (the TLS echo server) did not start\n");
-    exit(1);
 }
 
 /* ---- helpers in the tests' style ---------------------------------------------- */

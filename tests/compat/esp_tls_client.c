@@ -25,16 +25,6 @@
 #include "esp_tls.h"
 #include "peers.h"
 
-static int failures;
-#define CHECK(c, ...)                                                                             \
-    do {                                                                                          \
-        if (!(c)) {                                                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
 
 static unsigned char ca_pem[8192], ca_der[4096], other_ca[8192];
 static unsigned ca_pem_len, ca_der_len, other_ca_len;

@@ -37,16 +37,6 @@
 #include "peers.h"
 #include "iot_secure_sockets.h"
 
-static int failures;
-#define CHECK(c, ...)                                                                             \
-    do {                                                                                          \
-        if (!(c)) {                                                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
 
 static char ca_pem[8192];
 static size_t ca_len; /* with its NUL, as the option wants */

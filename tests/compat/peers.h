@@ -1,4 +1,5 @@
-/* Loopback peers of the compat tests (tests/compat): a plain TCP echo
+/* Shared by the compat tests (tests/compat): CHECK (counts failures and
+ * goes on: a test reports every case), and loopback peers: a plain TCP echo
  * server (a thread per connection, the kernel's sockets) and a TLS echo
  * server on OpenSSL (socat OPENSSL-LISTEN ... PIPE: byte-wise, where
  * gnutls-serv --echo waits for whole lines), with the test PKI. */
@@ -17,6 +18,17 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static int failures;
+#define CHECK(c, ...)                                                                             \
+    do {                                                                                          \
+        if (!(c)) {                                                                               \
+            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                  \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fprintf(stderr, "\n");                                                                \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
 
 /* ---- the plain echo server: a thread per connection -------------------------- */
 

@@ -73,6 +73,9 @@ start_gw() { # [gateway options]
 }
 
 stop_gw() {
+    # The clients' last datagrams (close_notify), through a relay too, are
+    # in flight when they exit: a moment for them to arrive.
+    sleep 0.5
     kill -TERM "$gw_pid"
     wait "$gw_pid" || fail "zrec-dtls-gw exit status $?"
     gw_pid=

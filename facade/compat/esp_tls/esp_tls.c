@@ -41,13 +41,12 @@ struct error_storage {
 struct esp_tls {
     int sockfd;
     esp_tls_conn_state_t state;
-    bool is_tls, nonblock, connected;
-    int timeout_ms;
+    bool is_tls, connected;
     sec_tag_t tag;
     struct error_storage err;
     /* Our copies of what the facade reads at the handshake. */
     char *ca, *cert, *key, *psk, *psk_id;
-    size_t ca_len, cert_len, key_len, psk_len;
+    size_t key_len, psk_len; /* wiped at the end */
     char *name;
 };
 
@@ -113,18 +112,26 @@ esp_err_t esp_tls_get_error_handle(esp_tls_t *tls, esp_tls_error_handle_t *error
     return ESP_OK;
 }
 
+/* A copy of n bytes, NUL-terminated (one byte more). */
+static char *dup_bytes(const void *p, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (c) {
+        memcpy(c, p, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
 /* ---- the global CA store ------------------------------------------------------- */
 
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *store;
 static size_t store_len;
-static bool store_init;
 
+/* Nothing to make ahead: the store is the certificates set into it. */
 esp_err_t esp_tls_init_global_ca_store(void)
 {
-    pthread_mutex_lock(&store_lock);
-    store_init = true;
-    pthread_mutex_unlock(&store_lock);
     return ESP_OK;
 }
 
@@ -133,16 +140,13 @@ esp_err_t esp_tls_set_global_ca_store(const unsigned char *cacert_pem_buf,
 {
     if (cacert_pem_buf == NULL || cacert_pem_bytes == 0)
         return ESP_ERR_INVALID_ARG;
-    char *copy = malloc(cacert_pem_bytes + 1);
+    char *copy = dup_bytes(cacert_pem_buf, cacert_pem_bytes);
     if (copy == NULL)
         return ESP_ERR_NO_MEM;
-    memcpy(copy, cacert_pem_buf, cacert_pem_bytes);
-    copy[cacert_pem_bytes] = '\0';
     pthread_mutex_lock(&store_lock);
     free(store);
     store = copy;
     store_len = cacert_pem_bytes;
-    store_init = true;
     pthread_mutex_unlock(&store_lock);
     return ESP_OK;
 }
@@ -161,7 +165,6 @@ void esp_tls_free_global_ca_store(void)
     free(store);
     store = NULL;
     store_len = 0;
-    store_init = false;
     pthread_mutex_unlock(&store_lock);
 }
 
@@ -262,30 +265,16 @@ ssize_t esp_tls_get_bytes_avail(esp_tls_t *tls)
 
 /* ---- connecting ------------------------------------------------------------------------ */
 
-static char *dup_bytes(const void *p, size_t n)
-{
-    char *c = malloc(n + 1);
-    if (c) {
-        memcpy(c, p, n);
-        c[n] = '\0';
-    }
-    return c;
-}
-
-/* A PEM buffer's length counts its NUL (ESP-TLS's rule); the facade wants
- * the same; DER is taken as it is. */
+/* Register a copy of buf under the connection's tag (the facade keeps a
+ * pointer; the caller's buffer may go after connect).  PEM with or without
+ * its NUL counted, or DER: the facade's credential loader tells them apart. */
 static int add_cred(esp_tls_t *t, enum tls_credential_type type, const void *buf, size_t len,
-                    char **keep, size_t *keep_len)
+                    char **keep)
 {
     *keep = dup_bytes(buf, len);
     if (*keep == NULL)
         return -ENOMEM;
-    size_t n = len;
-    if (len > 10 && memcmp(buf, "-----", 5) == 0 && ((const char *)buf)[len - 1] != '\0')
-        n = len + 1; /* a PEM without its NUL: counted anyway */
-    if (keep_len)
-        *keep_len = n;
-    return tls_credential_add(t->tag, type, *keep, n);
+    return tls_credential_add(t->tag, type, *keep, len);
 }
 
 static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
@@ -295,14 +284,13 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
     t->tag = (sec_tag_t)(TAG_BASE + (atomic_fetch_add(&next_tag, 1) & 0xffff));
     bool verify_source = false;
     if (cfg->cacert_buf && cfg->cacert_bytes) {
-        if (add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, cfg->cacert_buf, cfg->cacert_bytes, &t->ca,
-                     &t->ca_len) != 0)
+        if (add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, cfg->cacert_buf, cfg->cacert_bytes,
+                     &t->ca) != 0)
             return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
         verify_source = true;
     } else if (cfg->use_global_ca_store) {
         pthread_mutex_lock(&store_lock);
-        int rc = store ? add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, store, store_len, &t->ca,
-                                  &t->ca_len)
+        int rc = store ? add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, store, store_len, &t->ca)
                        : -ENOENT;
         pthread_mutex_unlock(&store_lock);
         if (rc != 0)
@@ -311,8 +299,9 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
     }
     if (cfg->psk_hint_key && cfg->psk_hint_key->key && cfg->psk_hint_key->hint) {
         const psk_hint_key_t *p = cfg->psk_hint_key;
-        if (add_cred(t, TLS_CREDENTIAL_PSK, p->key, p->key_size, &t->psk, &t->psk_len) != 0 ||
-            add_cred(t, TLS_CREDENTIAL_PSK_ID, p->hint, strlen(p->hint) + 1, &t->psk_id, NULL) != 0)
+        t->psk_len = p->key_size;
+        if (add_cred(t, TLS_CREDENTIAL_PSK, p->key, p->key_size, &t->psk) != 0 ||
+            add_cred(t, TLS_CREDENTIAL_PSK_ID, p->hint, strlen(p->hint) + 1, &t->psk_id) != 0)
             return ESP_ERR_MBEDTLS_SSL_CONF_PSK_FAILED;
         verify_source = true;
     }
@@ -322,10 +311,11 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
         return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
     if (cfg->clientcert_buf && cfg->clientkey_buf) {
         if (add_cred(t, TLS_CREDENTIAL_SERVER_CERTIFICATE, cfg->clientcert_buf,
-                     cfg->clientcert_bytes, &t->cert, &t->cert_len) != 0)
+                     cfg->clientcert_bytes, &t->cert) != 0)
             return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
+        t->key_len = cfg->clientkey_bytes;
         if (add_cred(t, TLS_CREDENTIAL_PRIVATE_KEY, cfg->clientkey_buf, cfg->clientkey_bytes,
-                     &t->key, &t->key_len) != 0)
+                     &t->key) != 0)
             return ESP_ERR_MBEDTLS_PK_PARSE_KEY_FAILED;
     } else if (cfg->clientcert_buf || cfg->clientkey_buf) {
         return ESP_ERR_MBEDTLS_SSL_CONF_OWN_CERT_FAILED;
@@ -394,9 +384,8 @@ static int start(esp_tls_t *t, const char *host, int hostlen, int port, const es
         capture(t, ESP_TLS_ERR_TYPE_ESP, ESP_ERR_ESP_TLS_CANNOT_CREATE_SOCKET);
         return -1;
     }
-    t->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-    struct zsock_timeval tv = {.tv_sec = t->timeout_ms / 1000,
-                               .tv_usec = (t->timeout_ms % 1000) * 1000};
+    int ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    struct zsock_timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     esp_err_t e = ESP_OK;
     if (zsock_setsockopt(t->sockfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
         zsock_setsockopt(t->sockfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
@@ -415,8 +404,7 @@ static int start(esp_tls_t *t, const char *host, int hostlen, int port, const es
     }
     if (e == ESP_OK && t->is_tls)
         e = tls_options(t, host, (size_t)hostlen, cfg);
-    t->nonblock = cfg->non_block;
-    if (e == ESP_OK && t->nonblock && zsock_fcntl(t->sockfd, F_SETFL, O_NONBLOCK) != 0)
+    if (e == ESP_OK && cfg->non_block && zsock_fcntl(t->sockfd, F_SETFL, O_NONBLOCK) != 0)
         e = ESP_ERR_ESP_TLS_SOCKET_SETOPT_FAILED;
     if (e != ESP_OK) {
         zsock_freeaddrinfo(res);

@@ -26,7 +26,6 @@
 
 #include "iot_secure_sockets.h"
 
-#define MAGIC 0x53534b54u         /* "SSKT" */
 #define TAG_BASE 0x46520000       /* our sec tags: one per socket with its own CA */
 #define SYSTEM_TAG (TAG_BASE - 1) /* the system's roots, loaded once */
 #define SYSTEM_ROOTS "/etc/ssl/certs/ca-certificates.crt"
@@ -34,13 +33,11 @@
 #define WAKEUP_GAP_MS 10 /* at most one wakeup per this while data waits unread */
 
 struct xSOCKET {
-    uint32_t magic;
     int fd; /* the zsock socket once connect was attempted, else -1 */
-    bool connect_attempted, connected, require_tls, nonblock;
+    bool connect_attempted, connected, require_tls;
     TickType_t rcv_ticks, snd_ticks; /* 0: forever */
     int sndbuf, rcvbuf;               /* 0: the system's */
-    uint8_t *ca;                      /* SOCKETS_SO_TRUSTED_SERVER_CERTIFICATE, ours */
-    size_t ca_len;
+    uint8_t *ca; /* SOCKETS_SO_TRUSTED_SERVER_CERTIFICATE, ours (the facade keeps a pointer) */
     sec_tag_t ca_tag; /* 0: none registered */
     char *sni;
     char **alpn; /* NULL-ended */
@@ -234,7 +231,6 @@ Socket_t SOCKETS_Socket(int32_t lDomain, int32_t lType, int32_t lProtocol)
     struct xSOCKET *s = calloc(1, sizeof *s);
     if (s == NULL)
         return SOCKETS_INVALID_SOCKET;
-    s->magic = MAGIC;
     s->fd = -1;
     s->rcv_ticks = pdMS_TO_TICKS(socketsconfigDEFAULT_RECV_TIMEOUT);
     s->snd_ticks = pdMS_TO_TICKS(socketsconfigDEFAULT_SEND_TIMEOUT);
@@ -395,7 +391,6 @@ int32_t SOCKETS_Close(Socket_t xSocket)
     free(s->ca);
     free(s->sni);
     free_alpn(s);
-    s->magic = 0;
     free(s);
     return SOCKETS_ERROR_NONE;
 }
@@ -422,23 +417,18 @@ static int32_t set_ca(struct xSOCKET *s, const void *val, size_t len)
     static atomic_uint next_tag;
     if (val == NULL || len == 0)
         return SOCKETS_EINVAL;
-    uint8_t *copy = malloc(len + 1);
+    /* PEM with its NUL counted, as the option wants, or without; DER: the
+     * facade's credential loader tells them apart. */
+    uint8_t *copy = malloc(len);
     if (copy == NULL)
         return SOCKETS_ENOMEM;
     memcpy(copy, val, len);
-    copy[len] = '\0';
-    /* PEM with its NUL counted, as the option wants; a PEM without it gets
-     * one, DER is taken as it is. */
-    size_t clen = len;
-    if (len > 10 && memcmp(copy, "-----", 5) == 0 && copy[len - 1] != '\0')
-        clen = len + 1;
     if (s->ca_tag)
         tls_credential_delete(s->ca_tag, TLS_CREDENTIAL_CA_CERTIFICATE);
     free(s->ca);
     s->ca = copy;
-    s->ca_len = clen;
     s->ca_tag = (sec_tag_t)(TAG_BASE + (atomic_fetch_add(&next_tag, 1) & 0xffff));
-    if (tls_credential_add(s->ca_tag, TLS_CREDENTIAL_CA_CERTIFICATE, s->ca, s->ca_len) != 0) {
+    if (tls_credential_add(s->ca_tag, TLS_CREDENTIAL_CA_CERTIFICATE, s->ca, len) != 0) {
         s->ca_tag = 0;
         return SOCKETS_EINVAL;
     }
@@ -537,7 +527,6 @@ int32_t SOCKETS_SetSockOpt(Socket_t xSocket, int32_t lLevel, int32_t lOptionName
             return SOCKETS_ENOTCONN;
         if (zsock_fcntl(s->fd, F_SETFL, O_NONBLOCK) != 0)
             return SOCKETS_SOCKET_ERROR;
-        s->nonblock = true;
         return SOCKETS_ERROR_NONE;
     case SOCKETS_SO_WAKEUP_CALLBACK:
         /* The function itself is the value (NULL: none). */

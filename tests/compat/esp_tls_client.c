@@ -31,21 +31,6 @@ static unsigned ca_pem_len, ca_der_len, other_ca_len;
 static uint16_t plain_port, bye_port;
 static pid_t bye_pid;
 
-static unsigned load(const char *dir, const char *name, unsigned char *buf, size_t cap, bool pem)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return (unsigned)(pem ? n + 1 : n); /* PEM: the NUL counted, as ESP-TLS wants */
-}
-
 static esp_tls_cfg_t cfg_with_ca(void)
 {
     esp_tls_cfg_t c = {.cacert_buf = ca_pem, .cacert_bytes = ca_pem_len, .timeout_ms = 5000};
@@ -285,9 +270,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: esp_tls_client CERT_DIR\n");
         return 2;
     }
-    ca_pem_len = load(argv[1], "ca-cert.pem", ca_pem, sizeof ca_pem, true);
-    ca_der_len = load(argv[1], "ca-cert.der", ca_der, sizeof ca_der, false);
-    other_ca_len = load(argv[1], "ca-ecc-cert.pem", other_ca, sizeof other_ca, true);
+    /* PEM: the NUL counted, as ESP-TLS wants. */
+    ca_pem_len = (unsigned)load_file(argv[1], "ca-cert.pem", ca_pem, sizeof ca_pem) + 1;
+    ca_der_len = (unsigned)load_file(argv[1], "ca-cert.der", ca_der, sizeof ca_der);
+    other_ca_len = (unsigned)load_file(argv[1], "ca-ecc-cert.pem", other_ca, sizeof other_ca) + 1;
     int l;
     plain_port = listen_any(&l);
     pthread_t th;

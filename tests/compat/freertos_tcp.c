@@ -51,21 +51,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t read_file(const char *dir, const char *name, char *buf, size_t cap)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        exit(1);
-    }
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return n + 1;
-}
-
 /* ---- helpers in the tests' style ---------------------------------------------- */
 
 static SocketsSockaddr_t echo_addr(bool secure)
@@ -568,8 +553,9 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_DFL); /* a send that raised SIGPIPE would kill us: it must not */
-    ca_len = read_file(argv[1], "ca-cert.pem", ca_pem, sizeof ca_pem);
-    other_ca_len = read_file(argv[1], "ca-ecc-cert.pem", other_ca_pem, sizeof other_ca_pem);
+    /* PEM with its NUL counted, as SOCKETS_SO_TRUSTED_SERVER_CERTIFICATE wants. */
+    ca_len = load_file(argv[1], "ca-cert.pem", ca_pem, sizeof ca_pem) + 1;
+    other_ca_len = load_file(argv[1], "ca-ecc-cert.pem", other_ca_pem, sizeof other_ca_pem) + 1;
     int l;
     plain_port = listen_any(&l);
     pthread_t echo;

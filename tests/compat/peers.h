@@ -30,6 +30,23 @@ static int failures;
         }                                                                                         \
     } while (0)
 
+/* A file of the test PKI into buf (NUL-terminated); its length without the
+ * NUL.  Exits when it cannot. */
+static size_t load_file(const char *dir, const char *name, void *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        exit(1);
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    ((char *)buf)[n] = '\0';
+    return n;
+}
+
 /* ---- the plain echo server: a thread per connection -------------------------- */
 
 static void *echo_conn(void *arg)

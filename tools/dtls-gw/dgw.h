@@ -96,12 +96,10 @@ struct dgw_flow {
     uint16_t port;
     uint16_t our;
     bool used;
-    bool open;               /* DTLS: the engine has the records (else the handshake) */
     bool cid_linked;         /* DTLS: in the by-CID table under hs.my_cid */
     int hs_slot;             /* DTLS: index in the handshake list, -1 when none */
     struct zs_dhs hs;        /* DTLS: the handshake, then its last flight and the CIDs */
-    struct zrec_session *zs; /* DTLS: after the handoff */
-    struct sockaddr_in peer; /* DTLS: the address the cookie and wolfSSL bound */
+    struct zrec_session *zs; /* DTLS: after the handoff (NULL: still the handshake) */
     uint64_t active;         /* DTLS: the gateway's tick at its last authentic record */
     int64_t key_update_at;   /* DTLS 1.3: our KeyUpdate's retransmission timer */
 };
@@ -153,6 +151,10 @@ int dgw_flow_link(struct dgw *g, struct dgw_flow *f);
 void dgw_flow_free(struct dgw *g, struct dgw_flow *f);
 /* The client moved (a DTLS 1.3 connection ID, RFC 9147 §9): re-key the flow. */
 int dgw_flow_move(struct dgw *g, struct dgw_flow *f, uint32_t ip, uint16_t port);
+/* m (a datagram's payload) framed from our sport to ip:dport and queued
+ * for the port; 0, or what dgw_udp_wrap said (m freed, an unknown
+ * neighbour counted). */
+int dgw_send(struct dgw *g, struct rte_mbuf *m, uint16_t sport, uint32_t ip, uint16_t dport);
 /* Queue a frame for rte_eth_tx_burst (flushed when full and each round). */
 void dgw_tx(struct dgw *g, struct rte_mbuf *m);
 void dgw_flush(struct dgw *g);

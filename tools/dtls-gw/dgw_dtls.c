@@ -104,14 +104,7 @@ static ssize_t send_to_client(void *io, const void *buf, size_t n)
         return -EMSGSIZE;
     }
     memcpy(p, buf, n);
-    int rc = dgw_udp_wrap(&gw->net, m, gw->listen_port, f->ip, f->port);
-    if (rc < 0) {
-        gw->cnt.arp_pending += rc == -EHOSTUNREACH;
-        rte_pktmbuf_free(m);
-        return -EAGAIN;
-    }
-    dgw_tx(gw, m);
-    return (ssize_t)n;
+    return dgw_send(gw, m, gw->listen_port, f->ip, f->port) == 0 ? (ssize_t)n : -EAGAIN;
 }
 
 /* ---- contexts ----------------------------------------------------------------- */
@@ -220,7 +213,7 @@ void dgw_dtls_free(struct dgw *g)
         if (!f->used)
             continue;
         /* A clean stop tells each client its session is over (RFC 8446 §6.1). */
-        int n = f->open ? zrec_seal_alert(f->zs, ZREC_ALERT_WARNING, ZREC_ALERT_CLOSE_NOTIFY,
+        int n = f->zs ? zrec_seal_alert(f->zs, ZREC_ALERT_WARNING, ZREC_ALERT_CLOSE_NOTIFY,
                                           d->owed, DGRAM_CAP)
                         : 0;
         if (n > 0)
@@ -272,7 +265,6 @@ void dgw_dtls_flow_end(struct dgw *g, struct dgw_flow *f)
     zs_dhs_release(&f->hs);
     zrec_session_free(f->zs);
     f->zs = NULL;
-    f->open = false;
 }
 
 /* The handshake ended: the engine has the session. */
@@ -281,7 +273,6 @@ static void handoff(struct dgw *g, struct dgw_flow *f, struct zrec_session *zs)
     struct dgw_dtls *d = g->dtls;
     hs_unlist(d, g, f);
     f->zs = zs;
-    f->open = true;
     f->active = ++d->tick;
     g->cnt.handshakes_done++;
     if (f->hs.my_cid_len == ZS_DHS_CID_LEN) {
@@ -305,7 +296,7 @@ static bool evict_one(struct dgw *g)
     struct dgw_flow *oldest = NULL;
     for (unsigned i = 0; i < g->max_flows; i++) {
         struct dgw_flow *f = &g->flow[i];
-        if (f->used && f->open && (oldest == NULL || f->active < oldest->active))
+        if (f->used && f->zs && (oldest == NULL || f->active < oldest->active))
             oldest = f;
     }
     if (oldest == NULL)
@@ -340,7 +331,8 @@ static void client_hello(struct dgw *g, const uint8_t *b, size_t n, uint32_t ip,
     struct dgw_dtls *d = g->dtls;
     struct version *v = d->v13.on && (zs_cookie_offers_dtls13(b, n) || !d->v12.on) ? &d->v13
                                                                                   : &d->v12;
-    /* The address the cookie binds, as wolfSSL's cookie callback sees it. */
+    /* The address the cookie binds, as wolfSSL's cookie callback sees it
+     * (wolfSSL_dtls_set_peer keeps a copy). */
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = port, .sin_addr.s_addr = ip};
     const struct zs_cookie_conf cc = zs_cookie_conf_now(&d->cookie, zs_dhs_now_ms(),
                                                         v->conf.dtls13, v->suites, v->nsuites);
@@ -380,14 +372,13 @@ static void client_hello(struct dgw *g, const uint8_t *b, size_t n, uint32_t ip,
         f = dgw_flow_new(g, ip, port);
     if (f == NULL)
         return; /* counted as flows_full */
-    f->peer = peer;
     f->hs_slot = -1;
     uint8_t cid[ZS_DHS_CID_LEN] = {0};
     if (v->conf.cid == ZS_DHS_CID_ENABLED && fresh_cid(d, cid) < 0) {
         dgw_flow_free(g, f);
         return;
     }
-    int rc = zs_dhs_init(&f->hs, &v->conf, send_to_client, f, &f->peer, sizeof f->peer, cid,
+    int rc = zs_dhs_init(&f->hs, &v->conf, send_to_client, f, &peer, sizeof peer, cid,
                          v->conf.cid == ZS_DHS_CID_ENABLED ? ZS_DHS_CID_LEN : 0,
                          valid_with ? valid_with : d->cookie.cur, sizeof d->cookie.cur);
     struct zrec_session *zs = NULL;
@@ -436,7 +427,7 @@ static struct dgw_flow *find_by_cid(struct dgw *g, const uint8_t *b, size_t n)
     if (rte_hash_lookup_data(g->dtls->by_cid, &k, &data) < 0)
         return NULL;
     struct dgw_flow *f = &g->flow[(uintptr_t)data];
-    return f->used && f->open ? f : NULL;
+    return f->used && f->zs ? f : NULL;
 }
 
 void dgw_dtls_from_client(struct dgw *g, struct rte_mbuf *m, uint32_t ip, uint16_t port)
@@ -450,7 +441,7 @@ void dgw_dtls_from_client(struct dgw *g, struct rte_mbuf *m, uint32_t ip, uint16
     const uint8_t *b = rte_pktmbuf_mtod(m, const uint8_t *);
     size_t n = rte_pktmbuf_data_len(m);
     struct dgw_flow *f = dgw_flow_find(g, ip, port);
-    if (f && !f->open) {
+    if (f && !f->zs) {
         handshake_input(g, f, b, n);
         rte_pktmbuf_free(m);
         return;
@@ -503,7 +494,7 @@ void dgw_dtls_from_client(struct dgw *g, struct rte_mbuf *m, uint32_t ip, uint16
 void dgw_dtls_from_backend(struct dgw *g, struct rte_mbuf *m, struct dgw_flow *f)
 {
     struct dgw_dtls *d = g->dtls;
-    if (!f->open) {
+    if (!f->zs) {
         g->cnt.backend_early++;
         rte_pktmbuf_free(m);
         return;
@@ -556,14 +547,8 @@ static void to_backend(struct dgw *g, struct dgw_flow *f, struct zrec_dpdk_op *o
         g->cnt.tx_dropped++;
         return;
     }
-    int rc = dgw_udp_wrap(&g->net, m, f->our, g->backend_ip, g->backend_port);
-    if (rc < 0) {
-        g->cnt.arp_pending += rc == -EHOSTUNREACH;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    g->cnt.to_backend++;
-    dgw_tx(g, m);
+    if (dgw_send(g, m, f->our, g->backend_ip, g->backend_port) == 0)
+        g->cnt.to_backend++;
 }
 
 static void opened(struct dgw *g, struct zrec_dpdk_op *op, const struct open_ctx *c)
@@ -624,15 +609,10 @@ static void sealed(struct dgw *g, struct zrec_dpdk_op *op, const struct seal_ctx
         rte_pktmbuf_free(op->m);
         return;
     }
-    int rc = dgw_udp_wrap(&g->net, op->m, g->listen_port, f->ip, f->port);
-    if (rc < 0) {
-        g->cnt.arp_pending += rc == -EHOSTUNREACH;
-        rte_pktmbuf_free(op->m);
+    if (dgw_send(g, op->m, g->listen_port, f->ip, f->port) != 0)
         return;
-    }
     g->cnt.records_sealed++;
     g->cnt.to_client++;
-    dgw_tx(g, op->m);
     maintenance(g, f); /* the key may be near its limit */
 }
 

@@ -36,6 +36,18 @@ void dgw_flush(struct dgw *gw)
     gw->ntx = 0;
 }
 
+int dgw_send(struct dgw *g, struct rte_mbuf *m, uint16_t sport, uint32_t ip, uint16_t dport)
+{
+    int rc = dgw_udp_wrap(&g->net, m, sport, ip, dport);
+    if (rc != 0) {
+        g->cnt.arp_pending += rc == -EHOSTUNREACH;
+        rte_pktmbuf_free(m);
+        return rc;
+    }
+    dgw_tx(g, m);
+    return 0;
+}
+
 void dgw_tx(struct dgw *gw, struct rte_mbuf *m)
 {
     if (gw->ntx == DGW_TX_CAP)
@@ -118,14 +130,8 @@ static void from_backend(struct dgw *g, struct rte_mbuf *m, uint16_t dst_port)
         dgw_dtls_from_backend(g, m, f);
         return;
     }
-    int rc = dgw_udp_wrap(&g->net, m, g->listen_port, f->ip, f->port);
-    if (rc != 0) {
-        g->cnt.arp_pending += rc == -EHOSTUNREACH;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    g->cnt.to_client++;
-    dgw_tx(g, m);
+    if (dgw_send(g, m, g->listen_port, f->ip, f->port) == 0)
+        g->cnt.to_client++;
 }
 
 /* --plain: a client's datagram goes to the backend as it is. */
@@ -141,14 +147,8 @@ static void plain_from_client(struct dgw *g, struct rte_mbuf *m, uint32_t ip, ui
             return;
         }
     }
-    int rc = dgw_udp_wrap(&g->net, m, f->our, g->backend_ip, g->backend_port);
-    if (rc != 0) {
-        g->cnt.arp_pending += rc == -EHOSTUNREACH;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    g->cnt.to_backend++;
-    dgw_tx(g, m);
+    if (dgw_send(g, m, f->our, g->backend_ip, g->backend_port) == 0)
+        g->cnt.to_backend++;
 }
 
 void dgw_print_counters(const struct dgw *g, FILE *out)

@@ -260,6 +260,14 @@ static int on_ticket(void *arg, const uint8_t *m, size_t len)
     WOLFSSL_SESSION *n = wolfSSL_SESSION_dup(t->base);
     if (n == NULL)
         return -ENOMEM;
+    /* The copy brought the base's own ticket (a resumed connection's: in a
+     * buffer of the copy's own when longer than staticTicket); this one
+     * replaces it. */
+    if (n->ticket != n->staticTicket) {
+        free(n->ticket); /* wolfSSL's XFREE is free() in this build */
+        n->ticket = n->staticTicket;
+        n->ticketLenAlloc = 0;
+    }
     if (ticket_len > sizeof n->staticTicket) {
         n->ticket = malloc(ticket_len);
         if (n->ticket == NULL) {

@@ -202,7 +202,13 @@ static bool cid_in_use(struct zs_dtls *d, const uint8_t *cid)
  * wolfSSL object, and what a finished handshake leaves for getsockopt(). */
 static int hs_config_ssl(void *arg, WOLFSSL *ssl)
 {
-    return zs_tls_config_ssl(arg, ssl);
+    struct zs_sock *s = arg;
+    struct zs_tls *t = s->tls;
+    int rc = zs_tls_config_ssl(s, ssl);
+    struct peer *p = t->d->creating;
+    if (rc == 0 && t->ssl_hook && p)
+        rc = t->ssl_hook(t->ssl_hook_arg, ssl, (const struct sockaddr *)&p->addr, p->addrlen);
+    return rc;
 }
 
 static void hs_finished(void *arg, WOLFSSL *ssl, bool ok)
@@ -273,13 +279,29 @@ static struct peer *new_peer(struct zs_sock *s, const struct sockaddr_storage *a
     memcpy(&p->addr, addr, addrlen);
     p->addrlen = addrlen;
     p->state = P_HANDSHAKE;
+    d->creating = p;
     *err = zs_dhs_init(&p->hs, &d->hs_conf, zs_dtls_send_to, p, &p->addr, p->addrlen, cid,
                        cid_len, cookie_secret, sizeof d->cookie.cur);
+    d->creating = NULL;
     if (*err < 0) {
         free(p);
         return NULL;
     }
     return p;
+}
+
+/* A finished handshake to report (zs_dtls_report_handshakes()); when
+ * more are waiting than the queue holds, the oldest report goes (its
+ * session stays). */
+static void hs_done_push(struct zs_dtls *d, const struct peer *p)
+{
+    if (d->hs_done_count == ZS_DTLS_HS_EVENTS) {
+        d->hs_done_first = (d->hs_done_first + 1) % ZS_DTLS_HS_EVENTS;
+        d->hs_done_count--;
+    }
+    int i = (d->hs_done_first + d->hs_done_count++) % ZS_DTLS_HS_EVENTS;
+    memcpy(&d->hs_done[i], &p->addr, p->addrlen);
+    d->hs_done_len[i] = p->addrlen;
 }
 
 /* A handshake step over a datagram (dtls_hs.c), NULL for none; one that
@@ -298,6 +320,8 @@ static int step(struct zs_sock *s, struct peer *p, const uint8_t *in, size_t n)
         p->active = ++t->d->tick;
         if (p->in_table)
             t->d->handshakes--;
+        if (t->d->report_handshakes)
+            hs_done_push(t->d, p);
         if (!t->server || t->state == ST_IDLE)
             t->state = ST_OPEN; /* a server's getsockopt() reports the latest handshake */
     }
@@ -886,6 +910,22 @@ static ssize_t zs_dtls_recvmsg(struct zs_sock *s, struct msghdr *msg, int flags)
     ssize_t rc;
     pthread_mutex_lock(&s->lock);
     for (;;) {
+        if (d->hs_done_count) {
+            int i = d->hs_done_first;
+            if (msg->msg_name) {
+                socklen_t n = d->hs_done_len[i] < msg->msg_namelen ? d->hs_done_len[i]
+                                                                    : msg->msg_namelen;
+                memcpy(msg->msg_name, &d->hs_done[i], n);
+                msg->msg_namelen = d->hs_done_len[i];
+            }
+            if (!(flags & MSG_PEEK)) {
+                d->hs_done_first = (i + 1) % ZS_DTLS_HS_EVENTS;
+                d->hs_done_count--;
+            }
+            msg->msg_flags |= ZS_MSG_HANDSHAKE;
+            rc = 0;
+            break;
+        }
         if (d->pend_len) {
             rc = deliver_pending(d, msg, flags);
             break;
@@ -961,7 +1001,7 @@ static short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
         (void)client_kick(s); /* poll drives the handshake as recv/send do */
     run_timers(s);
     /* Pump: take datagrams (handshakes progress) until data is pending. */
-    while (!d->pend_len && !d->closed && t->state != ST_FAILED) {
+    while (!d->pend_len && !d->hs_done_count && !d->closed && t->state != ST_FAILED) {
         ssize_t n = open_next(s, NULL, 0);
         if (n == 0)
             continue;
@@ -974,7 +1014,7 @@ static short zs_dtls_poll_ready(struct zs_sock *s, short want, short *kev)
     }
     bool open = t->server || t->state == ST_OPEN;
     if (want & POLLIN) {
-        if (d->pend_len)
+        if (d->pend_len || d->hs_done_count)
             ready |= POLLIN;
         if (d->closed)
             ready |= POLLHUP | POLLIN; /* recv() returns 0 */
@@ -1086,3 +1126,66 @@ static const struct zs_ops dtls_ops = {
     .fionread = zs_dtls_fionread,
     .next_timer = zs_dtls_next_timer,
 };
+
+/* ---- for the compat layers (zs_dtls.h) ------------------------------------------------------ */
+
+int zs_dtls_adopt(int kernel_fd, int family, int proto)
+{
+    struct zs_sock *s = zs_register(kernel_fd, family, SOCK_DGRAM, proto);
+    if (s == NULL) {
+        int e = errno;
+        close(kernel_fd);
+        return -e;
+    }
+    int rc = zs_dtls_create(s);
+    if (rc < 0) {
+        zsock_close(kernel_fd);
+        return rc;
+    }
+    return kernel_fd;
+}
+
+void zs_dtls_report_handshakes(int fd, bool on)
+{
+    struct zs_sock *s = zs_get(fd);
+    if (s == NULL)
+        return;
+    if (s->ops == &dtls_ops) {
+        pthread_mutex_lock(&s->lock);
+        s->tls->d->report_handshakes = on;
+        pthread_mutex_unlock(&s->lock);
+    }
+    zs_put(s);
+}
+
+int zs_dtls_close_peer(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct zs_sock *s = zs_get(fd);
+    if (s == NULL)
+        return -EBADF;
+    int rc = -ENOTCONN;
+    if (s->ops == &dtls_ops && len <= sizeof(struct sockaddr_storage)) {
+        struct sockaddr_storage a = {0};
+        memcpy(&a, addr, len);
+        pthread_mutex_lock(&s->lock);
+        struct zs_dtls *d = s->tls->d;
+        struct peer *p = s->tls->server ? find_by_addr(d, &a, len)
+                                        : (d->npeers ? d->peers[0] : NULL);
+        if (p) {
+            uint8_t buf[64];
+            if (p->state == P_OPEN) /* RFC 6347 §4.1.2.7 / RFC 9147 §5.10: close_notify */
+                send_control(p,
+                             zrec_seal_alert(p->zs, ZREC_ALERT_WARNING,
+                                             ZREC_ALERT_CLOSE_NOTIFY, buf, sizeof buf),
+                             buf);
+            if (s->tls->server)
+                peer_free(d, p);
+            else
+                s->tls->close_sent = true; /* the client's one session: close() frees it */
+            rc = 0;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    zs_put(s);
+    return rc;
+}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <zephyr/net/socket.h>
+#include <zrec/zsock_ext.h>
 
 #include "zs_internal.h"
 
@@ -322,6 +323,74 @@ int zsock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
     int rc = getpeername(fd, addr, len);
     zs_put(s);
     return rc;
+}
+
+/* ---- descriptors from elsewhere (zrec/zsock_ext.h) -------------------------- */
+
+/* A kernel socket timeout as zsock keeps it (ms; -1 none). */
+static int kernel_timeout_ms(int fd, int name)
+{
+    struct timeval tv;
+    socklen_t len = sizeof tv;
+    int ms;
+    if (getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0 || timeval_ms(&tv, len, &ms) < 0)
+        return -1;
+    return ms;
+}
+
+int zrec_zsock_adopt_tls(int kernel_fd, int proto)
+{
+    if (!zs_is_tls_proto(proto))
+        return zs_fail(-EPROTONOSUPPORT);
+    struct zs_sock *known = zs_get(kernel_fd);
+    if (known) { /* already one of ours: it has its own state */
+        zs_put(known);
+        return zs_fail(-EEXIST);
+    }
+    int type, family;
+    socklen_t len = sizeof type;
+    if (getsockopt(kernel_fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+        return -1; /* EBADF, ENOTSOCK */
+    if (type != SOCK_STREAM)
+        return zs_fail(-EPROTOTYPE); /* TLS needs a byte stream */
+    len = sizeof family;
+    if (getsockopt(kernel_fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
+        return -1;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    if (getpeername(kernel_fd, (struct sockaddr *)&peer, &plen) < 0)
+        return -1; /* ENOTCONN: accept() or connect() it first */
+    int flags = fcntl(kernel_fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    /* The application's blocking mode and timeouts become the socket's;
+     * the kernel socket itself is non-blocking under every zsock socket. */
+    int rcvtimeo = kernel_timeout_ms(kernel_fd, SO_RCVTIMEO);
+    int sndtimeo = kernel_timeout_ms(kernel_fd, SO_SNDTIMEO);
+    if (!(flags & O_NONBLOCK) && fcntl(kernel_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    struct zs_sock *s = zs_tls_stream_adopt(kernel_fd, family, proto);
+    if (s == NULL) {
+        int e = errno;
+        (void)fcntl(kernel_fd, F_SETFL, flags);
+        return zs_fail(-e);
+    }
+    s->nonblock = (flags & O_NONBLOCK) != 0;
+    s->rcvtimeo_ms = rcvtimeo;
+    s->sndtimeo_ms = sndtimeo;
+    return 0;
+}
+
+int zrec_zsock_tls_handshake(int fd, int role)
+{
+    if (role != TLS_DTLS_ROLE_CLIENT && role != TLS_DTLS_ROLE_SERVER)
+        return zs_fail(-EINVAL);
+    struct zs_sock *s = zs_get(fd);
+    if (s == NULL)
+        return -1;
+    int rc = zs_tls_stream_handshake(s, role == TLS_DTLS_ROLE_SERVER);
+    zs_put(s);
+    return rc < 0 ? zs_fail(rc) : 0;
 }
 
 /* ---- poll --------------------------------------------------------------- */

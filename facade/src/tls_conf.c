@@ -60,6 +60,7 @@ void zs_tls_conf_free(struct zs_tls *t)
         return;
     if (t->ctx)
         wolfSSL_CTX_free(t->ctx);
+    wolfSSL_SESSION_free(t->session);
     free(t->hostname);
     free(t);
 }
@@ -436,6 +437,11 @@ int zs_tls_config_ssl(struct zs_sock *s, WOLFSSL *ssl)
         return -EINVAL;
     if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED)
         cache_apply(s->fd, ssl);
+    /* A session the application asked for (ZREC_TLS_SESSION) wins over the
+     * cache's.  One the server no longer knows, or an expired one, costs a
+     * full handshake, not a failure (RFC 5246 §7.4.1.2, RFC 8446 §4.2.11). */
+    if (!t->server && t->session)
+        (void)wolfSSL_set_session(ssl, t->session);
     return 0;
 }
 
@@ -457,6 +463,81 @@ void zs_tls_handshake_done(struct zs_sock *s, WOLFSSL *ssl)
     }
     if (!t->server && t->session_cache == TLS_SESSION_CACHE_ENABLED && t->version == 0x0303)
         zs_tls_cache_store(s->fd, wolfSSL_get1_session(ssl));
+    if (!t->server && !t->dtls && t->version == 0x0303) {
+        /* ZREC_TLS_SESSION: a TLS 1.2 session is the handshake's (new or
+         * resumed); the WOLFSSL object goes at the handoff, it stays. */
+        wolfSSL_SESSION_free(t->session);
+        t->session = wolfSSL_get1_session(ssl);
+    }
+}
+
+/* ---- ZREC_TLS_SESSION ------------------------------------------------------
+ *
+ * A client's session, serialized for the application to keep: the TLS
+ * version it belongs to (two bytes, RFC 8446 §4.1.2's ProtocolVersion),
+ * then wolfSSL's own encoding of the session (wolfSSL_i2d_SSL_SESSION: the
+ * master secret or, in TLS 1.3, the resumption secret with the ticket, its
+ * nonce, age_add and lifetime, RFC 8446 §4.6.1).  The prefix lets a socket
+ * refuse a session of the other version, which wolfSSL would take and then
+ * offer in a handshake of the wrong version. */
+
+#define SESSION_PREFIX 2
+
+static int set_session(struct zs_tls *t, const void *val, socklen_t len)
+{
+    if (val == NULL || len == 0) {
+        wolfSSL_SESSION_free(t->session);
+        t->session = NULL;
+        return 0;
+    }
+    const uint8_t *b = val;
+    if (len <= SESSION_PREFIX || b[0] != (t->version >> 8) || b[1] != (t->version & 0xff))
+        return -EINVAL;
+    const unsigned char *p = b + SESSION_PREFIX;
+    WOLFSSL_SESSION *sess = wolfSSL_d2i_SSL_SESSION(NULL, &p, (long)(len - SESSION_PREFIX));
+    if (sess == NULL)
+        return -EINVAL;
+    wolfSSL_SESSION_free(t->session);
+    t->session = sess;
+    return 0;
+}
+
+static int get_session(struct zs_tls *t, void *val, socklen_t *len)
+{
+    if (t->server)
+        return -EOPNOTSUPP; /* a server resumes its clients' sessions, it has none */
+    if (t->state != ST_OPEN)
+        return -ENOTCONN;
+    if (len == NULL)
+        return -EINVAL;
+    /* TLS 1.3: the newest ticket the engine has opened (none before the
+     * server sends one, RFC 8446 §4.6.1); TLS 1.2: the handshake's. */
+    WOLFSSL_SESSION *sess = zrec_session_proto(t->zs) == ZREC_TLS13
+                                ? zrec_wolfssl_get1_session(t->zs)
+                                : t->session;
+    if (sess == NULL)
+        return -ENOENT;
+    int rc = 0;
+    int n = wolfSSL_i2d_SSL_SESSION(sess, NULL);
+    size_t need = n > 0 ? (size_t)n + SESSION_PREFIX : 0;
+    if (need == 0) {
+        rc = -ENOENT;
+    } else if (val == NULL || *len < need) {
+        *len = (socklen_t)need; /* the size to ask with */
+        rc = -EINVAL;
+    } else {
+        uint8_t *b = val;
+        b[0] = (uint8_t)(t->version >> 8);
+        b[1] = (uint8_t)t->version;
+        unsigned char *p = b + SESSION_PREFIX;
+        if (wolfSSL_i2d_SSL_SESSION(sess, &p) != n)
+            rc = -EIO;
+        else
+            *len = (socklen_t)need;
+    }
+    if (sess != t->session)
+        wolfSSL_SESSION_free(sess);
+    return rc;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -608,6 +689,16 @@ int zs_tls_conf_set(struct zs_tls *t, int name, const void *val, socklen_t len)
     case TLS_SESSION_CACHE_PURGE:
         cache_purge();
         break;
+    case ZREC_TLS_SESSION:
+        /* Before connect() (it shapes the ClientHello), TLS streams only: a
+         * DTLS socket's peers each have their own. */
+        if (t->dtls)
+            rc = -ENOPROTOOPT;
+        else if (t->state != ST_IDLE)
+            rc = -EISCONN;
+        else
+            rc = set_session(t, val, len);
+        break;
     case TLS_CERT_VERIFY_CALLBACK:
         /* struct zsock_tls_cert_verify_cb; cb is a zrec_tls_cert_verify_fn
          * (zrec/zsock_ext.h), NULL removes it. */
@@ -694,6 +785,9 @@ int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len)
         break;
     case ZREC_TLS_SESSION_RESUMED:
         rc = t->state == ST_OPEN ? put_int_opt(val, len, t->resumed) : -ENOTCONN;
+        break;
+    case ZREC_TLS_SESSION:
+        rc = t->dtls ? -ENOPROTOOPT : get_session(t, val, len);
         break;
     case TLS_ALPN_LIST: {
         /* Zephyr's getsockopt(TLS_ALPN_LIST) returns the protocol the

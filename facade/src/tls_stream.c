@@ -28,12 +28,9 @@
 
 static const struct zs_ops tls_stream_ops;
 
-/* At socket(): a TLS socket over TCP. */
-int zs_tls_stream_create(struct zs_sock *s)
+/* s becomes a TLS stream socket with state t. */
+static void attach(struct zs_sock *s, struct zs_tls *t)
 {
-    struct zs_tls *t = zs_tls_conf_new(s->proto);
-    if (t == NULL)
-        return -ENOMEM;
     /* Every record (and every handshake flight piece) is written with one
      * send(): Nagle would only hold the last small one back for a delayed
      * ACK (~40 ms per round trip of the handshake). */
@@ -41,7 +38,38 @@ int zs_tls_stream_create(struct zs_sock *s)
     (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->tls = t;
     s->ops = &tls_stream_ops;
+}
+
+/* At socket(): a TLS socket over TCP. */
+int zs_tls_stream_create(struct zs_sock *s)
+{
+    struct zs_tls *t = zs_tls_conf_new(s->proto);
+    if (t == NULL)
+        return -ENOMEM;
+    attach(s, t);
     return 0;
+}
+
+/* zrec_zsock_adopt_tls(): the connected kernel socket fd becomes a TLS
+ * stream socket, not connected at the TLS level yet (ST_IDLE).  The TLS
+ * state is made first: once registered, the socket could only be let go by
+ * closing the kernel fd, which is the caller's until this succeeds. */
+struct zs_sock *zs_tls_stream_adopt(int fd, int family, int proto)
+{
+    struct zs_tls *t = zs_tls_conf_new(proto);
+    if (t == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct zs_sock *s = zs_register(fd, family, SOCK_STREAM, proto);
+    if (s == NULL) {
+        int e = errno;
+        zs_tls_conf_free(t);
+        errno = e;
+        return NULL;
+    }
+    attach(s, t);
+    return s;
 }
 
 static void free_handshake(struct zs_tls *t)
@@ -233,6 +261,30 @@ static int zs_tls_listen(struct zs_sock *s, int backlog)
     return 0;
 }
 
+/* The handshake of a connected socket from its start, in the role t->server
+ * says: its wolfSSL object (from t->ctx, shared with a listener, or made now
+ * from the socket's own options), the time its peer has to finish
+ * (hs_timeout_ms from now; 0: none), then, on a blocking socket, the
+ * handshake itself until drive_deadline.  Shared by accept() and
+ * zrec_zsock_tls_handshake().  0 done, -EAGAIN going on (non-blocking:
+ * recv/send/poll drive it on), or the socket failed (hs_step's errors). */
+static int hs_start(struct zs_sock *c, int hs_timeout_ms, int64_t drive_deadline)
+{
+    struct zs_tls *t = c->tls;
+    pthread_mutex_lock(&c->lock);
+    int rc = hs_setup(c);
+    /* A peer that connects and stays silent must not hold up the caller (a
+     * blocking accept) or a slot forever. */
+    if (rc == 0 && hs_timeout_ms > 0)
+        t->hs_deadline = zs_now_ms() + hs_timeout_ms;
+    pthread_mutex_unlock(&c->lock);
+    if (rc < 0)
+        return fail(t, -rc);
+    if (c->nonblock)
+        return -EAGAIN;
+    return hs_drive(c, false, drive_deadline);
+}
+
 /* A new TLS socket for an accepted connection, configured like the
  * listening one (it shares its wolfSSL context: credentials load once). */
 static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
@@ -256,39 +308,74 @@ static int zs_tls_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *le
             *t = *lt;             /* the options */
             t->hostname = NULL;   /* not the listener's to free */
             t->hostname_set = false;
+            t->session = NULL;
             t->state = ST_IDLE;
             t->server = true;
+            /* The context is built once, on the listener, and shared. */
             pthread_mutex_lock(&s->lock);
-            if (lt->ctx == NULL) {
-                /* Build the shared context once, on the listener. */
-                t->ctx = NULL;
-                rc = hs_setup(c);
-                if (rc == 0) {
-                    lt->ctx = t->ctx;
-                    wolfSSL_CTX_up_ref(lt->ctx);
-                }
-            } else {
-                t->ctx = lt->ctx;
+            rc = zs_tls_make_ctx(lt);
+            t->ctx = rc == 0 ? lt->ctx : NULL;
+            if (t->ctx)
                 wolfSSL_CTX_up_ref(t->ctx);
-                rc = hs_setup(c);
-            }
-            /* A peer that connects and stays silent must not hold up the
-             * listener (a blocking accept) or a slot forever. */
-            if (lt->accept_hs_timeout_ms > 0)
-                t->hs_deadline = zs_now_ms() + lt->accept_hs_timeout_ms;
             pthread_mutex_unlock(&s->lock);
             c->nonblock = s->nonblock;
             c->rcvtimeo_ms = s->rcvtimeo_ms;
             c->sndtimeo_ms = s->sndtimeo_ms;
+            if (rc == 0)
+                rc = hs_start(c, lt->accept_hs_timeout_ms, zs_deadline(s->rcvtimeo_ms));
         }
-        if (rc == 0 && !s->nonblock)
-            rc = hs_drive(c, false, zs_deadline(s->rcvtimeo_ms));
         if (rc == 0 || (rc == -EAGAIN && s->nonblock))
             return fd; /* non-blocking: the handshake goes on in recv/send/poll */
         zsock_close(fd);
         /* Zephyr: a failed handshake fails accept() with ECONNABORTED. */
         return rc == -EINTR ? rc : -ECONNABORTED;
     }
+}
+
+/* zrec_zsock_tls_handshake(): start the handshake of a connected TLS stream
+ * socket in the given role (an adopted descriptor, or a client socket whose
+ * handshake did not start at connect()), or continue it.  A blocking socket
+ * waits until it ends (SO_RCVTIMEO for a server, SO_SNDTIMEO for a client,
+ * as accept() and connect() bound theirs); a server's peer has
+ * ZREC_TLS_HANDSHAKE_TIMEOUT from the first call.  0 done, -EAGAIN going on,
+ * else the socket's failure: ECONNABORTED (the handshake failed),
+ * ECONNRESET / EPIPE (the peer went away), ETIMEDOUT (the peer's time ran
+ * out), ENOMEM, EINVAL / ENOENT (the credentials). */
+int zs_tls_stream_handshake(struct zs_sock *s, bool server)
+{
+    if (s->ops != &tls_stream_ops)
+        return -EOPNOTSUPP; /* plain and DTLS sockets have no such handshake */
+    struct zs_tls *t = s->tls;
+    int64_t deadline = zs_deadline(server ? s->rcvtimeo_ms : s->sndtimeo_ms);
+    pthread_mutex_lock(&s->lock);
+    enum tls_state st = t->state;
+    bool role_ok = t->server == server;
+    if (st == ST_IDLE)
+        t->server = server;
+    pthread_mutex_unlock(&s->lock);
+    int rc;
+    if (st == ST_LISTEN) {
+        rc = -EINVAL;
+    } else if (st == ST_IDLE) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        if (getpeername(s->fd, (struct sockaddr *)&peer, &plen) < 0)
+            return -ENOTCONN;
+        rc = hs_start(s, server ? t->accept_hs_timeout_ms : 0, deadline);
+    } else if (!role_ok) {
+        rc = -EINVAL; /* the handshake under way is the other role's */
+    } else {
+        rc = hs_drive(s, s->nonblock, deadline);
+    }
+    /* The call's own wait ran out (SO_RCVTIMEO / SO_SNDTIMEO): the handshake
+     * goes on, as a blocking recv() reports EAGAIN after its timeout. */
+    if (rc == -ETIMEDOUT) {
+        pthread_mutex_lock(&s->lock);
+        if (t->state == ST_HANDSHAKE)
+            rc = -EAGAIN;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return rc;
 }
 
 /* ---- records out -------------------------------------------------------- */

@@ -13,6 +13,8 @@
 
 enum peer_state { P_HANDSHAKE, P_OPEN };
 
+#define ZS_DTLS_HS_EVENTS 64 /* finished handshakes held for reporting; more: the oldest goes */
+
 struct peer {
     struct zs_sock *sock;
     struct peer *addr_next; /* the bucket chain of zs_dtls.by_addr */
@@ -55,10 +57,33 @@ struct zs_dtls {
     size_t pend_len;
     struct peer *pend_peer;
     uint8_t *tx;
+    struct peer *creating; /* the peer whose wolfSSL object is being made (ssl_hook) */
+    /* zs_dtls_report_handshakes(): finished handshakes not yet reported,
+     * oldest first. */
+    bool report_handshakes;
+    struct sockaddr_storage hs_done[ZS_DTLS_HS_EVENTS];
+    socklen_t hs_done_len[ZS_DTLS_HS_EVENTS];
+    int hs_done_first, hs_done_count;
 };
 
 /* One datagram to p (its address on a server socket), best effort; the
  * handshake driver's send callback (dtls_socket.c). */
 ssize_t zs_dtls_send_to(void *peer, const void *buf, size_t n);
+
+/* For the compat layers (facade/compat/riot: RIOT's sock_dtls).  A DTLS
+ * socket on a kernel UDP socket of the caller's (it takes kernel_fd and
+ * closes it with the socket): its zsock descriptor (kernel_fd), or a
+ * negative errno. */
+int zs_dtls_adopt(int kernel_fd, int family, int proto);
+/* With `on`, recvmsg() reports each finished handshake (server: every
+ * peer's; client: its own) before that peer's data: it returns 0 with
+ * ZS_MSG_HANDSHAKE in msg_flags and the peer's address in msg_name, and
+ * poll() says POLLIN for it. */
+#define ZS_MSG_HANDSHAKE 0x40000000
+void zs_dtls_report_handshakes(int fd, bool on);
+/* End the session (close_notify when open) or the handshake of the peer
+ * at addr (a client: its peer; close() then frees it).  0, or -ENOTCONN
+ * (no such peer). */
+int zs_dtls_close_peer(int fd, const struct sockaddr *addr, socklen_t len);
 
 #endif

@@ -133,5 +133,12 @@ bool zs_is_dtls_proto(int proto);
 /* At socket(): TLS state and the kind's ops. */
 int zs_tls_stream_create(struct zs_sock *s); /* tls_stream.c */
 int zs_dtls_create(struct zs_sock *s);       /* dtls.c */
+/* zrec_zsock_adopt_tls(): register the connected kernel stream socket fd
+ * as a TLS stream socket (NULL + errno; fd untouched then). */
+struct zs_sock *zs_tls_stream_adopt(int fd, int family, int proto);
+/* zrec_zsock_tls_handshake(): start or continue the handshake as server or
+ * client; 0 done, -EAGAIN in progress, -errno failed (-EOPNOTSUPP: not a
+ * TLS stream socket). */
+int zs_tls_stream_handshake(struct zs_sock *s, bool server);
 
 #endif

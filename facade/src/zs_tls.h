@@ -47,6 +47,9 @@ struct zs_tls {
     int accept_hs_timeout_ms;     /* ZREC_TLS_HANDSHAKE_TIMEOUT (listener); 0: none */
     int cert_nocopy;
     int session_cache;
+    /* ZREC_TLS_SESSION (TLS stream clients): the session to resume, as set
+     * before connect(); after a TLS 1.2 handshake, the handshake's own. */
+    WOLFSSL_SESSION *session;
     int handshake_on_connect;
     int cert_verify_result;       /* ZREC_X509_BADCERT_* of the last handshake; -1 none */
     uint32_t verify_flags;        /* accumulating during a handshake */
@@ -73,6 +76,11 @@ struct zs_tls {
     bool close_sent;
     char alpn_chosen[ALPN_MAX]; /* the protocol the handshake selected */
     struct zs_dtls *d;          /* DTLS: peers and datagram state (dtls.c) */
+    /* DTLS: a compat layer's settings on each new wolfSSL object, after
+     * the socket's own, with the peer's address (facade/compat/riot:
+     * credman's credentials, chosen per handshake); 0 or a negative errno. */
+    int (*ssl_hook)(void *arg, WOLFSSL *ssl, const struct sockaddr *peer, socklen_t len);
+    void *ssl_hook_arg;
     /* Received bytes (ciphertext) not yet consumed: rx[rx_off .. rx_off+rx_len). */
     uint8_t *rx;
     size_t rx_off, rx_len;
@@ -86,7 +94,7 @@ struct zs_tls {
 
 /* tls_conf.c (the socket's lock held where it matters). */
 struct zs_tls *zs_tls_conf_new(int proto);           /* the options' defaults */
-void zs_tls_conf_free(struct zs_tls *t);             /* the context, hostname, t */
+void zs_tls_conf_free(struct zs_tls *t);             /* the context, hostname, session, t */
 int zs_tls_conf_set(struct zs_tls *t, int name, const void *val, socklen_t len);
 int zs_tls_conf_get(struct zs_tls *t, int name, void *val, socklen_t *len); /* -ENOPROTOOPT: not shared */
 /* The same under the socket's lock: ops setsockopt/getsockopt. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds use_zrec.c, use_zsock.c, use_freertos.c, use_esp_tls.c and use_dpdk.c the way a gateway author builds against
+# Builds use_zrec.c, use_zsock.c, use_freertos.c, use_esp_tls.c, use_riot.c and use_dpdk.c the way a gateway author builds against
 # zrec: the compiler, pkg-config and zrec's .pc files, nothing else.
 #
 #   pkgconfig.sh MODE PKG_CONFIG MESON BUILDDIR SRCDIR WOLFSSL_PREFIX WOLFSSL_INCDIR SANITIZE CC...
@@ -121,7 +121,7 @@ fi
 # run.
 libpath=$(pc --libs-only-L zrec zrec-zsock zrec-dpdk | tr ' ' '\n' | sed -n 's/^-L//p' | paste -sd:)
 [ -n "$libpath" ] || fail "no -L in the .pc files"
-for prog in use_zrec:zrec use_zsock:zrec-zsock use_freertos:zrec-zsock use_esp_tls:zrec-zsock use_dpdk:zrec-dpdk; do
+for prog in use_zrec:zrec use_zsock:zrec-zsock use_freertos:zrec-zsock use_esp_tls:zrec-zsock use_riot:zrec-zsock use_dpdk:zrec-dpdk; do
   name=${prog%%:*} mod=${prog#*:}
   # shellcheck disable=SC2046
   t "${cc[@]}" "${san[@]}" $(pc --cflags "$mod") "$here/$name.c" -o "$work/$name" \
@@ -146,4 +146,5 @@ grep -qE '^provider (ipsecmb|wolfcrypt), tls13 overhead 5\+17, suite 13,01 carri
 grep -qx 'uring pool: 4 record slots ready' "$work/use_zrec.out" || fail "use_zrec: no uring pool"
 grep -qx 'FreeRTOS Secure Sockets: 10.0.0.1' "$work/use_freertos.out" || fail "use_freertos: unexpected output"
 grep -qx 'ESP-TLS: ESP_ERR_MBEDTLS_SSL_SETUP_FAILED' "$work/use_esp_tls.out" || fail "use_esp_tls: unexpected output"
+grep -qx 'RIOT sock_dtls: recv -EAGAIN' "$work/use_riot.out" || fail "use_riot: unexpected output"
 echo "pkgconfig-$mode: ok"

@@ -3,7 +3,10 @@
  * socket - IPPROTO_TCP with is_plain_tcp, else IPPROTO_TLS_1_2 (ESP-IDF's
  * default mbedTLS build speaks TLS 1.2) or IPPROTO_TLS_1_3 with
  * ESP_TLS_VER_TLS_1_3 - whose credentials are the configuration's,
- * registered under a sec tag of the connection's own.  Errors are kept as
+ * registered under a sec tag of the connection's own.  A server session's
+ * socket is a duplicate of the application's accepted descriptor made a
+ * zsock TLS socket (zrec_zsock_adopt_tls), so that ending the session
+ * leaves the application's descriptor open, as ESP-TLS does.  Errors are kept as
  * ESP-TLS keeps them: the last esp_err_t, the TLS library's code, the
  * certificate verification flags (mbedTLS's bits, which the facade's
  * TLS_CERT_VERIFY_RESULT reports), and, privately, the socket's errno.
@@ -13,6 +16,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +35,10 @@
 #define DEFAULT_TIMEOUT_MS 10000   /* ESP_TLS_DEFAULT_CONN_TIMEOUT */
 #define TAG_BASE 0x45540000        /* our sec tags: one per connection */
 #define X509_CERT_VERIFY_FAILED 0x2700 /* MBEDTLS_ERR_X509_CERT_VERIFY_FAILED, positive */
+/* What a failed server handshake returns, mbedTLS's codes for the same
+ * causes (ESP-TLS returns mbedtls_ssl_handshake()'s), positive here. */
+#define NET_CONN_RESET 0x0050         /* MBEDTLS_ERR_NET_CONN_RESET: the peer went away */
+#define SSL_HANDSHAKE_FAILURE 0x6E00  /* MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE: any other reason */
 
 /* The public last-error record first, then what ESP-TLS keeps privately. */
 struct error_storage {
@@ -39,7 +47,12 @@ struct error_storage {
 };
 
 struct esp_tls {
+    /* The zsock socket: the connection's (client), or our duplicate of the
+     * application's descriptor (server). */
     int sockfd;
+    esp_tls_role_t role;
+    int app_fd;    /* server: the application's descriptor (esp_tls_get_conn_sockfd) */
+    int app_flags; /* server: its file status flags before (O_NONBLOCK given back) */
     esp_tls_conn_state_t state;
     bool is_tls, connected;
     sec_tag_t tag;
@@ -176,6 +189,9 @@ esp_tls_t *esp_tls_init(void)
     if (t == NULL)
         return NULL;
     t->sockfd = -1;
+    t->app_fd = -1;
+    t->app_flags = -1;
+    t->role = ESP_TLS_CLIENT;
     t->state = ESP_TLS_INIT;
     return t;
 }
@@ -210,6 +226,8 @@ int esp_tls_conn_destroy(esp_tls_t *tls)
     int rc = 0;
     if (tls->sockfd >= 0)
         rc = zsock_close(tls->sockfd); /* TLS: close_notify */
+    if (tls->role == ESP_TLS_SERVER && tls->app_fd >= 0)
+        rc = close(tls->app_fd); /* ESP-TLS closes a server handle's descriptor here */
     drop_credentials(tls);
     free(tls);
     return rc == 0 ? 0 : -1;
@@ -219,7 +237,7 @@ esp_err_t esp_tls_get_conn_sockfd(esp_tls_t *tls, int *sockfd)
 {
     if (tls == NULL || sockfd == NULL)
         return ESP_ERR_INVALID_ARG;
-    *sockfd = tls->sockfd;
+    *sockfd = tls->role == ESP_TLS_SERVER ? tls->app_fd : tls->sockfd;
     return ESP_OK;
 }
 
@@ -227,7 +245,10 @@ esp_err_t esp_tls_set_conn_sockfd(esp_tls_t *tls, int sockfd)
 {
     if (tls == NULL || sockfd < 0)
         return ESP_ERR_INVALID_ARG;
-    tls->sockfd = sockfd;
+    if (tls->role == ESP_TLS_SERVER)
+        tls->app_fd = sockfd;
+    else
+        tls->sockfd = sockfd;
     return ESP_OK;
 }
 
@@ -277,11 +298,22 @@ static int add_cred(esp_tls_t *t, enum tls_credential_type type, const void *buf
     return tls_credential_add(t->tag, type, *keep, len);
 }
 
-static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
-                             const esp_tls_cfg_t *cfg)
+static void new_tag(esp_tls_t *t)
 {
     static atomic_uint next_tag;
     t->tag = (sec_tag_t)(TAG_BASE + (atomic_fetch_add(&next_tag, 1) & 0xffff));
+}
+
+/* The serialized session of the facade's ZREC_TLS_SESSION. */
+struct esp_tls_client_session {
+    socklen_t len;
+    unsigned char bytes[];
+};
+
+static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
+                             const esp_tls_cfg_t *cfg)
+{
+    new_tag(t);
     bool verify_source = false;
     if (cfg->cacert_buf && cfg->cacert_bytes) {
         if (add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, cfg->cacert_buf, cfg->cacert_bytes,
@@ -305,6 +337,11 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
             return ESP_ERR_MBEDTLS_SSL_CONF_PSK_FAILED;
         verify_source = true;
     }
+    /* ESP-TLS takes a session to resume as enough: a resumed handshake
+     * verifies nothing (RFC 8446 §2.2); a full one, should the server not
+     * resume, fails for want of a CA. */
+    if (cfg->client_session)
+        verify_source = true;
     /* ESP-TLS refuses a connection it has no way to verify. */
     if (!verify_source || cfg->crt_bundle_attach || cfg->use_secure_element || cfg->ds_data ||
         cfg->use_ecdsa_peripheral || cfg->clientkey_password)
@@ -322,8 +359,17 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
     }
     int fd = t->sockfd, verify = TLS_PEER_VERIFY_REQUIRED;
     sec_tag_t tag = t->tag;
-    if (zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, &tag, sizeof tag) != 0 ||
+    /* A tag with nothing under it fails the handshake (Zephyr's rule): a
+     * connection with only a session to resume has none. */
+    bool any_cred = t->ca || t->cert || t->psk;
+    if ((any_cred && zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, &tag, sizeof tag) != 0) ||
         zsock_setsockopt(fd, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof verify) != 0)
+        return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
+    /* A session of another TLS version than the connection's is refused
+     * (ESP-TLS fails there too: mbedtls_ssl_set_session()). */
+    if (cfg->client_session &&
+        zsock_setsockopt(fd, SOL_TLS, ZREC_TLS_SESSION, cfg->client_session->bytes,
+                         cfg->client_session->len) != 0)
         return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
     /* The name checked against the certificate and sent as SNI: common_name,
      * else the host; none with skip_common_name. */
@@ -735,13 +781,235 @@ const char *esp_err_to_name_r(esp_err_t code, char *buf, size_t buflen)
     return buf;
 }
 
+/* ---- client sessions ------------------------------------------------------------------ */
+
 esp_tls_client_session_t *esp_tls_get_client_session(esp_tls_t *tls)
 {
-    (void)tls;
+    if (tls == NULL || tls->role != ESP_TLS_CLIENT || !tls->is_tls || !tls->connected ||
+        tls->sockfd < 0)
+        return NULL;
+    /* Sessions are a few hundred bytes; a longer ticket is asked for again
+     * with the size the facade reports. */
+    socklen_t len = 1024;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        esp_tls_client_session_t *cs = malloc(sizeof *cs + len);
+        if (cs == NULL)
+            return NULL;
+        cs->len = len;
+        if (zsock_getsockopt(tls->sockfd, SOL_TLS, ZREC_TLS_SESSION, cs->bytes, &cs->len) == 0)
+            return cs;
+        int err = errno;
+        bool larger = err == EINVAL && cs->len > len;
+        len = cs->len;
+        free(cs); /* nothing was written into it */
+        if (!larger)
+            return NULL; /* TLS 1.3 before a ticket: ENOENT, NULL as ESP-TLS */
+    }
     return NULL;
 }
 
 void esp_tls_free_client_session(esp_tls_client_session_t *client_session)
 {
-    (void)client_session;
+    if (client_session == NULL)
+        return;
+    explicit_bzero(client_session->bytes, client_session->len); /* the session's secret */
+    free(client_session);
+}
+
+/* ---- server sessions ---------------------------------------------------------------- */
+
+/* set_server_config's order: the clients' CA (then a client certificate is
+ * required), the certificate and key, else PSK. */
+static esp_err_t server_options(esp_tls_t *t, const esp_tls_cfg_server_t *cfg)
+{
+    if (cfg->use_secure_element || cfg->use_ecdsa_peripheral || cfg->serverkey_password ||
+        cfg->cert_select_cb)
+        return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED; /* ESP32 hardware, encrypted keys, mbedTLS hooks */
+    new_tag(t);
+    int verify = TLS_PEER_VERIFY_NONE; /* ESP-TLS's server default */
+    if (cfg->cacert_buf && cfg->cacert_bytes) {
+        if (add_cred(t, TLS_CREDENTIAL_CA_CERTIFICATE, cfg->cacert_buf, cfg->cacert_bytes,
+                     &t->ca) != 0)
+            return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
+        verify = TLS_PEER_VERIFY_REQUIRED;
+    }
+    if (cfg->servercert_buf && cfg->serverkey_buf) {
+        if (add_cred(t, TLS_CREDENTIAL_SERVER_CERTIFICATE, cfg->servercert_buf,
+                     cfg->servercert_bytes, &t->cert) != 0)
+            return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
+        t->key_len = cfg->serverkey_bytes;
+        if (add_cred(t, TLS_CREDENTIAL_PRIVATE_KEY, cfg->serverkey_buf, cfg->serverkey_bytes,
+                     &t->key) != 0)
+            return ESP_ERR_MBEDTLS_PK_PARSE_KEY_FAILED;
+    } else if (cfg->psk_hint_key && cfg->psk_hint_key->key && cfg->psk_hint_key->hint) {
+        /* mbedtls_ssl_conf_psk() on a server: the identity it accepts, its
+         * bytes without the NUL (the facade compares them to the client's). */
+        const psk_hint_key_t *p = cfg->psk_hint_key;
+        t->psk_len = p->key_size;
+        if (add_cred(t, TLS_CREDENTIAL_PSK, p->key, p->key_size, &t->psk) != 0 ||
+            add_cred(t, TLS_CREDENTIAL_PSK_ID, p->hint, strlen(p->hint), &t->psk_id) != 0)
+            return ESP_ERR_MBEDTLS_SSL_CONF_PSK_FAILED;
+    } else {
+        return ESP_ERR_INVALID_STATE; /* "Missing server certificate and/or key" */
+    }
+    int fd = t->sockfd;
+    sec_tag_t tag = t->tag;
+    if (zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, &tag, sizeof tag) != 0 ||
+        zsock_setsockopt(fd, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof verify) != 0)
+        return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
+    if (cfg->alpn_protos) {
+        size_t n = 0;
+        while (cfg->alpn_protos[n])
+            n++;
+        if (n && zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, cfg->alpn_protos,
+                                  (socklen_t)(n * sizeof(char *))) != 0)
+            return ESP_ERR_MBEDTLS_SSL_CONF_ALPN_PROTOCOLS_FAILED;
+    }
+    if (!t->cert) {
+        /* PSK alone: TLS 1.2 needs a PSK suite (RFC 4279 §2, RFC 5487),
+         * which a certificate-less server must pick; the ones carried. */
+        static const int psk_suites[] = {0x00A8, 0x00A9, 0xCCAB, 0xC0A4, 0xC0A8};
+        int list[sizeof psk_suites / sizeof *psk_suites], n = 0;
+        const int *have = esp_tls_get_ciphersuites_list();
+        for (size_t i = 0; i < sizeof psk_suites / sizeof *psk_suites; i++)
+            for (int j = 0; have[j]; j++)
+                if (have[j] == psk_suites[i])
+                    list[n++] = psk_suites[i];
+        if (n == 0 || zsock_setsockopt(fd, SOL_TLS, TLS_CIPHERSUITE_LIST, list,
+                                       (socklen_t)(n * sizeof(int))) != 0)
+            return ESP_ERR_MBEDTLS_SSL_CONF_PSK_FAILED;
+    }
+    /* tls_handshake_timeout_ms bounds the handshake, counted from its
+     * first step: a client that stays silent cannot hold a blocking
+     * continue_async() (or create()) forever. */
+    uint32_t ms = cfg->tls_handshake_timeout_ms ? cfg->tls_handshake_timeout_ms
+                                                : DEFAULT_TIMEOUT_MS;
+    int limit = ms > INT32_MAX ? INT32_MAX : (int)ms;
+    if (zsock_setsockopt(fd, SOL_TLS, ZREC_TLS_HANDSHAKE_TIMEOUT, &limit, sizeof limit) != 0)
+        return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
+    return ESP_OK;
+}
+
+esp_err_t esp_tls_server_session_init(esp_tls_cfg_server_t *cfg, int sockfd, esp_tls_t *tls)
+{
+    if (tls == NULL || cfg == NULL)
+        return ESP_ERR_INVALID_ARG;
+    tls->role = ESP_TLS_SERVER;
+    tls->app_fd = sockfd;
+    tls->is_tls = true;
+    /* Our own descriptor for the same socket: the session's end closes it
+     * (after close_notify) and leaves sockfd to the application. */
+    int flags = sockfd >= 0 ? fcntl(sockfd, F_GETFL) : -1;
+    int fd = flags >= 0 ? fcntl(sockfd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0 || zrec_zsock_adopt_tls(fd, IPPROTO_TLS_1_2) != 0) {
+        capture(tls, ESP_TLS_ERR_TYPE_SYSTEM, sockfd < 0 ? EBADF : errno);
+        if (fd >= 0)
+            close(fd);
+        capture(tls, ESP_TLS_ERR_TYPE_ESP, ESP_ERR_ESP_TLS_CANNOT_CREATE_SOCKET);
+        tls->state = ESP_TLS_FAIL;
+        return ESP_FAIL;
+    }
+    tls->sockfd = fd;
+    tls->app_flags = flags;
+    esp_err_t e = server_options(tls, cfg);
+    if (e != ESP_OK) {
+        capture(tls, ESP_TLS_ERR_TYPE_ESP, e);
+        tls->state = ESP_TLS_FAIL;
+        return ESP_FAIL;
+    }
+    tls->connected = true; /* reads and writes drive the handshake too, as mbedTLS's */
+    return ESP_OK;
+}
+
+/* A failed server handshake, recorded as ESP-TLS records it; what
+ * continue_async returns (negative). */
+static int server_failed(esp_tls_t *t, int err)
+{
+    capture(t, ESP_TLS_ERR_TYPE_SYSTEM, err);
+    int flags = 0, code;
+    socklen_t len = sizeof flags;
+    if (zsock_getsockopt(t->sockfd, SOL_TLS, TLS_CERT_VERIFY_RESULT, &flags, &len) == 0 &&
+        flags && flags != (int)ZREC_X509_BADCERT_SKIP_VERIFY) {
+        capture(t, ESP_TLS_ERR_TYPE_MBEDTLS_CERT_FLAGS, flags); /* the client's certificate */
+        code = X509_CERT_VERIFY_FAILED;
+    } else if (err == ETIMEDOUT) {
+        code = -ESP_TLS_ERR_SSL_TIMEOUT;
+    } else if (err == ECONNRESET || err == EPIPE) {
+        code = NET_CONN_RESET;
+    } else {
+        code = SSL_HANDSHAKE_FAILURE;
+    }
+    capture(t, ESP_TLS_ERR_TYPE_MBEDTLS, code);
+    capture(t, ESP_TLS_ERR_TYPE_ESP, err == ETIMEDOUT ? ESP_ERR_ESP_TLS_SERVER_HANDSHAKE_TIMEOUT
+                                                      : ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED);
+    t->state = ESP_TLS_FAIL;
+    return -code;
+}
+
+int esp_tls_server_session_continue_async(esp_tls_t *tls)
+{
+    if (tls == NULL || tls->role != ESP_TLS_SERVER || tls->sockfd < 0 ||
+        tls->state == ESP_TLS_FAIL)
+        return ESP_FAIL;
+    if (zrec_zsock_tls_handshake(tls->sockfd, TLS_DTLS_ROLE_SERVER) == 0)
+        return 0;
+    if (errno != EAGAIN)
+        return server_failed(tls, errno);
+    /* In progress: it waits to write only when the kernel's send buffer is
+     * full; otherwise for the client's next flight. */
+    struct pollfd p = {.fd = tls->sockfd, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 ? ESP_TLS_ERR_SSL_WANT_READ : ESP_TLS_ERR_SSL_WANT_WRITE;
+}
+
+int esp_tls_server_session_create(esp_tls_cfg_server_t *cfg, int sockfd, esp_tls_t *tls)
+{
+    esp_err_t e = esp_tls_server_session_init(cfg, sockfd, tls);
+    if (e != ESP_OK)
+        return e;
+    uint32_t ms = cfg->tls_handshake_timeout_ms ? cfg->tls_handshake_timeout_ms
+                                                : DEFAULT_TIMEOUT_MS;
+    int64_t deadline = now_ms() + ms;
+    for (;;) {
+        int rc = esp_tls_server_session_continue_async(tls);
+        if (rc == 0)
+            return 0;
+        if (rc == ESP_TLS_ERR_SSL_TIMEOUT)
+            return ESP_ERR_ESP_TLS_SERVER_HANDSHAKE_TIMEOUT; /* the peer's time ran out */
+        if (rc != ESP_TLS_ERR_SSL_WANT_READ && rc != ESP_TLS_ERR_SSL_WANT_WRITE)
+            return rc;
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            capture(tls, ESP_TLS_ERR_TYPE_ESP, ESP_ERR_ESP_TLS_SERVER_HANDSHAKE_TIMEOUT);
+            tls->state = ESP_TLS_FAIL;
+            return ESP_ERR_ESP_TLS_SERVER_HANDSHAKE_TIMEOUT;
+        }
+        /* zsock_poll() steps the handshake as the client's bytes come; a
+         * TLS socket is writable once open. */
+        struct zsock_pollfd p = {.fd = tls->sockfd, .events = ZSOCK_POLLOUT};
+        (void)zsock_poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+    }
+}
+
+void esp_tls_server_session_delete(esp_tls_t *tls)
+{
+    if (tls == NULL)
+        return;
+    if (tls->sockfd >= 0)
+        (void)zsock_close(tls->sockfd); /* close_notify when open; our duplicate only */
+    /* The application's descriptor as it was: blocking, if it was. */
+    if (tls->role == ESP_TLS_SERVER && tls->app_fd >= 0 && tls->app_flags >= 0)
+        (void)fcntl(tls->app_fd, F_SETFL, tls->app_flags);
+    drop_credentials(tls);
+    free(tls);
+}
+
+esp_err_t esp_tls_cfg_server_session_tickets_init(esp_tls_cfg_server_t *cfg)
+{
+    (void)cfg;
+    return ESP_ERR_NOT_SUPPORTED;
+}
+
+void esp_tls_cfg_server_session_tickets_free(esp_tls_cfg_server_t *cfg)
+{
+    (void)cfg;
 }

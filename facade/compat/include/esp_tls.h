@@ -1,9 +1,10 @@
 /*
  * ESP-TLS (ESP-IDF 5.x, esp_tls.h) on Linux: libzrec-zsock's compat layer
- * (docs/COMPAT.md).  TLS client connections over the zsock facade and the
- * zrec engine, with ESP-TLS's names, types, values and return conventions:
- * every configuration field up to ESP-IDF 5.5 is present, always (no
- * CONFIG_* needed), in ESP-IDF's order.  esp_tls_t is opaque, as in 5.x.
+ * (docs/COMPAT.md).  TLS client connections and server sessions over the
+ * zsock facade and the zrec engine, with ESP-TLS's names, types, values and
+ * return conventions: every configuration field up to ESP-IDF 5.5 is
+ * present, always (no CONFIG_* needed), in ESP-IDF's order.  esp_tls_t is
+ * opaque, as in 5.x.
  */
 #ifndef _ESP_TLS_H_
 #define _ESP_TLS_H_
@@ -58,7 +59,8 @@ typedef struct tls_keep_alive_cfg {
     int keep_alive_count;
 } tls_keep_alive_cfg_t;
 
-/* A TLS 1.2 session to resume (esp_tls_get_client_session). */
+/* A session to resume (esp_tls_get_client_session), opaque: ESP-IDF's holds
+ * an mbedtls_ssl_session, which applications only pass around. */
 typedef struct esp_tls_client_session esp_tls_client_session_t;
 
 struct ifreq;
@@ -110,6 +112,54 @@ typedef struct esp_tls_cfg {
     const int *ciphersuites_list; /* 0-ended IANA suite numbers */
     esp_tls_proto_ver_t tls_version;
 } esp_tls_cfg_t;
+
+/* Server session tickets (CONFIG_ESP_TLS_SERVER_SESSION_TICKETS, off in
+ * ESP-IDF's default build): not available, see
+ * esp_tls_cfg_server_session_tickets_init(). */
+typedef struct esp_tls_server_session_ticket_ctx esp_tls_server_session_ticket_ctx_t;
+
+/* ESP-IDF 5.3+ without CONFIG_ESP_TLS_SERVER_CERT_SELECT_HOOK: "only kept
+ * for compatibility reasons, not to be used". */
+typedef void *esp_tls_handshake_callback;
+
+/* ESP-IDF 5.5's order; every field present. */
+typedef struct esp_tls_cfg_server {
+    const char **alpn_protos; /* NULL-ended array of protocol names */
+    union {
+        const unsigned char *cacert_buf; /* clients' CA: a client certificate is then required */
+        const unsigned char *cacert_pem_buf;
+    };
+    union {
+        unsigned int cacert_bytes; /* PEM (its NUL counted) or DER */
+        unsigned int cacert_pem_bytes;
+    };
+    union {
+        const unsigned char *servercert_buf;
+        const unsigned char *servercert_pem_buf;
+    };
+    union {
+        unsigned int servercert_bytes;
+        unsigned int servercert_pem_bytes;
+    };
+    union {
+        const unsigned char *serverkey_buf;
+        const unsigned char *serverkey_pem_buf;
+    };
+    union {
+        unsigned int serverkey_bytes;
+        unsigned int serverkey_pem_bytes;
+    };
+    const unsigned char *serverkey_password; /* not supported: must be NULL */
+    unsigned int serverkey_password_len;
+    bool use_ecdsa_peripheral; /* ESP32 hardware: not supported */
+    uint8_t ecdsa_key_efuse_blk;
+    bool use_secure_element;           /* not supported */
+    uint32_t tls_handshake_timeout_ms; /* 0: 10 s */
+    esp_tls_server_session_ticket_ctx_t *ticket_ctx; /* accepted, no tickets issued */
+    void *userdata;                                  /* kept, unused (mbedTLS's config's) */
+    esp_tls_handshake_callback cert_select_cb;       /* not supported: must be NULL */
+    const psk_hint_key_t *psk_hint_key; /* PSK (the hint is the identity), without a certificate */
+} esp_tls_cfg_server_t;
 
 typedef struct esp_tls esp_tls_t;
 
@@ -166,9 +216,36 @@ esp_err_t esp_tls_plain_tcp_connect(const char *host, int hostlen, int port,
                                     const esp_tls_cfg_t *cfg, esp_tls_error_handle_t error_handle,
                                     int *sockfd);
 
-/* The connection's TLS session for resumption (client_session), or NULL. */
+/* The connection's TLS session for resumption (cfg->client_session on a
+ * later connection), a copy to free with esp_tls_free_client_session(), or
+ * NULL: TLS 1.2, the handshake's; TLS 1.3, the newest ticket received so
+ * far by esp_tls_conn_read() (NULL before the server has sent one). */
 esp_tls_client_session_t *esp_tls_get_client_session(esp_tls_t *tls);
-void esp_tls_free_client_session(esp_tls_client_session_t *client_session);
+void esp_tls_free_client_session(esp_tls_client_session_t *client_session); /* NULL: nothing */
+
+/* ---- server sessions: sockfd is a connected socket the application
+ * accept()ed (kernel TCP); it stays the application's to close. ---- */
+
+/* Set up (no bytes exchanged): ESP_OK, ESP_ERR_INVALID_ARG (NULL), or
+ * ESP_FAIL with the reason in the error handle. */
+esp_err_t esp_tls_server_session_init(esp_tls_cfg_server_t *cfg, int sockfd, esp_tls_t *tls);
+/* One step of the handshake (a blocking socket: to its end): 0 done,
+ * ESP_TLS_ERR_SSL_WANT_READ / WANT_WRITE in progress, another negative
+ * value when it failed (see the error handle; then free the handle). */
+int esp_tls_server_session_continue_async(esp_tls_t *tls);
+/* init, then the handshake to its end within tls_handshake_timeout_ms:
+ * 0 done; init's error (ESP_FAIL, ESP_ERR_INVALID_ARG);
+ * ESP_ERR_ESP_TLS_SERVER_HANDSHAKE_TIMEOUT (positive, as in ESP-IDF 5.5)
+ * when the time ran out; another negative value when the handshake failed. */
+int esp_tls_server_session_create(esp_tls_cfg_server_t *cfg, int sockfd, esp_tls_t *tls);
+/* Ends the session (close_notify) and frees the handle; sockfd stays open
+ * with the blocking mode it had.  NULL: nothing. */
+void esp_tls_server_session_delete(esp_tls_t *tls);
+
+/* ESP_ERR_NOT_SUPPORTED (ESP-IDF's answer without
+ * CONFIG_ESP_TLS_SERVER_SESSION_TICKETS); free does nothing. */
+esp_err_t esp_tls_cfg_server_session_tickets_init(esp_tls_cfg_server_t *cfg);
+void esp_tls_cfg_server_session_tickets_free(esp_tls_cfg_server_t *cfg);
 
 #ifdef __cplusplus
 }

@@ -298,6 +298,18 @@ static int add_cred(esp_tls_t *t, enum tls_credential_type type, const void *buf
     return tls_credential_add(t->tag, type, *keep, len);
 }
 
+/* This side's certificate and key (a client's, or a server's). */
+static esp_err_t add_own_pair(esp_tls_t *t, const void *cert, size_t cert_len, const void *key,
+                              size_t key_len)
+{
+    if (add_cred(t, TLS_CREDENTIAL_SERVER_CERTIFICATE, cert, cert_len, &t->cert) != 0)
+        return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
+    t->key_len = key_len;
+    if (add_cred(t, TLS_CREDENTIAL_PRIVATE_KEY, key, key_len, &t->key) != 0)
+        return ESP_ERR_MBEDTLS_PK_PARSE_KEY_FAILED;
+    return ESP_OK;
+}
+
 static void new_tag(esp_tls_t *t)
 {
     static atomic_uint next_tag;
@@ -347,13 +359,10 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
         cfg->use_ecdsa_peripheral || cfg->clientkey_password)
         return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
     if (cfg->clientcert_buf && cfg->clientkey_buf) {
-        if (add_cred(t, TLS_CREDENTIAL_SERVER_CERTIFICATE, cfg->clientcert_buf,
-                     cfg->clientcert_bytes, &t->cert) != 0)
-            return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
-        t->key_len = cfg->clientkey_bytes;
-        if (add_cred(t, TLS_CREDENTIAL_PRIVATE_KEY, cfg->clientkey_buf, cfg->clientkey_bytes,
-                     &t->key) != 0)
-            return ESP_ERR_MBEDTLS_PK_PARSE_KEY_FAILED;
+        esp_err_t e = add_own_pair(t, cfg->clientcert_buf, cfg->clientcert_bytes,
+                                   cfg->clientkey_buf, cfg->clientkey_bytes);
+        if (e != ESP_OK)
+            return e;
     } else if (cfg->clientcert_buf || cfg->clientkey_buf) {
         return ESP_ERR_MBEDTLS_SSL_CONF_OWN_CERT_FAILED;
     }
@@ -834,13 +843,10 @@ static esp_err_t server_options(esp_tls_t *t, const esp_tls_cfg_server_t *cfg)
         verify = TLS_PEER_VERIFY_REQUIRED;
     }
     if (cfg->servercert_buf && cfg->serverkey_buf) {
-        if (add_cred(t, TLS_CREDENTIAL_SERVER_CERTIFICATE, cfg->servercert_buf,
-                     cfg->servercert_bytes, &t->cert) != 0)
-            return ESP_ERR_MBEDTLS_X509_CRT_PARSE_FAILED;
-        t->key_len = cfg->serverkey_bytes;
-        if (add_cred(t, TLS_CREDENTIAL_PRIVATE_KEY, cfg->serverkey_buf, cfg->serverkey_bytes,
-                     &t->key) != 0)
-            return ESP_ERR_MBEDTLS_PK_PARSE_KEY_FAILED;
+        esp_err_t e = add_own_pair(t, cfg->servercert_buf, cfg->servercert_bytes,
+                                   cfg->serverkey_buf, cfg->serverkey_bytes);
+        if (e != ESP_OK)
+            return e;
     } else if (cfg->psk_hint_key && cfg->psk_hint_key->key && cfg->psk_hint_key->hint) {
         /* mbedtls_ssl_conf_psk() on a server: the identity it accepts, its
          * bytes without the NUL (the facade compares them to the client's). */

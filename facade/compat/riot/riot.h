@@ -31,6 +31,11 @@ void riot_sa_to_ep(const struct sockaddr *sa, bool riot_af, sock_udp_ep_t *ep);
 /* The same endpoint (family in either numbering, address, port). */
 bool riot_ep_same(const sock_udp_ep_t *a, const sock_udp_ep_t *b);
 
+/* A RIOT buffer list as an iovec array (at most max buffers): their count,
+ * or -EINVAL (too many, or a NULL buffer with a length); *total: the bytes. */
+struct iovec;
+int riot_iolist_iov(const iolist_t *snips, struct iovec *iov, size_t max, size_t *total);
+
 /* A timeout in microseconds as a deadline (CLOCK_MONOTONIC, µs); -1: none. */
 int64_t riot_deadline(uint32_t timeout_us);
 /* Milliseconds to wait until the deadline for poll(): -1 forever, 0 when

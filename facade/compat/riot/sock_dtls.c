@@ -722,14 +722,10 @@ ssize_t sock_dtls_sendv_aux(sock_dtls_t *sock, sock_dtls_session_t *remote,
     if (rc < 0)
         return rc;
     struct iovec iov[64];
-    size_t n = 0, total = 0;
-    for (const iolist_t *s = snips; s; s = s->iol_next) {
-        if (n == 64 || (s->iol_base == NULL && s->iol_len))
-            return -EINVAL;
-        iov[n].iov_base = s->iol_base;
-        iov[n++].iov_len = s->iol_len;
-        total += s->iol_len;
-    }
+    size_t total;
+    int n = riot_iolist_iov(snips, iov, 64, &total);
+    if (n < 0)
+        return n;
     if (total > PLAIN_MAX)
         return -ENOMEM; /* more than one record holds (RFC 6347 §4.1.1) */
     if (sock->role == SOCK_DTLS_CLIENT) {
@@ -741,7 +737,7 @@ ssize_t sock_dtls_sendv_aux(sock_dtls_t *sock, sock_dtls_session_t *remote,
     struct msghdr msg = {.msg_name = sock->role == SOCK_DTLS_SERVER ? &sa : NULL,
                          .msg_namelen = sock->role == SOCK_DTLS_SERVER ? len : 0,
                          .msg_iov = iov,
-                         .msg_iovlen = n};
+                         .msg_iovlen = (size_t)n};
     int64_t deadline = riot_deadline(timeout == 0 ? 1000000 : timeout);
     for (;;) {
         ssize_t sent = zsock_sendmsg(sock->fd, &msg, ZSOCK_MSG_DONTWAIT);

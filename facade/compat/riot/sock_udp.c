@@ -100,6 +100,20 @@ bool riot_ep_same(const sock_udp_ep_t *a, const sock_udp_ep_t *b)
            (a->netif == b->netif || !a->netif || !b->netif);
 }
 
+int riot_iolist_iov(const iolist_t *snips, struct iovec *iov, size_t max, size_t *total)
+{
+    size_t n = 0;
+    *total = 0;
+    for (const iolist_t *s = snips; s; s = s->iol_next) {
+        if (n == max || (s->iol_base == NULL && s->iol_len))
+            return -EINVAL;
+        iov[n].iov_base = s->iol_base;
+        iov[n++].iov_len = s->iol_len;
+        *total += s->iol_len;
+    }
+    return (int)n;
+}
+
 int64_t riot_now_us(void)
 {
     struct timespec ts;
@@ -329,14 +343,10 @@ ssize_t sock_udp_sendv_aux(sock_udp_t *sock, const iolist_t *snips, const sock_u
     if (rc < 0)
         return rc;
     struct iovec iov[SNIPS_MAX];
-    size_t n = 0, total = 0;
-    for (const iolist_t *s = snips; s; s = s->iol_next) {
-        if (n == SNIPS_MAX || (s->iol_base == NULL && s->iol_len))
-            return -EINVAL;
-        iov[n].iov_base = s->iol_base;
-        iov[n++].iov_len = s->iol_len;
-        total += s->iol_len;
-    }
+    size_t total;
+    int n = riot_iolist_iov(snips, iov, SNIPS_MAX, &total);
+    if (n < 0)
+        return n;
     sock_udp_t tmp;
     sock_udp_t *via = sock;
     if (via == NULL) {
@@ -351,7 +361,7 @@ ssize_t sock_udp_sendv_aux(sock_udp_t *sock, const iolist_t *snips, const sock_u
         rc = -EAFNOSUPPORT;
     } else {
         struct msghdr msg = {.msg_name = &to, .msg_namelen = tolen, .msg_iov = iov,
-                             .msg_iovlen = n};
+                             .msg_iovlen = (size_t)n};
         for (;;) {
             ssize_t sent = sendmsg(via->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (sent >= 0) {
@@ -370,7 +380,6 @@ ssize_t sock_udp_sendv_aux(sock_udp_t *sock, const iolist_t *snips, const sock_u
     }
     if (via == &tmp)
         close(tmp.fd);
-    (void)total;
     return rc;
 }
 

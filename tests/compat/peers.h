@@ -7,17 +7,24 @@
 #define COMPAT_PEERS_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Each test uses some of these helpers. */
+#define PEERS_HELPER __attribute__((unused)) static
 
 static int failures;
 #define CHECK(c, ...)                                                                             \
@@ -32,7 +39,7 @@ static int failures;
 
 /* A file of the test PKI into buf (NUL-terminated); its length without the
  * NUL.  Exits when it cannot. */
-static size_t load_file(const char *dir, const char *name, void *buf, size_t cap)
+PEERS_HELPER size_t load_file(const char *dir, const char *name, void *buf, size_t cap)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -49,7 +56,7 @@ static size_t load_file(const char *dir, const char *name, void *buf, size_t cap
 
 /* ---- the plain echo server: a thread per connection -------------------------- */
 
-static void *echo_conn(void *arg)
+PEERS_HELPER void *echo_conn(void *arg)
 {
     int c = (int)(intptr_t)arg;
     char buf[4096];
@@ -61,7 +68,7 @@ static void *echo_conn(void *arg)
     return NULL;
 }
 
-static void *echo_main(void *arg)
+PEERS_HELPER void *echo_main(void *arg)
 {
     int l = (int)(intptr_t)arg;
     for (;;) {
@@ -76,7 +83,7 @@ static void *echo_main(void *arg)
     }
 }
 
-static uint16_t listen_any(int *fd)
+PEERS_HELPER uint16_t listen_any(int *fd)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
@@ -89,70 +96,10 @@ static uint16_t listen_any(int *fd)
     return ntohs(a.sin_port);
 }
 
-/* socat's TLS echo on a free port (found by binding one, then freed);
- * `what`: socat's second address ("PIPE": echo). */
-static void start_tls_server_with(const char *certs, const char *what, uint16_t *port_out, pid_t *pid_out)
-{
-    uint16_t port = 0;
-    pid_t pid = -1;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int fd;
-        port = listen_any(&fd);
-        close(fd);
-        char listen[1400];
-        snprintf(listen, sizeof listen,
-                 "OPENSSL-LISTEN:%u,bind=127.0.0.1,reuseaddr,fork,cert=%s/server-cert.pem,"
-                 "key=%s/server-key.pem,verify=0",
-                 port, certs, certs);
-        pid = fork();
-        if (pid == 0) {
-            int dn = open("/dev/null", O_WRONLY);
-            dup2(dn, 1);
-            dup2(dn, 2);
-            execlp("socat", "socat", listen, what, (char *)NULL);
-            _exit(127);
-        }
-        /* Ready when it accepts a TCP connection. */
-        for (int i = 0; i < 100; i++) {
-            int s = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-            int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-            close(s);
-            if (ok) {
-                *port_out = port;
-                *pid_out = pid;
-                return;
-            }
-            if (waitpid(pid, NULL, WNOHANG) == pid)
-                break;
-            usleep(50 * 1000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    fprintf(stderr, "socat (the TLS echo server) did not start\n");
-    exit(1);
-}
-
-
-/* The TLS echo server. */
-static uint16_t tls_port;
-static pid_t tls_pid;
-static void start_tls_server(const char *certs)
-{
-    start_tls_server_with(certs, "PIPE", &tls_port, &tls_pid);
-}
-
 /* ---- peer processes (openssl s_client / s_server, gnutls-cli) ---------------- */
 
-#include <errno.h>
-#include <poll.h>
-#include <stdbool.h>
-#include <time.h>
 
 /* Not every test uses every helper. */
-#define PEERS_HELPER __attribute__((unused)) static
 
 PEERS_HELPER long long peers_now_ms(void)
 {
@@ -260,6 +207,39 @@ PEERS_HELPER pid_t start_server_process(char *const argv[], uint16_t port)
 }
 
 /* Descriptors this process has open (leak checks). */
+/* socat's TLS echo on a free port (found by binding one, then freed);
+ * `what`: socat's second address ("PIPE": echo). */
+PEERS_HELPER void start_tls_server_with(const char *certs, const char *what, uint16_t *port_out,
+                                        pid_t *pid_out)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int fd;
+        uint16_t port = listen_any(&fd);
+        close(fd);
+        char listen[1400];
+        snprintf(listen, sizeof listen,
+                 "OPENSSL-LISTEN:%u,bind=127.0.0.1,reuseaddr,fork,cert=%s/server-cert.pem,"
+                 "key=%s/server-key.pem,verify=0",
+                 port, certs, certs);
+        char *argv[] = {"socat", listen, (char *)what, NULL};
+        pid_t pid = start_server_process(argv, port);
+        if (pid > 0) {
+            *port_out = port;
+            *pid_out = pid;
+            return;
+        }
+    }
+    fprintf(stderr, "socat (the TLS echo server) did not start\n");
+    exit(1);
+}
+
+PEERS_HELPER uint16_t tls_port;
+PEERS_HELPER pid_t tls_pid;
+PEERS_HELPER void start_tls_server(const char *certs)
+{
+    start_tls_server_with(certs, "PIPE", &tls_port, &tls_pid);
+}
+
 PEERS_HELPER int open_fds(void)
 {
     int n = 0;

@@ -11,8 +11,6 @@
  */
 #define CONFIG_CREDMAN_MAX_CREDENTIALS 8 /* this program's pool, as a RIOT build sets it */
 
-/* Not every helper of peers.h is used here. */
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "peers.h"
 
 #include "net/credman.h"

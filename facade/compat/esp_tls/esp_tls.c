@@ -298,6 +298,16 @@ static int add_cred(esp_tls_t *t, enum tls_credential_type type, const void *buf
     return tls_credential_add(t->tag, type, *keep, len);
 }
 
+/* ESP-TLS's ALPN list (NULL-terminated strings; NULL: none) on the socket. */
+static int set_alpn(int fd, const char **protos)
+{
+    size_t n = 0;
+    while (protos && protos[n])
+        n++;
+    return n ? zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, protos, (socklen_t)(n * sizeof *protos))
+             : 0;
+}
+
 /* This side's certificate and key (a client's, or a server's). */
 static esp_err_t add_own_pair(esp_tls_t *t, const void *cert, size_t cert_len, const void *key,
                               size_t key_len)
@@ -388,14 +398,8 @@ static esp_err_t tls_options(esp_tls_t *t, const char *host, size_t hostlen,
             zsock_setsockopt(fd, SOL_TLS, TLS_HOSTNAME, t->name, strlen(t->name)) != 0)
             return ESP_ERR_MBEDTLS_SSL_SET_HOSTNAME_FAILED;
     }
-    if (cfg->alpn_protos) {
-        size_t n = 0;
-        while (cfg->alpn_protos[n])
-            n++;
-        if (n && zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, cfg->alpn_protos,
-                                  (socklen_t)(n * sizeof(char *))) != 0)
-            return ESP_ERR_MBEDTLS_SSL_CONF_ALPN_PROTOCOLS_FAILED;
-    }
+    if (set_alpn(fd, cfg->alpn_protos) != 0)
+        return ESP_ERR_MBEDTLS_SSL_CONF_ALPN_PROTOCOLS_FAILED;
     if (cfg->ciphersuites_list && cfg->ciphersuites_list[0]) {
         size_t n = 0;
         while (cfg->ciphersuites_list[n])
@@ -863,14 +867,8 @@ static esp_err_t server_options(esp_tls_t *t, const esp_tls_cfg_server_t *cfg)
     if (zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, &tag, sizeof tag) != 0 ||
         zsock_setsockopt(fd, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof verify) != 0)
         return ESP_ERR_MBEDTLS_SSL_SETUP_FAILED;
-    if (cfg->alpn_protos) {
-        size_t n = 0;
-        while (cfg->alpn_protos[n])
-            n++;
-        if (n && zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, cfg->alpn_protos,
-                                  (socklen_t)(n * sizeof(char *))) != 0)
-            return ESP_ERR_MBEDTLS_SSL_CONF_ALPN_PROTOCOLS_FAILED;
-    }
+    if (set_alpn(fd, cfg->alpn_protos) != 0)
+        return ESP_ERR_MBEDTLS_SSL_CONF_ALPN_PROTOCOLS_FAILED;
     if (!t->cert) {
         /* PSK alone: TLS 1.2 needs a PSK suite (RFC 4279 §2, RFC 5487),
          * which a certificate-less server must pick; the ones carried. */

@@ -36,6 +36,17 @@ bool riot_ep_same(const sock_udp_ep_t *a, const sock_udp_ep_t *b);
 struct iovec;
 int riot_iolist_iov(const iolist_t *snips, struct iovec *iov, size_t max, size_t *total);
 
+/* RIOT's recv_buf protocol: a call with *buf_ctx set takes back what the
+ * last one lent out (0: the caller returns 0); otherwise *buf is made (cap
+ * bytes) for the next datagram or record (1), or -ENOMEM.  riot_lend()
+ * lends it out. */
+int riot_lend_begin(void **data, void **buf_ctx, void **buf, size_t cap);
+static inline void riot_lend(void **data, void **buf_ctx, void *buf)
+{
+    *data = buf;
+    *buf_ctx = buf;
+}
+
 /* A timeout in microseconds as a deadline (CLOCK_MONOTONIC, µs); -1: none. */
 int64_t riot_deadline(uint32_t timeout_us);
 /* Milliseconds to wait until the deadline for poll(): -1 forever, 0 when

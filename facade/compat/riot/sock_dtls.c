@@ -659,19 +659,12 @@ ssize_t sock_dtls_recv_buf_aux(sock_dtls_t *sock, sock_dtls_session_t *remote, v
 {
     if (!live(sock) || data == NULL || buf_ctx == NULL)
         return -EINVAL;
-    if (*buf_ctx != NULL) {
-        /* The record lent out by the last call comes back. */
-        *data = NULL;
-        *buf_ctx = NULL;
-        return 0;
-    }
-    if (sock->rx_buf == NULL && (sock->rx_buf = malloc(PLAIN_MAX)) == NULL)
-        return -ENOMEM;
+    int rc = riot_lend_begin(data, buf_ctx, &sock->rx_buf, PLAIN_MAX);
+    if (rc <= 0)
+        return rc;
     ssize_t n = sock_dtls_recv_aux(sock, remote, sock->rx_buf, PLAIN_MAX, timeout, aux);
-    if (n > 0) {
-        *data = sock->rx_buf;
-        *buf_ctx = sock->rx_buf;
-    }
+    if (n > 0) /* a record (not -SOCK_DTLS_HANDSHAKE or an error) */
+        riot_lend(data, buf_ctx, sock->rx_buf);
     return n;
 }
 

@@ -114,6 +114,18 @@ int riot_iolist_iov(const iolist_t *snips, struct iovec *iov, size_t max, size_t
     return (int)n;
 }
 
+int riot_lend_begin(void **data, void **buf_ctx, void **buf, size_t cap)
+{
+    if (*buf_ctx != NULL) {
+        *data = NULL;
+        *buf_ctx = NULL;
+        return 0;
+    }
+    if (*buf == NULL && (*buf = malloc(cap)) == NULL)
+        return -ENOMEM;
+    return 1;
+}
+
 int64_t riot_now_us(void)
 {
     struct timespec ts;
@@ -309,19 +321,12 @@ ssize_t sock_udp_recv_buf_aux(sock_udp_t *sock, void **data, void **buf_ctx, uin
     (void)aux;
     if (!live(sock) || data == NULL || buf_ctx == NULL)
         return -EINVAL;
-    if (*buf_ctx != NULL) {
-        /* The datagram lent out by the last call comes back. */
-        *data = NULL;
-        *buf_ctx = NULL;
-        return 0;
-    }
-    if (sock->rx_buf == NULL && (sock->rx_buf = malloc(UDP_MAX)) == NULL)
-        return -ENOMEM;
+    int rc = riot_lend_begin(data, buf_ctx, &sock->rx_buf, UDP_MAX);
+    if (rc <= 0)
+        return rc;
     ssize_t n = recv_one(sock, sock->rx_buf, UDP_MAX, timeout, remote);
-    if (n < 0)
-        return n;
-    *data = sock->rx_buf;
-    *buf_ctx = sock->rx_buf;
+    if (n >= 0)
+        riot_lend(data, buf_ctx, sock->rx_buf);
     return n;
 }
 

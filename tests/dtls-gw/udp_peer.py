@@ -129,7 +129,15 @@ def hostile(ifname, gw_mac, count):
             udp = struct.pack("!HHHH", 40000, 4433, 8 + len(body) + 500, 0) + body
             frame = dst + src + b"\x08\x00" + ipv4(udp)                        # UDP length lies
         elif kind == 6:
-            udp = struct.pack("!HHHH", 40000, 4433, 8 + len(body), 0x1234) + body
+            # A checksum that is surely wrong: the right one (RFC 768, over
+            # the pseudo-header) changed, and not 0 ("no checksum").  A
+            # fixed value was right by chance once in 65535 frames, and that
+            # frame rightly made a flow.
+            length = 8 + len(body)
+            pseudo = me + gw_ip + struct.pack("!BBH", 0, 17, length)
+            good = csum(pseudo + struct.pack("!HHHH", 40000, 4433, length, 0) + body) or 0xFFFF
+            bad = (good ^ 0x5555) or (good ^ 0x1111)  # never 0
+            udp = struct.pack("!HHHH", 40000, 4433, length, bad) + body
             frame = dst + src + b"\x08\x00" + ipv4(udp)                        # bad UDP checksum
         elif kind == 7:
             frame = dst + src + b"\x08\x06" + os.urandom(rng.randint(0, 40))  # ARP garbage
